@@ -1,0 +1,1 @@
+"""arshjul: the application shell (settings, database, CLI, service runner)."""

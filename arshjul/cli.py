@@ -1,0 +1,166 @@
+"""The `arshjul` command: a thin wrapper over functions the tests call directly.
+
+Messages for users are Swedish. Bad input exits with code 2 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from arshjul.settings import get_settings
+from models.definition import Definition, DefinitionError
+from models.planning import PlannedStep, PlanningError, filter_steps, plan_cycle
+from models.validation import load_definition
+
+app = typer.Typer(
+    help="Årshjulet: regionens planerings- och uppföljningscykel som Prefect-flöden.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+console = Console()
+errors = Console(stderr=True)
+
+OrgOption = Annotated[Optional[Path], typer.Option("--org", help="Organisationens mapp (standard: ARSHJUL_ORG eller regionens mapp).")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    errors.print(f"[red]Fel:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def load(org: Path | None) -> Definition:
+    folder = org or get_settings().org
+    try:
+        return load_definition(folder)
+    except DefinitionError as exc:
+        errors.print(f"[red]{len(exc.issues)} fel i {folder}:[/red]", highlight=False)
+        for issue in exc.issues:
+            errors.print(f"  {issue}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def today_in(definition: Definition) -> dt.date:
+    return definition.organisation.calendar.local_date(dt.datetime.now(dt.timezone.utc))
+
+
+def planned(definition: Definition, year: int, unit: str | None, role: str | None, person: str | None) -> list[PlannedStep]:
+    org = definition.organisation
+    if unit is not None and unit not in org.units and unit not in org.bodies:
+        fail(f"okänd enhet '{unit}'. Se organisation.yaml för giltiga nycklar.")
+    if role is not None and role not in org.roles:
+        fail(f"okänd roll '{role}'. Giltiga roller: {', '.join(sorted(org.roles))}")
+    person_key = None
+    if person is not None:
+        found = org.people.get(person) or org.people_by_email.get(person.lower())
+        if found is None:
+            fail(f"okänd person '{person}' (ange nyckel eller e-postadress)")
+        person_key = found.key
+    try:
+        steps = plan_cycle(definition, year)
+    except PlanningError as exc:  # the year lacks meetings, for instance
+        errors.print(f"[red]Cykel {year} kan inte planeras:[/red]", highlight=False)
+        for issue in exc.issues:
+            errors.print(f"  {issue}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    return filter_steps(steps, org, unit=unit, role=role, person=person_key)
+
+
+def check_year(year: int) -> None:
+    if not 2000 <= year <= 2100:
+        fail(f"orimligt planår {year}")
+
+
+@app.command()
+def validate(folder: Annotated[Optional[Path], typer.Argument(help="Organisationens mapp.")] = None) -> None:
+    """Kontrollera en organisations mapp (organisation, årshjul, sammanträdesplaner)."""
+    definition = load(folder)
+    org = definition.organisation
+    cycles = definition.covered_cycles()
+    console.print(
+        f"[green]OK[/green] {definition.folder}: {len(definition.arshjul.steps)} stegmallar, "
+        f"{len(org.units)} enheter, {len(org.bodies)} organ, {len(org.people)} personer, "
+        f"sammanträdesplaner {', '.join(str(y) for y in sorted(definition.meetings)) or 'saknas'}"
+        + (f"; cykel {', '.join(map(str, cycles))} planerad utan fel." if cycles else "."),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def plan(
+    year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
+    org: OrgOption = None,
+    unit: Annotated[Optional[str], typer.Option(help="Bara denna enhet (och enheterna under den) eller detta organ.")] = None,
+    role: Annotated[Optional[str], typer.Option(help="Bara steg som denna roll äger eller beslutar.")] = None,
+    person: Annotated[Optional[str], typer.Option(help="Bara steg som denna person (nyckel eller e-post) äger eller beslutar.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, json, csv eller ics.")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Skriv till fil i stället för standard ut.")] = None,
+) -> None:
+    """Visa alla steg i en cykel med deadlines, ansvariga och beroenden."""
+    from arshjul import plan_output
+
+    check_year(year)
+    if format not in ("table", "json", "csv", "ics"):
+        fail(f"okänt format '{format}': välj table, json, csv eller ics")
+    definition = load(org)
+    steps = planned(definition, year, unit, role, person)
+    if format == "table":
+        table = plan_output.render_table(steps, definition, title=f"Årshjul {year} – {definition.organisation.info.name} ({len(steps)} steg)")
+        if output:
+            with output.open("w", encoding="utf-8") as handle:
+                Console(file=handle, width=200).print(table)
+        else:
+            console.print(table)
+        return
+    if format == "json":
+        data: str | bytes = plan_output.render_json(steps, definition)
+    elif format == "csv":
+        data = plan_output.render_csv(steps, definition)
+    else:
+        data = plan_output.render_ics(steps, definition, year=year, now=dt.datetime.now(dt.timezone.utc))
+    if output:
+        output.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+        errors.print(f"Skrev {len(steps)} steg till {output}", highlight=False)
+    elif isinstance(data, bytes):
+        sys.stdout.buffer.write(data)
+    else:
+        sys.stdout.write(data)
+
+
+@app.command()
+def wheel(
+    year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
+    out: Annotated[Path, typer.Option("--out", help="SVG-fil att skriva.")],
+    org: OrgOption = None,
+    unit: Annotated[Optional[str], typer.Option(help="Bara denna enhet (och enheterna under den).")] = None,
+    today: Annotated[Optional[str], typer.Option(help="Dagens datum att markera (ÅÅÅÅ-MM-DD); standard i dag.")] = None,
+) -> None:
+    """Rita årshjulet som SVG: tolv månader, en ring per nivå, varje steg som en båge."""
+    from arshjul.wheel import render_wheel
+
+    check_year(year)
+    definition = load(org)
+    marked = today_in(definition)
+    if today is not None:
+        try:
+            marked = dt.date.fromisoformat(today)
+        except ValueError:
+            fail(f"ogiltigt datum '{today}' (skriv ÅÅÅÅ-MM-DD)")
+    steps = planned(definition, year, unit, None, None)
+    title_unit = None
+    if unit:
+        title_unit = definition.organisation.target(unit).name
+    svg = render_wheel(steps, definition, year=year, today=marked, subtitle=title_unit)
+    out.write_text(svg, encoding="utf-8")
+    errors.print(f"Skrev årshjulet {year} ({len(steps)} steg) till {out}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()

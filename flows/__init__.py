@@ -1,0 +1,1 @@
+"""Prefect flows, one per file: run a step, the daily sweep, follow-up, simulate a year."""

@@ -1,0 +1,152 @@
+"""The step run: one flow run per step instance of a cycle.
+
+Scheduled at the step's opening time. When it starts it opens the step (state, audit
+entry, notice to the owner). While steps it depends on are not done it waits visibly
+for them (the owner can work, but not submit). Then it suspends with a Swedish form: lämna in, godkänn or återremittera, with a
+comment, a diarienummer and the acting person's e-mail address. Each resume re-runs
+this flow from the top; the database says how far the step has come, so nothing is kept
+in memory between executions.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
+from prefect.input import RunInput
+from pydantic import Field
+from sqlmodel import Session, select
+
+from arshjul import clock, runtime
+from arshjul.database import session_scope
+from arshjul.settings import get_settings
+from flows.suspension import suspend_step
+from models.people import Directory, load_directory
+from models.steps import advance_round, state_label, step_is_done
+from models.tables import AuditEntry, Cycle, StepInstance, StepState
+from tasks.steps import blockers_of, open_step_task, read_step, record_input
+
+FLOW_NAME = "arshjul-steg"
+
+
+class Stegåtgärd(RunInput):
+    """The Resume form. The Prefect UI labels each field by its name, so the names are Swedish."""
+
+    åtgärd: Literal["lämna in", "godkänn", "återremittera"] = Field(
+        description="Lämna in (ägaren eller ersättaren), godkänn eller återremittera (beslutsfattaren)."
+    )
+    e_post: str = Field(description="Din e-postadress i organisationen; den avgör vem som agerar.")
+    kommentar: str = Field(default="", description="Krävs vid återremiss: vad ska göras om?")
+    diarienummer: str = Field(default="", description="Ärendets diarienummer, t.ex. RS/342/2027 (krävs när ett politiskt organ beslutar).")
+
+
+def _date(day) -> str:
+    return day.isoformat() if day else "–"
+
+
+def describe(step: StepInstance, *, directory: Directory, today, last_refusal: str | None) -> str:
+    """The markdown the Resume dialog shows above the form."""
+    calendar = runtime.definition().organisation.calendar
+    owner = directory.members.get(step.owner)
+    decider = directory.members.get(step.decider) if step.decider else None
+    overdue = calendar.working_days_after(step.due, today)
+    lines = [f"## {step.name}", f"**Enhet:** {step.unit_name}  "]
+    lines.append(f"**Ägare:** {owner.name if owner else '–'}{f' ({owner.title})' if owner and owner.title else ''}  ")
+    lines.append(f"**Deadline:** {_date(step.due)}{f' – försenat {overdue} arbetsdagar' if overdue and not step_is_done(step) and StepState(step.state) is not StepState.submitted else ''}  ")
+    if step.decided_by:
+        body = runtime.definition().organisation.decider_name(step.decided_by)
+        who = f" – beslutet registreras av {decider.name}" if decider else ""
+        lines.append(f"**Beslutas av:** {body}{who}  ")
+    if step.meeting:
+        lines.append(f"**Sammanträde:** {_date(step.meeting)}  ")
+    lines.append(f"**Läge:** {state_label(step, today)}")
+    lines.append("")
+    state = StepState(step.state)
+    if state in (StepState.open, StepState.returned):
+        standin = directory.members.get(owner.standin) if owner and owner.standin else None
+        lines.append(
+            f"**Väntar på:** inlämning från {owner.name if owner else 'ägaren'}"
+            + (f" (eller ersättaren {standin.name})" if standin else "")
+            + " – välj *lämna in*."
+        )
+    elif state is StepState.submitted:
+        lines.append(
+            f"**Väntar på:** beslut av {decider.name if decider else 'beslutsfattaren'} – välj *godkänn* eller *återremittera* (med kommentar)."
+        )
+    if step.last_comment:
+        lines += ["", f"**Senaste kommentar:** {step.last_comment}"]
+    if step.diarienummer:
+        lines.append(f"**Diarienummer:** {step.diarienummer}")
+    if last_refusal:
+        lines += ["", f"> **Förra försöket avvisades:** {last_refusal}"]
+    if step.description:
+        lines += ["", step.description]
+    return "\n".join(lines)
+
+
+def _last_refusal(instance_id: int) -> str | None:
+    with Session(runtime.engine()) as session:
+        last = session.exec(select(AuditEntry).where(AuditEntry.instance_id == instance_id).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return last.comment if last and last.action == "step.input_rejected" else None
+
+
+def _waiting_message(step: StepInstance, directory: Directory) -> str:
+    state = StepState(step.state)
+    if state is StepState.submitted:
+        return f"Väntar på beslut av {directory.name(step.decider)} · deadline {step.due}"
+    verb = "ny inlämning" if state is StepState.returned else "inlämning"
+    return f"Väntar på {verb} från {directory.name(step.owner)} · deadline {step.due}"
+
+
+def _directory(step: StepInstance) -> Directory:
+    with Session(runtime.engine()) as session:
+        return load_directory(session, session.get(Cycle, step.cycle_id).organisation)
+
+
+@flow(name=FLOW_NAME, persist_result=True, retries=2, retry_delay_seconds=10)
+def run_step(instance_id: int) -> str:
+    """Open a step of the årshjul and take the owner's submission and the decision."""
+    logger = get_run_logger()
+    context = FlowRunContext.get()
+    flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
+    while True:
+        step = read_step(instance_id)
+        directory = _directory(step)
+        today = runtime.definition().organisation.calendar.local_date(clock.now())
+        if step_is_done(step):
+            verb = "godkänt" if StepState(step.state) is StepState.approved else "inlämnat"
+            submitted_on = runtime.definition().organisation.calendar.local_date(step.submitted_at)
+            late = f", inlämnat {submitted_on} efter deadline {step.due}" if submitted_on > step.due else ""
+            return f"{step.name} · {step.unit_name}: {verb}{late}"
+        if StepState(step.state) is StepState.planned:
+            if open_step_task(instance_id, flow_run_id):
+                logger.info("Steget är öppnat; %s har fått besked.", directory.name(step.owner))
+            continue
+        blockers = blockers_of(instance_id) if StepState(step.state) is not StepState.submitted else []
+        if blockers:
+            # The owner can work on the step, but it cannot be submitted before what it
+            # builds on is done; the run waits visibly and is woken when they are.
+            waiting_for = "; ".join(f"{b.name} · {b.unit_name} (deadline {b.due})" for b in blockers[:5])
+            more = f" och {len(blockers) - 5} till" if len(blockers) > 5 else ""
+            logger.info("Kan lämnas in när detta är klart: %s%s", waiting_for, more)
+            suspend_step(f"r{step.input_round}", f"Väntar på beroenden: {waiting_for}{more}", state_name="Väntar på beroenden")
+            with session_scope(runtime.engine()) as session:
+                advance_round(instance_id, expected_round=step.input_round, session=session)
+            continue
+
+        form = Stegåtgärd.with_initial_data(
+            description=describe(step, directory=directory, today=today, last_refusal=_last_refusal(instance_id))
+        )
+        answer = suspend_step(f"r{step.input_round}", _waiting_message(step, directory), form)
+        outcome = record_input(instance_id, answer.model_dump(), step.input_round, flow_run_id)
+        if outcome["accepted"]:
+            logger.info("%s", outcome["message"])
+        elif outcome["stale"]:
+            logger.info("Steget har ändrats utanför formuläret; läser om läget.")
+        else:
+            logger.warning("Åtgärden avvisades: %s", outcome["message"])
+
+
+def run_url(flow_run_id: str) -> str:
+    return f"{get_settings().ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"

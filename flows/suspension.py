@@ -1,0 +1,58 @@
+"""Suspending a step run with a state message.
+
+Prefect's `suspend_flow_run` proposes a bare "Suspended" state. We propose the same state
+with a message (what the step waits for, in Swedish), so the UI tells the truth about the
+cycle. Everything else follows Prefect's own implementation: a stable `key` per wait, so
+that a run re-executed after its resume finds the answer to that wait instead of
+suspending again; no timeout, so a step can wait for weeks.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from prefect._flow_run_suspension import mark_flow_run_suspension_requested
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.exceptions import Abort, Pause
+from prefect.input import keyset_from_paused_state
+from prefect.input.run_input import RunInput
+from prefect.states import Paused
+from prefect.utilities.engine import propose_state_sync
+
+F = TypeVar("F", bound=RunInput)
+
+# The input keys derive from the state name and must be lowercase letters, digits and
+# dashes, so a wait for input keeps Prefect's name; a wait without input can say more.
+INPUT_STATE_NAME = "Suspended"
+
+
+def suspend_step(key: str, message: str, form: type[F] | None = None, *, state_name: str = INPUT_STATE_NAME) -> F | None:
+    """Suspend the current run until it is resumed (with `form` filled in, if given).
+
+    Returns the form's input (or None) when this wait has already been resumed; otherwise
+    raises Pause, which ends this execution of the run."""
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise RuntimeError("suspend_step must be called inside a flow run")
+    flow_run_id = context.flow_run.id
+    proposed = Paused(reschedule=True, pause_key=key, name=INPUT_STATE_NAME if form else state_name, message=message)
+    keyset = None
+    if form is not None:
+        keyset = keyset_from_paused_state(proposed)
+        proposed.state_details.run_input_keyset = keyset
+    with get_client(sync_client=True) as client:
+        try:
+            state = propose_state_sync(client=client, state=proposed, flow_run_id=flow_run_id)
+        except Abort as exc:
+            raise RuntimeError(f"the step run cannot be suspended: {exc}") from exc
+    if state.is_running():
+        # This wait was resumed before: the orchestrator refuses a second suspension
+        # with the same key, and the answer is waiting for us.
+        return form.load(keyset) if form is not None else None
+    if not state.is_paused():
+        raise RuntimeError(f"the step run cannot be suspended; the API answered {state!r}")
+    if form is not None:
+        form.save(keyset)
+    mark_flow_run_suspension_requested(flow_run_id, state)
+    raise Pause(state=state)

@@ -1,0 +1,142 @@
+"""Storing a cycle: the organisation snapshot and one row per planned step instance.
+
+`store_cycle` is idempotent: instances are keyed by (cycle, instance key), so running it
+again for the same year adds only what the definition gained since, and changes nothing
+that exists (a moved deadline goes through `move_deadline`, audited, not a silent rewrite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from models.audit import append_audit
+from models.definition import Definition
+from models.planning import PlannedStep, plan_cycle
+from models.tables import Absence, Cycle, Person, StepDependency, StepInstance, StepState, Unit
+
+
+def definition_digest(definition: Definition) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(definition.documents):
+        digest.update(name.encode())
+        digest.update(definition.documents[name].path.read_bytes())
+    return digest.hexdigest()
+
+
+def sync_organisation(definition: Definition, *, session: Session) -> None:
+    """Refresh the organisation snapshot (units, bodies, people, absences from YAML)."""
+    org = definition.organisation
+    key = org.info.key
+    units = {u.key: u for u in session.exec(select(Unit).where(Unit.organisation == key))}
+    wanted = [
+        dict(key=u.key, name=u.name, level=u.level, parent_key=u.parent, manager_key=u.manager, is_body=False) for u in org.source.units
+    ] + [
+        dict(key=b.key, name=b.name, level=b.level, parent_key=b.parent, manager_key=b.secretary, is_body=True) for b in org.source.bodies
+    ]
+    for values in wanted:
+        row = units.get(values["key"]) or Unit(organisation=key, **values)
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+    people = {p.key: p for p in session.exec(select(Person).where(Person.organisation == key))}
+    for person in org.source.people:
+        values = dict(name=person.name, email=person.email.lower(), title=person.title, reports_to=person.reports_to, standin=person.standin, digest=person.digest)
+        row = people.get(person.key) or Person(organisation=key, key=person.key, **values)
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+    # Absences from YAML are replaced wholesale; those entered with the CLI are kept.
+    for absence in session.exec(select(Absence).where(Absence.organisation == key, Absence.source == "yaml")):
+        session.delete(absence)
+    for person in org.source.people:
+        for period in person.absent:
+            session.add(Absence(organisation=key, person_key=person.key, start=period.start, end=period.end, note=period.note, source="yaml"))
+    session.flush()
+
+
+def instance_row(step: PlannedStep, definition: Definition, cycle_id: int, now: dt.datetime) -> StepInstance:
+    calendar = definition.organisation.calendar
+    return StepInstance(
+        cycle_id=cycle_id,
+        key=step.key,
+        step=step.step,
+        period=step.period,
+        name=step.name,
+        kind=step.kind,
+        process=step.process,
+        level=step.level,
+        unit=step.unit,
+        unit_name=step.unit_name,
+        owner_role=step.owner_role,
+        owner=step.owner,
+        decided_by=step.decided_by,
+        decided_by_kind=step.decided_by_kind,
+        decider=step.decider,
+        meeting=step.meeting,
+        opens=step.opens,
+        opens_at=calendar.at_start_of_day(step.opens).in_timezone("UTC"),
+        due=step.due,
+        nominal_due=step.nominal_due,
+        reminders=[day.isoformat() for day in step.reminders],
+        escalation=[{"after": e.after, "on": e.on.isoformat(), "alert": e.alert, "person": e.person} for e in step.escalation],
+        description=step.description,
+        uid=f"{step.uid}@{definition.organisation.info.key}",
+        state=StepState.planned,
+        updated_at=now,
+    )
+
+
+@dataclass
+class StoredCycle:
+    cycle: Cycle
+    created: list[StepInstance]
+    existing: int
+
+
+def store_cycle(
+    definition: Definition, year: int, *, session: Session, now: dt.datetime, mode: str = "live", actor: str = "system", source: str = "cli"
+) -> StoredCycle:
+    """Create (or complete) the cycle's rows; raise PlanningError if it cannot be planned.
+    `mode` "simulation" keeps `arshjul simulate`'s cycle apart from the live one."""
+    steps = plan_cycle(definition, year)  # before any write: a bad definition writes nothing
+    org_key = definition.organisation.info.key
+    if session.get_bind().dialect.name == "postgresql":
+        # Two starts of the same cycle queue here; the second finds the first one's rows.
+        session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:name))").bindparams(name=f"arshjul.cycle.{org_key}.{year}.{mode}"))
+    sync_organisation(definition, session=session)
+    cycle = session.exec(select(Cycle).where(Cycle.organisation == org_key, Cycle.year == year, Cycle.mode == mode)).first()
+    if cycle is None:
+        cycle = Cycle(organisation=org_key, year=year, mode=mode, definition_digest=definition_digest(definition), created_at=now)
+        session.add(cycle)
+        session.flush()
+    existing = {row.key: row for row in session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle.id))}
+    created: list[StepInstance] = []
+    for step in steps:
+        if step.key not in existing:
+            row = instance_row(step, definition, cycle.id, now)
+            session.add(row)
+            created.append(row)
+    session.flush()
+    if created:
+        ids = {row.key: row.id for row in [*existing.values(), *created]}
+        new_keys = {row.key for row in created}
+        for step in steps:
+            if step.key in new_keys:
+                for dependency in step.depends_on:
+                    session.add(StepDependency(instance_id=ids[step.key], depends_on_id=ids[dependency]))
+        append_audit(
+            session=session,
+            at=now,
+            actor=actor,
+            action="cycle.started" if not existing else "cycle.extended",
+            source=source,
+            cycle_id=cycle.id,
+            after={"year": year, "mode": mode, "organisation": org_key, "instances_created": len(created), "definition_digest": definition_digest(definition)},
+        )
+        session.flush()
+    return StoredCycle(cycle=cycle, created=created, existing=len(existing))

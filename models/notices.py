@@ -1,0 +1,146 @@
+"""Who is told what, and when: notices written to the outbox.
+
+A notice is decided here (domain) and written as an outbox row in the same transaction
+as the change that causes it; `notifications` renders and sends it later. The row's key
+(step instance, kind, stage, recipient) is unique, so asking twice stores it once.
+
+Delivery times: event notices (opened, submitted, decided…) go out at once during
+working hours, otherwise at the start of the next working day; the sweep's reminders
+and escalations go out at the start of the working day (08:00). People who chose a
+daily digest get no single mails about their own steps (the digest lists them);
+escalations about other people's steps always go out singly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from models.people import Directory
+from models.tables import OutboxMessage, OutboxState
+from models.workdays import WorkingCalendar
+
+# Kinds and what they are about.
+OPENED = "opened"  # to the owner: the step is open
+AWAITING_DECISION = "awaiting_decision"  # to the decider: a submission waits for a decision
+REMINDER = "reminder"  # to the owner: N working days left
+DUE_TODAY = "due_today"
+OVERDUE = "overdue"  # to the owner, the first working day after the deadline
+ESCALATION = "escalation"  # to the owner's manager or a higher role
+RETURNED = "returned"  # to the owner: sent back for revision
+DECIDED = "decided"  # to the owner: approved
+DEADLINE_MOVED = "deadline_moved"  # to the owner: the regionstab moved the deadline
+DIGEST = "digest"  # weekly (Monday) or daily summary of a person's steps
+
+# Kinds a daily-digest reader gets in the digest instead of as single mails.
+FOLDED_INTO_DAILY_DIGEST = {OPENED, AWAITING_DECISION, REMINDER, DUE_TODAY, OVERDUE, RETURNED, DECIDED}
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    stage: str
+    recipient_key: str
+    send_at: dt.datetime
+    instance_id: int | None = None
+    cycle_id: int | None = None
+    on_behalf_of: str | None = None  # the absent person whose step it is
+    context: dict = field(default_factory=dict)
+
+    def key(self, mode: str = "live") -> str:
+        return message_key(self.instance_id, self.kind, self.stage, self.recipient_key, mode)
+
+
+def message_key(instance_id: int | None, kind: str, stage: str, recipient_key: str, mode: str = "live") -> str:
+    key = f"{instance_id if instance_id is not None else '-'}:{kind}:{stage}:{recipient_key}"
+    return key if mode == "live" else f"{mode}:{key}"
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """The Message-ID of the message with this outbox key: the same on every attempt."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def delivery_time(now: dt.datetime, calendar: WorkingCalendar, workday_end: dt.time = dt.time(17, 0)) -> dt.datetime:
+    """Now, if it is working hours on a working day; else the start of the next working day."""
+    local = calendar.local_date(now)
+    start = calendar.at_start_of_day(local)
+    end = start.replace(hour=workday_end.hour, minute=workday_end.minute)
+    if calendar.is_working_day(local) and start <= now < end:
+        return now
+    day = local if calendar.is_working_day(local) and now < start else calendar.add_working_days(local, 1)
+    return calendar.at_start_of_day(day).in_timezone("UTC")
+
+
+def addressed(
+    kind: str,
+    stage: str,
+    principal: str,
+    *,
+    directory: Directory,
+    day: dt.date,
+    send_at: dt.datetime,
+    instance_id: int | None,
+    cycle_id: int | None,
+    context: dict | None = None,
+) -> list[Notice]:
+    """A notice meant for `principal`, delivered to whoever acts for them on `day`
+    (their stand-in while they are away), unless that person reads a daily digest."""
+    if principal not in directory:
+        return []
+    recipient = directory.acting_for(principal, day)
+    if kind in FOLDED_INTO_DAILY_DIGEST and directory[recipient].digest == "daily":
+        return []
+    return [
+        Notice(
+            kind=kind,
+            stage=stage,
+            recipient_key=recipient,
+            send_at=send_at,
+            instance_id=instance_id,
+            cycle_id=cycle_id,
+            on_behalf_of=principal if recipient != principal else None,
+            context=context or {},
+        )
+    ]
+
+
+def enqueue(notices: list[Notice], *, session: Session, directory: Directory, now: dt.datetime, mail_domain: str, mode: str = "live") -> set[str]:
+    """Write notices to the outbox in the caller's transaction; existing keys are left as
+    they are. Returns the keys that were new."""
+    if not notices:
+        return set()
+    rows = []
+    for notice in notices:
+        key = notice.key(mode)
+        rows.append(
+            dict(
+                key=key,
+                instance_id=notice.instance_id,
+                cycle_id=notice.cycle_id,
+                mode=mode,
+                kind=notice.kind,
+                stage=notice.stage,
+                recipient_key=notice.recipient_key,
+                recipient=directory[notice.recipient_key].email,
+                on_behalf_of=notice.on_behalf_of,
+                context=notice.context,
+                created_at=now,
+                state=OutboxState.pending.value,
+                attempts=0,
+                next_attempt_at=notice.send_at,
+                message_id=message_id_for(key, mail_domain),
+            )
+        )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    new: set[str] = set()
+    for start in range(0, len(rows), 500):  # stay under the backends' bound-parameter limits
+        statement = insert(OutboxMessage).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.key)
+        new.update(session.exec(statement).scalars())
+    return new

@@ -1,0 +1,357 @@
+"""Planning a cycle: every step template × every unit or body it applies to × every
+occurrence, with its opening date, deadline, owner, decider and dependencies resolved.
+
+Pure: `plan_cycle(definition, year)` reads nothing but the definition and never the clock.
+
+How a reference to another step is resolved for a given target (used both for
+`depends_on` and for rules anchored on a step): the other step's instance for the same
+target; else the instance of the nearest unit above; else the instances of the units
+below; else all of its instances. A rule anchored on several instances uses the latest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
+
+from apscheduler.triggers.cron import CronTrigger
+
+from models.definition import Definition, Rule, StepTemplate
+from models.organisation import OWNER_MANAGER, SELF_BODY, Organisation, Target
+from models.source import FieldPath, Issue
+
+MONTH_NAMES = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"]
+
+
+class PlanningError(Exception):
+    def __init__(self, issues: list[Issue]):
+        self.issues = issues
+        super().__init__("\n".join(str(issue) for issue in issues))
+
+
+@dataclass(frozen=True)
+class Escalation:
+    after: int  # working days overdue
+    on: dt.date
+    alert: str  # role key or OWNER_MANAGER
+    person: str | None
+
+
+@dataclass
+class PlannedStep:
+    """One step instance of a cycle, fully resolved."""
+
+    year: int
+    key: str  # unique within the cycle: "<step>[@<period>]:<target>"
+    step: str
+    period: str | None
+    name: str
+    kind: str
+    process: str
+    level: str
+    unit: str
+    unit_name: str
+    owner_role: str
+    owner: str | None
+    decided_by: str | None
+    decided_by_kind: str | None  # "body" or "role"
+    decider: str | None  # the person who records the decision: the body's secretary or the role holder
+    meeting: dt.date | None
+    opens: dt.date
+    due: dt.date
+    nominal_due: dt.date | None
+    depends_on: list[str] = field(default_factory=list)
+    reminders: list[dt.date] = field(default_factory=list)
+    escalation: list[Escalation] = field(default_factory=list)
+    description: str | None = None
+    reference: str | None = None
+
+    @property
+    def uid(self) -> str:
+        """Stable across runs and machines: the same instance always has the same UID."""
+        return f"{self.year}.{self.key.replace(':', '.').replace('@', '.')}"
+
+
+def period_label(period: str) -> str:
+    """'2027-02' → 'februari 2027'; '2027-02-16' → '16 februari 2027'."""
+    parts = [int(part) for part in period.split("-")]
+    if len(parts) == 2:
+        return f"{MONTH_NAMES[parts[1] - 1]} {parts[0]}"
+    return f"{parts[2]} {MONTH_NAMES[parts[1] - 1]} {parts[0]}"
+
+
+def instance_name(template: StepTemplate, period: str | None) -> str:
+    if period is None:
+        return template.name
+    label = period_label(period)
+    if "{period}" in template.name:
+        return template.name.replace("{period}", label)
+    return f"{template.name} – {label}"
+
+
+def select_targets(org: Organisation, template: StepTemplate) -> list[str]:
+    """The units and bodies a template applies to."""
+    selector = template.applies_to
+    if selector and (selector.units or selector.bodies):
+        keys = list(selector.units or []) + list(selector.bodies or [])
+    else:
+        keys = org.targets_at_levels(template.level)
+    if selector and selector.within:
+        allowed = {key for root in selector.within for key in org.subtree(root)}
+        keys = [key for key in keys if org.target(key).anchor in allowed]
+    if selector and selector.exclude:
+        excluded = {key for root in selector.exclude for key in org.subtree(root)}
+        keys = [key for key in keys if key not in excluded and not (key in org.bodies and org.target(key).anchor in excluded)]
+    return keys
+
+
+class _RuleError(Exception):
+    def __init__(self, field_path: FieldPath, message: str):
+        self.field_path = field_path
+        super().__init__(message)
+
+
+class CyclePlanner:
+    """Resolves one plan year. Use `plan_cycle`; this class only keeps the bookkeeping."""
+
+    def __init__(self, definition: Definition, year: int):
+        self.definition = definition
+        self.org = definition.organisation
+        self.calendar = self.org.calendar
+        self.year = year
+        self.instances: dict[str, PlannedStep] = {}
+        self.by_template: dict[str, dict[str, list[PlannedStep]]] = {}
+        self.issues: list[Issue] = []
+
+    # -- occurrences -----------------------------------------------------------------
+
+    def occurrences(self, template: StepTemplate) -> list[tuple[str | None, dt.date | None]]:
+        recurrence = template.recurrence
+        if recurrence is None:
+            return [(None, None)]
+        year = self.year + recurrence.year
+        if recurrence.meetings is not None:
+            self._require_meetings(year, ("recurrence", "meetings"))
+            dates = [m.date for m in self.definition.meeting_dates.get(recurrence.meetings, []) if m.date.year == year]
+            return [(day.isoformat(), day) for day in dates]
+        cron = recurrence.cron
+        trigger = CronTrigger(
+            month=cron.month, day=cron.day, day_of_week=cron.day_of_week, timezone="UTC",
+            start_date=dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc), end_date=dt.datetime(year, 12, 31, 23, 59, tzinfo=dt.timezone.utc),
+        )
+        dates: list[dt.date] = []
+        previous = None
+        now = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
+        while (fire := trigger.get_next_fire_time(previous, now)) is not None:
+            dates.append(fire.date())
+            previous = now = fire + dt.timedelta(seconds=1)
+        monthly = len({(d.year, d.month) for d in dates}) == len(dates)
+        return [(d.strftime("%Y-%m") if monthly else d.isoformat(), d) for d in dates]
+
+    def _require_meetings(self, year: int, field_path: FieldPath) -> None:
+        if year not in self.definition.meetings:
+            raise _RuleError(field_path, f"sammanträdesplanen för {year} saknas ({self.definition.meetings_file_name(year)})")
+
+    # -- references to other steps ---------------------------------------------------
+
+    def related(self, template_key: str, target: Target, period: str | None) -> list[PlannedStep]:
+        by_target = self.by_template.get(template_key, {})
+        dependency_recurs = self.definition.templates[template_key].recurrence is not None
+
+        def matching(found: list[PlannedStep]) -> list[PlannedStep]:
+            if period is not None and dependency_recurs:
+                same = [step for step in found if step.period == period]
+                return same or found
+            return found
+
+        if target.key in by_target:
+            return matching(by_target[target.key])
+        chain = ([target.anchor] if target.is_body else []) + self.org.ancestors(target.anchor)
+        for unit in chain:
+            if unit in by_target:
+                return matching(by_target[unit])
+        if not target.is_body:
+            below = [step for key in self.org.subtree(target.key)[1:] for step in by_target.get(key, [])]
+            if below:
+                return matching(below)
+        return matching([step for steps in by_target.values() for step in steps])
+
+    # -- rules -----------------------------------------------------------------------
+
+    def resolve(
+        self, rule: Rule, name: str, target: Target, period: str | None, occurrence: dt.date | None, template_recurs_on_meetings: bool = False
+    ) -> tuple[dt.date, dt.date | None, dt.date | None]:
+        """(date, nominal date if it was moved off a non-working day, meeting date)."""
+        meeting_date = None
+        if rule.date is not None:
+            day = rule.date.in_cycle(self.year)
+        elif rule.meeting is not None:
+            body_key = rule.meeting
+            if body_key == SELF_BODY:
+                if not target.is_body:
+                    raise _RuleError((name, "meeting"), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet")
+                body_key = target.key
+            meetings = self.definition.meeting_dates.get(body_key, [])
+            if rule.month is not None:
+                year, month = rule.month.in_cycle(self.year)
+                self._require_meetings(year, (name, "month"))
+                candidates = [m.date for m in meetings if (m.date.year, m.date.month) == (year, month)]
+                if not candidates:
+                    body = self.org.bodies[body_key].name
+                    raise _RuleError((name, "month"), f"{body} har inget sammanträde i {MONTH_NAMES[month - 1]} {year} ({self.definition.meetings_file_name(year)})")
+                day = candidates[0] if rule.which == "first" else candidates[-1]
+            else:
+                candidates = [m.date for m in meetings if m.date > occurrence]
+                if not candidates:
+                    self._require_meetings(occurrence.year + 1, (name, "after"))
+                    body = self.org.bodies[body_key].name
+                    raise _RuleError((name, "after"), f"{body} har inget sammanträde efter {occurrence}")
+                day = candidates[0]
+            meeting_date = day
+        elif rule.step is not None:
+            related = self.related(rule.step, target, period)
+            if not related:
+                raise _RuleError((name, "step"), f"steget '{rule.step}' har ingen instans att utgå från för {target.name}")
+            day = max(step.opens if rule.edge == "opens" else step.due for step in related)
+        else:
+            day = occurrence
+            if template_recurs_on_meetings:
+                meeting_date = occurrence  # the occurrence is itself a meeting
+        if rule.offset:
+            return self.calendar.add_working_days(day, rule.offset), None, meeting_date
+        direction = rule.roll or ("next" if name == "opens" else "previous")
+        rolled = self.calendar.roll(day, direction)
+        return rolled, (day if rolled != day else None), meeting_date
+
+    # -- people ------------------------------------------------------------------------
+
+    def decider(self, template: StepTemplate, target: Target) -> tuple[str | None, str | None, str | None]:
+        """(decided_by key, 'body' or 'role', the person who records the decision)."""
+        decided_by = template.decided_by
+        if decided_by is None:
+            return None, None, None
+        if decided_by == SELF_BODY:
+            if not target.is_body:
+                raise _RuleError(("decided_by",), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet")
+            decided_by = target.key
+        if decided_by in self.org.bodies:
+            return decided_by, "body", self.org.bodies[decided_by].secretary
+        holder = self.org.role_holder(decided_by, target.anchor)
+        if holder is None:
+            raise _RuleError(("decided_by",), f"rollen '{decided_by}' har ingen innehavare för {target.name}")
+        return decided_by, "role", holder
+
+    def escalation(self, template: StepTemplate, target: Target, owner: str, due: dt.date) -> list[Escalation]:
+        stages = []
+        for stage in template.escalation:
+            if stage.alert == OWNER_MANAGER:
+                person = self.org.manager_of(owner)
+            else:
+                person = self.org.role_holder(stage.alert, target.anchor)
+            stages.append(Escalation(stage.after, self.calendar.add_working_days(due, stage.after), stage.alert, person))
+        return stages
+
+    # -- the whole cycle ---------------------------------------------------------------
+
+    def plan_template(self, template: StepTemplate) -> None:
+        explicit = template.applies_to is not None and bool(template.applies_to.units or template.applies_to.bodies)
+        for target_key in select_targets(self.org, template):
+            target = self.org.target(target_key)
+            try:
+                owner = self.org.role_holder(template.owner_role, target.anchor)
+                if owner is None:
+                    raise _RuleError(("owner_role",), f"rollen '{template.owner_role}' har ingen innehavare för {target.name}")
+                decided_by, decided_kind, decider = self.decider(template, target)
+                occurrences = self.occurrences(template)
+            except _RuleError as error:
+                self.issues.append(self.definition.template_issue(template.key, error.field_path, str(error)))
+                continue
+            for period, occurrence in occurrences:
+                try:
+                    self.plan_instance(template, target, period, occurrence, owner, decided_by, decided_kind, decider, explicit)
+                except _RuleError as error:
+                    self.issues.append(self.definition.template_issue(template.key, error.field_path, str(error)))
+
+    def plan_instance(self, template, target, period, occurrence, owner, decided_by, decided_kind, decider, explicit) -> None:
+        opens, _, _ = self.resolve(template.opens, "opens", target, period, occurrence)
+        on_meetings = template.recurrence is not None and template.recurrence.meetings is not None
+        due, nominal_due, meeting = self.resolve(template.due, "due", target, period, occurrence, on_meetings)
+        where = f"{target.name}{', period ' + period if period else ''}, cykel {self.year}"
+        if due < opens:
+            raise _RuleError(("due",), f"deadline {due} ligger före öppningen {opens} ({where})")
+        depends_on = []
+        for position, dependency_key in enumerate(template.depends_on):
+            for dependency in self.related(dependency_key, target, period):
+                if dependency.due > due:
+                    raise _RuleError(
+                        ("depends_on", position),
+                        f"'{dependency_key}' för {dependency.unit_name} har deadline {dependency.due}, efter detta stegs deadline {due} ({where})",
+                    )
+                depends_on.append(dependency.key)
+        instance = PlannedStep(
+            year=self.year,
+            key=f"{template.key}{'@' + period if period else ''}:{target.key}",
+            step=template.key,
+            period=period,
+            name=instance_name(template, period),
+            kind=template.kind,
+            process=template.process,
+            level=template.level[0] if explicit else target.level,
+            unit=target.key,
+            unit_name=target.name,
+            owner_role=template.owner_role,
+            owner=owner,
+            decided_by=decided_by,
+            decided_by_kind=decided_kind,
+            decider=decider,
+            meeting=meeting,
+            opens=opens,
+            due=due,
+            nominal_due=nominal_due,
+            depends_on=depends_on,
+            reminders=sorted(
+                {day for day in (self.calendar.add_working_days(due, -days) for days in template.reminders) if day > opens}
+            ),
+            escalation=self.escalation(template, target, owner, due),
+            description=template.description,
+            reference=template.reference,
+        )
+        self.instances[instance.key] = instance
+        self.by_template.setdefault(template.key, {}).setdefault(target.key, []).append(instance)
+
+    def plan(self) -> list[PlannedStep]:
+        graph = {
+            template.key: set(template.depends_on) | {rule.step for rule in (template.opens, template.due) if rule.step}
+            for template in self.definition.arshjul.steps
+        }
+        for key in TopologicalSorter(graph).static_order():
+            self.plan_template(self.definition.templates[key])
+        if self.issues:
+            raise PlanningError(self.issues)
+        return sorted(self.instances.values(), key=lambda step: (step.due, step.opens, step.name, step.unit_name))
+
+
+def plan_cycle(definition: Definition, year: int) -> list[PlannedStep]:
+    """Every step instance of plan year `year`, sorted by deadline."""
+    return CyclePlanner(definition, year).plan()
+
+
+def filter_steps(
+    steps: list[PlannedStep],
+    org: Organisation,
+    *,
+    unit: str | None = None,
+    role: str | None = None,
+    person: str | None = None,
+) -> list[PlannedStep]:
+    """Narrow a plan: to a unit and everything under it (or to one body), to steps a
+    role owns or decides, or to steps a person owns or decides."""
+    if unit is not None:
+        inside = {unit} if unit in org.bodies else set(org.subtree(unit))
+        steps = [s for s in steps if s.unit in inside]
+    if role is not None:
+        steps = [s for s in steps if s.owner_role == role or (s.decided_by_kind == "role" and s.decided_by == role)]
+    if person is not None:
+        steps = [s for s in steps if person in (s.owner, s.decider)]
+    return steps

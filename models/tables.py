@@ -1,0 +1,241 @@
+"""The app database, as SQLModel tables. Alembic owns the schema (arshjul/migrations).
+
+Times are stored in UTC (`UTCDateTime` makes them aware on the way back, also on
+SQLite); business dates (opens, due) are plain dates in the organisation's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Named constraints, so migrations can drop and alter them on every backend.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the app stores aware UTC times only")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def utc_column(**kwargs) -> Column:
+    return Column(UTCDateTime(), **kwargs)
+
+
+class StepState(str, enum.Enum):
+    planned = "planned"
+    open = "open"
+    submitted = "submitted"
+    returned = "returned"
+    approved = "approved"
+
+
+STATE_NAMES = {
+    StepState.planned: "planerat",
+    StepState.open: "öppet",
+    StepState.submitted: "inlämnat",
+    StepState.returned: "återremitterat",
+    StepState.approved: "godkänt",
+}
+
+
+# -- organisation (a snapshot of the YAML, refreshed when a cycle is started) -------------
+
+
+class UnitBase(SQLModel):
+    organisation: str = Field(index=True, max_length=80)
+    key: str = Field(max_length=80)
+    name: str = Field(max_length=500)
+    level: str = Field(max_length=80)
+    parent_key: str | None = Field(default=None, max_length=80)
+    manager_key: str | None = Field(default=None, max_length=80)
+    is_body: bool = False
+
+
+class Unit(UnitBase, table=True):
+    __table_args__ = (UniqueConstraint("organisation", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class PersonBase(SQLModel):
+    organisation: str = Field(index=True, max_length=80)
+    key: str = Field(max_length=80)
+    name: str = Field(max_length=500)
+    email: str = Field(max_length=254, index=True)
+    title: str | None = Field(default=None, max_length=500)
+    reports_to: str | None = Field(default=None, max_length=80)
+    standin: str | None = Field(default=None, max_length=80)
+    digest: str = Field(default="weekly", max_length=10)
+
+
+class Person(PersonBase, table=True):
+    __table_args__ = (UniqueConstraint("organisation", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class AbsenceBase(SQLModel):
+    organisation: str = Field(max_length=80)
+    person_key: str = Field(max_length=80, index=True)
+    start: dt.date
+    end: dt.date
+    note: str | None = Field(default=None, max_length=500)
+    source: str = Field(default="yaml", max_length=20)  # "yaml" or "cli"
+
+
+class Absence(AbsenceBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+# -- cycles and step instances --------------------------------------------------------
+
+
+class Cycle(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("organisation", "year", "mode"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation: str = Field(max_length=80)
+    year: int
+    mode: str = Field(default="live", max_length=12)  # "live", or "simulation" for `arshjul simulate`
+    definition_digest: str = Field(max_length=64)
+    created_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class StepInstanceBase(SQLModel):
+    key: str = Field(max_length=300)
+    step: str = Field(max_length=80, index=True)
+    period: str | None = Field(default=None, max_length=10)
+    name: str = Field(max_length=500)
+    kind: str = Field(max_length=20)
+    process: str = Field(max_length=80)
+    level: str = Field(max_length=80)
+    unit: str = Field(max_length=80, index=True)
+    unit_name: str = Field(max_length=500)
+    owner_role: str = Field(max_length=80)
+    owner: str | None = Field(default=None, max_length=80, index=True)
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_by_kind: str | None = Field(default=None, max_length=10)
+    decider: str | None = Field(default=None, max_length=80)
+    meeting: dt.date | None = None
+    opens: dt.date
+    due: dt.date = Field(index=True)
+    nominal_due: dt.date | None = None
+    reminders: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    escalation: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    description: str | None = None
+    uid: str = Field(max_length=400)
+
+
+class StepInstance(StepInstanceBase, table=True):
+    __tablename__ = "step_instance"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "key"),
+        Index("ix_step_instance_state_due", "state", "due"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    opens_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+    state: StepState = Field(default=StepState.planned, sa_column=Column(String(20), nullable=False))
+    sequence: int = 0  # iCalendar SEQUENCE: raised each time the deadline moves
+    # Counts the inputs this step has taken (accepted or rejected) and the waits it has
+    # finished; the step flow keys each suspension by it, so a re-run after a resume
+    # finds the answer to the suspension it was waiting on, and never a stale one.
+    input_round: int = 0
+    submitted_at: dt.datetime | None = Field(default=None, sa_column=utc_column())
+    submitted_by: str | None = Field(default=None, max_length=80)
+    decided_at: dt.datetime | None = Field(default=None, sa_column=utc_column())
+    decided_by_person: str | None = Field(default=None, max_length=80)
+    diarienummer: str | None = Field(default=None, max_length=100)
+    last_comment: str | None = None
+    flow_run_id: str | None = Field(default=None, max_length=36, index=True)
+    updated_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class StepDependency(SQLModel, table=True):
+    __tablename__ = "step_dependency"
+    instance_id: int = Field(foreign_key="step_instance.id", primary_key=True)
+    depends_on_id: int = Field(foreign_key="step_instance.id", primary_key=True, index=True)
+
+
+# -- the audit log ------------------------------------------------------------------------
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only (database triggers refuse UPDATE and DELETE); each entry carries the
+    hash of the previous one, so a changed or removed entry breaks the chain."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_column=utc_column(nullable=False, index=True))
+    actor: str = Field(max_length=254)
+    actor_role: str | None = Field(default=None, max_length=80)
+    source: str = Field(max_length=20)
+    action: str = Field(max_length=40, index=True)
+    cycle_id: int | None = Field(default=None, index=True)
+    instance_id: int | None = Field(default=None, index=True)
+    before: dict | None = Field(default=None, sa_column=Column(JSON))
+    after: dict | None = Field(default=None, sa_column=Column(JSON))
+    comment: str | None = None
+    flow_run_id: str | None = Field(default=None, max_length=36)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+# -- the outbox ---------------------------------------------------------------------------
+
+
+class OutboxState(str, enum.Enum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # dead-lettered after the last attempt; can be re-sent
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to send, written in the transaction of the change that causes it.
+
+    The key (step instance, kind, stage, recipient) is unique: the same reminder can be
+    asked for twice but exists once. The Message-ID is derived from the key, so a resend
+    after a crash carries the same Message-ID."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next", "mode", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=400, unique=True)
+    instance_id: int | None = Field(default=None, foreign_key="step_instance.id", index=True)
+    cycle_id: int | None = Field(default=None, index=True)
+    mode: str = Field(default="live", max_length=12)  # the live service never sends a simulation's mail
+    kind: str = Field(max_length=30)
+    stage: str = Field(max_length=40)
+    recipient_key: str = Field(max_length=80, index=True)
+    recipient: str = Field(max_length=254)
+    on_behalf_of: str | None = Field(default=None, max_length=80)  # the absent person a stand-in covers
+    context: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+    state: OutboxState = Field(default=OutboxState.pending, sa_column=Column(String(10), nullable=False))
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+    claimed_until: dt.datetime | None = Field(default=None, sa_column=utc_column())
+    sent_at: dt.datetime | None = Field(default=None, sa_column=utc_column())
+    message_id: str = Field(max_length=300)
+    subject: str | None = Field(default=None, max_length=500)
+    last_error: str | None = None

@@ -1,0 +1,1 @@
+"""Prefect tasks: the units of I/O work (persist, notify, publish)."""

@@ -1,0 +1,64 @@
+"""The regionstab's view of a cycle as Prefect artifacts: a status table per process and
+level, and a markdown list of what is overdue, by whom, and what waits downstream."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from sqlmodel import Session
+
+from arshjul import runtime
+from models.people import load_directory
+from models.reporting import COLUMN_NAMES, COLUMNS, cycle_steps, overdue_items, status_rows
+from models.tables import Cycle
+
+
+def _artifact_key(cycle: Cycle, name: str) -> str:
+    mode = "" if cycle.mode == "live" else "simulering-"
+    return f"arshjul-{mode}{cycle.year}-{name}"
+
+
+def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
+    """The table rows and the overdue list for one cycle (pure apart from the reads)."""
+    definition = runtime.definition()
+    org = definition.organisation
+    with Session(runtime.engine()) as session:
+        steps = cycle_steps(session, cycle.id)
+        directory = load_directory(session, cycle.organisation)
+        items = overdue_items(session, steps, today, org.calendar)
+    table = []
+    for row in status_rows(steps, today, org.levels):
+        entry = {"Process": definition.processes[row.process].name if row.process in definition.processes else row.process,
+                 "Nivå": org.level_names.get(row.level, row.level)}
+        entry.update({COLUMN_NAMES[c]: row.counts[c] for c in COLUMNS})
+        entry["Totalt"] = row.total
+        table.append(entry)
+    lines = [f"# Försenade steg i årshjulet {cycle.year}", "", f"Läget {today.isoformat()}: {len(items)} steg har passerat sin deadline utan att vara inlämnade.", ""]
+    if items:
+        lines += ["| Steg | Enhet | Ägare | Deadline | Arbetsdagar sent | Väntar nedströms |", "|---|---|---|---|---|---|"]
+        for item in items:
+            step = item.step
+            waiting = ", ".join(f"{d.name} · {d.unit_name}" for d in item.waiting_downstream[:4])
+            if len(item.waiting_downstream) > 4:
+                waiting += f" och {len(item.waiting_downstream) - 4} till"
+            lines.append(f"| {step.name} | {step.unit_name} | {directory.name(step.owner)} | {step.due.isoformat()} | {item.working_days_late} | {waiting or '–'} |")
+    else:
+        lines.append("Inget är försenat.")
+    return table, "\n".join(lines)
+
+
+@task(name="publicera läget")
+def publish_status(cycle_id: int, today: dt.date) -> None:
+    with Session(runtime.engine()) as session:
+        cycle = session.get(Cycle, cycle_id)
+    table, markdown = status_markdown(cycle, today)
+    create_table_artifact(
+        key=_artifact_key(cycle, "status"), table=table,
+        description=f"Årshjulet {cycle.year}: steg per process och nivå, läget {today.isoformat()}.",
+    )
+    create_markdown_artifact(
+        key=_artifact_key(cycle, "forsenat"), markdown=markdown,
+        description=f"Årshjulet {cycle.year}: försenade steg {today.isoformat()}.",
+    )

@@ -1,0 +1,185 @@
+"""Tasks that change steps: each one transaction (state, audit, outbox), then the Prefect
+side effects that follow a committed change (events, waking the steps that waited)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+from prefect import get_client, task
+from prefect.exceptions import ObjectNotFound
+from sqlmodel import Session, select
+
+from arshjul import clock, runtime
+from arshjul.database import session_scope
+from models.states import ACTION_BY_LABEL, Action
+from models.steps import (
+    StaleInput,
+    StepActionError,
+    dependents,
+    open_step,
+    perform,
+    reject_input,
+    step_is_done,
+    unfinished_dependencies,
+)
+from models.tables import Cycle, StepInstance, StepState
+from tasks.events import emit_step_event
+
+log = logging.getLogger(__name__)
+
+EVENT_FOR_ACTION = {Action.submit: "submitted", Action.approve: "approved", Action.send_back: "returned"}
+
+
+@dataclass
+class Outcome:
+    """The result of an input, as the flow reports it (a plain dict in Prefect's results)."""
+
+    accepted: bool
+    stale: bool
+    message: str
+    state: str
+
+
+def read_step(instance_id: int) -> StepInstance:
+    with Session(runtime.engine(), expire_on_commit=False) as session:
+        step = session.get(StepInstance, instance_id)
+        if step is None:
+            raise ValueError(f"step instance {instance_id} does not exist in the app database")
+        return step
+
+
+def cycle_of(step: StepInstance) -> Cycle:
+    with Session(runtime.engine()) as session:
+        return session.get(Cycle, step.cycle_id)
+
+
+def blockers_of(instance_id: int) -> list[StepInstance]:
+    with Session(runtime.engine(), expire_on_commit=False) as session:
+        return unfinished_dependencies(session.get(StepInstance, instance_id), session=session)
+
+
+@task(name="öppna steg")
+def open_step_task(instance_id: int, flow_run_id: str | None) -> bool:
+    with session_scope(runtime.engine()) as session:
+        ctx = runtime.context_for_step(session, session.get(StepInstance, instance_id))
+        opened = open_step(instance_id, session=session, ctx=ctx, now=clock.now(), source="system", flow_run_id=flow_run_id)
+    if opened:
+        emit_step_event("opened", read_step(instance_id), flow_run_id=flow_run_id)
+    return opened
+
+
+def apply_action(
+    instance_id: int,
+    action: Action,
+    *,
+    actor_email: str,
+    comment: str,
+    diarienummer: str | None,
+    source: str,
+    flow_run_id: str | None = None,
+    expected_round: int | None = None,
+) -> StepInstance:
+    """Perform an action in one transaction, then emit its event and wake what waited.
+    Raises StepActionError (Swedish) or StaleInput; a refused action writes nothing."""
+    with session_scope(runtime.engine()) as session:
+        step = session.get(StepInstance, instance_id)
+        if step is None:
+            raise StepActionError(f"steg {instance_id} finns inte")
+        ctx = runtime.context_for_step(session, step)
+        step = perform(
+            instance_id, action, actor_email=actor_email, comment=comment, diarienummer=diarienummer, session=session,
+            ctx=ctx, now=clock.now(), source=source, flow_run_id=flow_run_id, expected_round=expected_round,
+        )
+    emit_step_event(EVENT_FOR_ACTION[action], step, flow_run_id=flow_run_id, payload={"by": step.submitted_by if action is Action.submit else step.decided_by_person})
+    if step_is_done(step):
+        wake_dependents(instance_id)
+    return step
+
+
+@task(name="registrera åtgärd")
+def record_input(instance_id: int, form: dict, expected_round: int, flow_run_id: str | None, source: str = "ui") -> dict:
+    """Apply the input of a Resume form; refused input is recorded and explained."""
+    label = str(form.get("åtgärd", ""))
+    actor = str(form.get("e_post", "")).strip()
+    action = ACTION_BY_LABEL.get(label)
+    try:
+        if action is None:
+            raise StepActionError(f"okänd åtgärd '{label}': välj lämna in, godkänn eller återremittera")
+        step = apply_action(
+            instance_id, action, actor_email=actor, comment=str(form.get("kommentar") or ""), diarienummer=str(form.get("diarienummer") or "") or None,
+            source=source, flow_run_id=flow_run_id, expected_round=expected_round,
+        )
+        return asdict(Outcome(True, False, f"{label} av {actor} registrerat", str(StepState(step.state).value)))
+    except StaleInput:
+        return asdict(Outcome(False, True, "steget har ändrats sedan formuläret visades; frågan ställs på nytt", ""))
+    except StepActionError as refusal:
+        try:
+            with session_scope(runtime.engine()) as session:
+                reject_input(
+                    instance_id, reason=str(refusal), actor_email=actor, session=session, now=clock.now(),
+                    source=source, flow_run_id=flow_run_id, expected_round=expected_round,
+                )
+        except StaleInput:
+            return asdict(Outcome(False, True, "steget har ändrats sedan formuläret visades; frågan ställs på nytt", ""))
+        return asdict(Outcome(False, False, str(refusal), ""))
+
+
+def wake_dependents(instance_id: int) -> list[str]:
+    """Resume the runs of steps that waited only for this one (their runs are suspended
+    without a form while they wait). Returns the flow run ids resumed."""
+    with Session(runtime.engine(), expire_on_commit=False) as session:
+        step = session.get(StepInstance, instance_id)
+        ready = [
+            d for d in dependents(step, session=session)
+            if StepState(d.state) in (StepState.open, StepState.returned) and d.flow_run_id and not unfinished_dependencies(d, session=session)
+        ]
+    return resume_waiting_runs([d.flow_run_id for d in ready])
+
+
+def resume_waiting_runs(flow_run_ids: list[str]) -> list[str]:
+    """Resume runs that are suspended waiting for dependencies (no input expected)."""
+    resumed = []
+    if not flow_run_ids:
+        return resumed
+    with get_client(sync_client=True) as client:
+        for flow_run_id in flow_run_ids:
+            try:
+                run = client.read_flow_run(flow_run_id)
+            except ObjectNotFound:
+                log.warning("flow run %s of a waiting step no longer exists", flow_run_id)
+                continue
+            if run.state and run.state.is_paused() and not run.state.state_details.run_input_keyset:
+                response = client.resume_flow_run(run.id)
+                if response.status.value == "ACCEPT":
+                    resumed.append(flow_run_id)
+    return resumed
+
+
+def nudge_run_after_external_action(step: StepInstance, form: dict) -> bool:
+    """After an action taken outside the UI (CLI, simulation), resume the step's run if it
+    sits waiting for a form, so it reads the new state. The form values only satisfy the
+    waiting form's schema: the run sees that its question was answered elsewhere."""
+    if not step.flow_run_id:
+        return False
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(step.flow_run_id)
+        except ObjectNotFound:
+            return False
+        if not (run.state and run.state.is_paused()):
+            return False
+        keyset = run.state.state_details.run_input_keyset
+        response = client.resume_flow_run(run.id, run_input=form if keyset else None)
+        return response.status.value == "ACCEPT"
+
+
+def waiting_dependents_of_done_steps(cycle_id: int) -> list[str]:
+    """Safety net for the sweep: runs still waiting although their dependencies are done."""
+    with Session(runtime.engine()) as session:
+        waiting = session.exec(
+            select(StepInstance).where(
+                StepInstance.cycle_id == cycle_id, StepInstance.state.in_([StepState.open, StepState.returned]), StepInstance.flow_run_id.is_not(None)
+            )
+        ).all()
+        return [s.flow_run_id for s in waiting if not unfinished_dependencies(s, session=session)]

@@ -1,0 +1,95 @@
+"""Shared fixtures: the organisations, and app databases on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from arshjul.database import make_engine, migrate  # noqa: E402
+from arshjul.settings import DEFAULT_ORGANISATION  # noqa: E402
+from models.validation import load_definition  # noqa: E402
+
+SMALL_ORG = Path(__file__).parent / "fixtures" / "small"
+REGION_ORG = DEFAULT_ORGANISATION
+POSTGRES_ADMIN_URL = os.environ.get("ARSHJUL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def small_definition():
+    return load_definition(SMALL_ORG)
+
+
+@pytest.fixture(scope="session")
+def region_definition():
+    return load_definition(REGION_ORG)
+
+
+@pytest.fixture
+def small_copy(tmp_path) -> Path:
+    """A writable copy of the small organisation, for tests that damage it."""
+    target = tmp_path / "org"
+    shutil.copytree(SMALL_ORG, target)
+    return target
+
+
+def _postgres_database() -> tuple[str, callable]:
+    """Create a throw-away database on the local server; return its URL and a dropper."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"arshjul_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_ADMIN_URL} is not usable ({exc.__class__.__name__}: {exc}). Start it with: "
+            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+        )
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """An empty, migrated app database on each backend."""
+    if request.param == "sqlite":
+        url, drop = f"sqlite:///{tmp_path / 'app.db'}", (lambda: None)
+    else:
+        url, drop = _postgres_database()
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    yield url
+    drop()
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    url, drop = _postgres_database()
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    yield url
+    drop()
