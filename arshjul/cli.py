@@ -13,41 +13,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from arshjul.cli_common import OrgOption, app, console, errors, fail, load, today_in
 from arshjul.settings import get_settings
-from models.definition import Definition, DefinitionError
+from models.definition import Definition
 from models.planning import PlannedStep, PlanningError, filter_steps, plan_cycle
-from models.validation import load_definition
-
-app = typer.Typer(
-    help="Årshjulet: regionens planerings- och uppföljningscykel som Prefect-flöden.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-)
-console = Console()
-errors = Console(stderr=True)
-
-OrgOption = Annotated[Optional[Path], typer.Option("--org", help="Organisationens mapp (standard: ARSHJUL_ORG eller regionens mapp).")]
-
-
-def fail(message: str, code: int = 2) -> None:
-    errors.print(f"[red]Fel:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def load(org: Path | None) -> Definition:
-    folder = org or get_settings().org
-    try:
-        return load_definition(folder)
-    except DefinitionError as exc:
-        errors.print(f"[red]{len(exc.issues)} fel i {folder}:[/red]", highlight=False)
-        for issue in exc.issues:
-            errors.print(f"  {issue}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-def today_in(definition: Definition) -> dt.date:
-    return definition.organisation.calendar.local_date(dt.datetime.now(dt.timezone.utc))
 
 
 def planned(definition: Definition, year: int, unit: str | None, role: str | None, person: str | None) -> list[PlannedStep]:
@@ -162,5 +131,5 @@ def wheel(
     errors.print(f"Skrev årshjulet {year} ({len(steps)} steg) till {out}", highlight=False)
 
 
-def main() -> None:  # pragma: no cover - console script entry
-    app()
+# The other command groups register themselves on `app`.
+from arshjul import cli_mail, cli_steps  # noqa: E402,F401

@@ -20,6 +20,7 @@ from tasks.artifacts import publish_status
 from tasks.events import emit_step_event
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
+FLOW_NAME = "arshjul-daglig-kontroll"
 OVERDUE_TAG = "försenad"
 
 
@@ -68,7 +69,7 @@ def tag_overdue_runs(steps: list[StepInstance]) -> None:
                     client.update_flow_run(run.id, tags=[*run.tags, OVERDUE_TAG])
 
 
-@flow(name="arshjul-daglig-kontroll")
+@flow(name=FLOW_NAME)
 def daily_sweep(day: str | None = None) -> dict:
     """Remind, escalate and publish the cycle status for one working day (default: today)."""
     logger = get_run_logger()

@@ -36,7 +36,7 @@ class Stegåtgärd(RunInput):
     åtgärd: Literal["lämna in", "godkänn", "återremittera"] = Field(
         description="Lämna in (ägaren eller ersättaren), godkänn eller återremittera (beslutsfattaren)."
     )
-    e_post: str = Field(description="Din e-postadress i organisationen; den avgör vem som agerar.")
+    epostadress: str = Field(description="Din e-postadress i organisationen; den avgör vem som agerar.")
     kommentar: str = Field(default="", description="Krävs vid återremiss: vad ska göras om?")
     diarienummer: str = Field(default="", description="Ärendets diarienummer, t.ex. RS/342/2027 (krävs när ett politiskt organ beslutar).")
 
@@ -130,7 +130,9 @@ def run_step(instance_id: int) -> str:
             waiting_for = "; ".join(f"{b.name} · {b.unit_name} (deadline {b.due})" for b in blockers[:5])
             more = f" och {len(blockers) - 5} till" if len(blockers) > 5 else ""
             logger.info("Kan lämnas in när detta är klart: %s%s", waiting_for, more)
-            suspend_step(f"r{step.input_round}", f"Väntar på beroenden: {waiting_for}{more}", state_name="Väntar på beroenden")
+            # Its own key space ("d"): the form of the same round ("r") must not find
+            # this wait's resume and mistake it for an answer.
+            suspend_step(f"d{step.input_round}", f"Väntar på beroenden: {waiting_for}{more}", state_name="Väntar på beroenden")
             with session_scope(runtime.engine()) as session:
                 advance_round(instance_id, expected_round=step.input_round, session=session)
             continue

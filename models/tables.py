@@ -234,7 +234,6 @@ class OutboxMessage(SQLModel, table=True):
     state: OutboxState = Field(default=OutboxState.pending, sa_column=Column(String(10), nullable=False))
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
-    claimed_until: dt.datetime | None = Field(default=None, sa_column=utc_column())
     sent_at: dt.datetime | None = Field(default=None, sa_column=utc_column())
     message_id: str = Field(max_length=300)
     subject: str | None = Field(default=None, max_length=500)

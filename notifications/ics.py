@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import icalendar
 
@@ -55,6 +56,11 @@ def deadline_event(deadline: Deadline, *, dtstamp: dt.datetime, reminder_time: d
     return event
 
 
+@lru_cache(maxsize=64)
+def vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone:
+    return icalendar.Timezone.from_tzid(tzid, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year + 1, 1, 1))
+
+
 def build_calendar(
     deadlines: Iterable[Deadline],
     *,
@@ -64,6 +70,7 @@ def build_calendar(
     reminder_time: dt.time = dt.time(8, 0),
     method: str = "PUBLISH",
 ) -> bytes:
+    deadlines = list(deadlines)
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -71,8 +78,11 @@ def build_calendar(
     calendar.add("method", method)
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", timezone)
-    # The organisation's zone, for clients that place all-day events and alarms by it.
-    calendar.add_component(icalendar.Timezone.from_tzid(timezone))
+    # The organisation's zone, for clients that place all-day events and alarms by it,
+    # with the transitions of the years the deadlines fall in (the whole history since
+    # 1970 would make every small mail attachment a long one).
+    years = [d.due.year for d in deadlines] or [dtstamp.year]
+    calendar.add_component(vtimezone(timezone, min(years) - 1, max(years) + 1))
     for deadline in deadlines:
         calendar.add_component(deadline_event(deadline, dtstamp=dtstamp, reminder_time=reminder_time))
     return calendar.to_ical()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from prefect import get_client, task
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowFilter, FlowFilterName
@@ -61,18 +62,24 @@ async def _create(deployment_id, steps: list[StepInstance], cycle: Cycle) -> dic
             )
             created[step.id] = str(run.id)
 
-        for start in range(0, len(steps), 25):
-            await asyncio.gather(*(one(step) for step in steps[start : start + 25]))
+        # One at a time: the embedded Prefect server runs on SQLite, which takes one
+        # writer at a time; concurrent requests only queue up for its lock.
+        for step in steps:
+            await one(step)
     return created
 
 
 @task(name="skapa stegkörningar")
-def create_step_runs(cycle_id: int) -> int:
-    """One Scheduled flow run per instance that has none yet. Idempotency keys make a
-    repeat (or a crash between creating a run and storing its id) harmless."""
+def create_step_runs(cycle_id: int, opening_by: dt.date | None = None) -> int:
+    """One Scheduled flow run per instance that has none yet (only those opening by
+    `opening_by`, if given). Idempotency keys make a repeat (or a crash between creating
+    a run and storing its id) harmless."""
     with Session(runtime.engine(), expire_on_commit=False) as session:
         cycle = session.get(Cycle, cycle_id)
-        missing = list(session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id, StepInstance.flow_run_id.is_(None)).order_by(StepInstance.opens_at)))
+        query = select(StepInstance).where(StepInstance.cycle_id == cycle_id, StepInstance.flow_run_id.is_(None))
+        if opening_by is not None:
+            query = query.where(StepInstance.opens <= opening_by)
+        missing = list(session.exec(query.order_by(StepInstance.opens_at)))
     if not missing:
         return 0
     created = asyncio.run(_create(step_deployment_id(cycle.mode), missing, cycle))

@@ -80,28 +80,32 @@ def apply_action(
     flow_run_id: str | None = None,
     expected_round: int | None = None,
 ) -> StepInstance:
-    """Perform an action in one transaction, then emit its event and wake what waited.
-    Raises StepActionError (Swedish) or StaleInput; a refused action writes nothing."""
+    """Perform an action in one transaction (state, audit, outbox). Raises
+    StepActionError (Swedish) or StaleInput; a refused action writes nothing."""
     with session_scope(runtime.engine()) as session:
         step = session.get(StepInstance, instance_id)
         if step is None:
             raise StepActionError(f"steg {instance_id} finns inte")
         ctx = runtime.context_for_step(session, step)
-        step = perform(
+        return perform(
             instance_id, action, actor_email=actor_email, comment=comment, diarienummer=diarienummer, session=session,
             ctx=ctx, now=clock.now(), source=source, flow_run_id=flow_run_id, expected_round=expected_round,
         )
+
+
+def after_action(step: StepInstance, action: Action, flow_run_id: str | None = None) -> None:
+    """What follows a committed action in Prefect: its event, and waking the steps that
+    waited for this one."""
     emit_step_event(EVENT_FOR_ACTION[action], step, flow_run_id=flow_run_id, payload={"by": step.submitted_by if action is Action.submit else step.decided_by_person})
     if step_is_done(step):
-        wake_dependents(instance_id)
-    return step
+        wake_dependents(step.id)
 
 
 @task(name="registrera åtgärd")
 def record_input(instance_id: int, form: dict, expected_round: int, flow_run_id: str | None, source: str = "ui") -> dict:
     """Apply the input of a Resume form; refused input is recorded and explained."""
     label = str(form.get("åtgärd", ""))
-    actor = str(form.get("e_post", "")).strip()
+    actor = str(form.get("epostadress", "")).strip()
     action = ACTION_BY_LABEL.get(label)
     try:
         if action is None:
@@ -110,6 +114,7 @@ def record_input(instance_id: int, form: dict, expected_round: int, flow_run_id:
             instance_id, action, actor_email=actor, comment=str(form.get("kommentar") or ""), diarienummer=str(form.get("diarienummer") or "") or None,
             source=source, flow_run_id=flow_run_id, expected_round=expected_round,
         )
+        after_action(step, action, flow_run_id)
         return asdict(Outcome(True, False, f"{label} av {actor} registrerat", str(StepState(step.state).value)))
     except StaleInput:
         return asdict(Outcome(False, True, "steget har ändrats sedan formuläret visades; frågan ställs på nytt", ""))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The tests never touch the project's ./var: Prefect's home and the app's are temporary.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="arshjul-prefect-home-"))
+os.environ.setdefault("ARSHJUL_HOME", tempfile.mkdtemp(prefix="arshjul-home-"))
 
 from arshjul.database import make_engine, migrate  # noqa: E402
 from arshjul.settings import DEFAULT_ORGANISATION  # noqa: E402
@@ -93,3 +97,12 @@ def postgres_url():
     engine.dispose()
     yield url
     drop()
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect server (SQLite) for every test that runs real flow runs."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,3 @@
+from arshjul.cli import app
+
+app(prog_name="arshjul")

@@ -1,0 +1,57 @@
+"""What every `arshjul` command shares: the Typer app, the consoles, loading the
+organisation and failing with a Swedish message and exit code 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+from rich.console import Console
+
+from arshjul.service import configure_prefect_environment
+from arshjul.settings import get_settings
+from models.definition import Definition, DefinitionError
+from models.validation import load_definition
+
+# Before anything imports Prefect: the embedded server and PREFECT_HOME under ./var.
+EMBEDDED_PREFECT = configure_prefect_environment(get_settings())
+
+app = typer.Typer(
+    help="Årshjulet: regionens planerings- och uppföljningscykel som Prefect-flöden.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+console = Console()
+errors = Console(stderr=True)
+
+OrgOption = Annotated[Optional[Path], typer.Option("--org", help="Organisationens mapp (standard: ARSHJUL_ORG eller regionens mapp).")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    errors.print(f"[red]Fel:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load(org: Path | None) -> Definition:
+    folder = org or get_settings().org
+    try:
+        return load_definition(folder)
+    except DefinitionError as exc:
+        errors.print(f"[red]{len(exc.issues)} fel i {folder}:[/red]", highlight=False)
+        for issue in exc.issues:
+            errors.print(f"  {issue}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def today_in(definition: Definition) -> dt.date:
+    return definition.organisation.calendar.local_date(dt.datetime.now(dt.timezone.utc))
+
+
+def parse_date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"ogiltigt datum '{value}' för {option} (skriv ÅÅÅÅ-MM-DD)")

@@ -1,0 +1,177 @@
+"""`arshjul serve`: the embedded default in one process tree.
+
+- a Prefect server on 127.0.0.1:4200 with its SQLite database under ./var/prefect
+  (unless PREFECT_API_URL points at another server: production);
+- the app's migrations;
+- a Runner that serves the deployments (step runs, daily sweep, follow-up, simulate);
+- the service clock: APScheduler with its job store in the app database, which starts
+  the daily sweep at 07:00 on working days and sends due mail every minute; jobs
+  coalesce, so a restart neither loses nor repeats a timer;
+- a local SMTP sink writing every message to ./var/mail/ (unless SMTP is configured).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from arshjul.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_API_URL = "http://127.0.0.1:4200/api"
+
+
+def configure_prefect_environment(settings: Settings) -> bool:
+    """Point Prefect at the embedded server and home unless the environment says otherwise.
+    Must run before Prefect is imported. Returns True if the embedded server is meant."""
+    embedded = not os.environ.get("PREFECT_API_URL")
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    if embedded:
+        os.environ["PREFECT_API_URL"] = EMBEDDED_API_URL
+    return embedded
+
+
+def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+class PrefectServer:
+    """`prefect server start` as a child process with its own PREFECT_HOME."""
+
+    def __init__(self, home: Path, port: int = 4200, database_url: str | None = None):
+        self.home = home
+        self.port = port
+        self.database_url = database_url
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self, timeout: float = 90) -> "PrefectServer":
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = dict(
+            os.environ,
+            PREFECT_HOME=str(self.home.resolve()),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            # The UI asks the server where its API is; without these it says port 4200.
+            PREFECT_SERVER_API_PORT=str(self.port),
+            PREFECT_UI_API_URL=self.api_url,
+            # On SQLite the late-runs service fights bulk run creation for the database
+            # lock (requests stalled for minutes, measured); a served run starts at its
+            # scheduled time anyway, and a slipped deadline is ours to show, not Prefect's.
+            PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
+        )
+        env.pop("PREFECT_API_URL", None)  # the server must not try to reach itself as a client
+        if self.database_url:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
+        log_file = (self.home / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Prefect-servern avslutades direkt; se {self.home / 'server.log'}")
+            if api_healthy(self.api_url):
+                return self
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"Prefect-servern svarade inte inom {timeout:.0f} s; se {self.home / 'server.log'}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+
+
+# -- the service clock ------------------------------------------------------------------
+
+
+def trigger_daily_sweep() -> None:
+    """APScheduler job: start today's sweep run, once, on a working day."""
+    from prefect.deployments import run_deployment
+
+    from arshjul import clock, runtime
+    from flows.daily_sweep import FLOW_NAME
+
+    calendar = runtime.definition().organisation.calendar
+    today = calendar.local_date(clock.now())
+    if not calendar.is_working_day(today):
+        log.info("%s är ingen arbetsdag (%s): ingen daglig kontroll", today, calendar.non_working_reason(today))
+        return
+    run_deployment(
+        f"{FLOW_NAME}/arshjul", parameters={"day": today.isoformat()}, timeout=0,
+        idempotency_key=f"daglig-kontroll-{today.isoformat()}", flow_run_name=f"Daglig kontroll {today.isoformat()}",
+    )
+
+
+def deliver_mail() -> None:
+    """APScheduler job: send what is due in the outbox."""
+    from tasks.mail import deliver_due_messages
+
+    deliver_due_messages.fn()
+
+
+def start_service_clock(engine, timezone: str):
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone=timezone,
+    )
+    scheduler.start(paused=True)
+    jobs = {
+        "daglig-kontroll": dict(func="arshjul.service:trigger_daily_sweep", trigger=CronTrigger(day_of_week="mon-fri", hour=7, minute=0, timezone=timezone), misfire_grace_time=8 * 3600),
+        "utskick": dict(func="arshjul.service:deliver_mail", trigger=IntervalTrigger(seconds=60, timezone=timezone), misfire_grace_time=60),
+    }
+    for job_id, spec in jobs.items():
+        # Keep a stored job as it is: replacing it would recompute its next run and
+        # lose a timer that fell due while the service was down.
+        if scheduler.get_job(job_id) is None:
+            scheduler.add_job(id=job_id, name=job_id, **spec)
+    scheduler.resume()
+    return scheduler
+
+
+def served_deployments():
+    from flows.daily_sweep import daily_sweep
+    from flows.follow_up import follow_up
+    from flows.run_step import run_step
+    from flows.simulate_year import simulate_year
+
+    return [
+        run_step.to_deployment(name="arshjul", description="Ett steg i årshjulet: öppnas, lämnas in och beslutas."),
+        daily_sweep.to_deployment(name="arshjul", description="Daglig kontroll 07:00 arbetsdagar (startas av tjänstens klocka)."),
+        follow_up.to_deployment(name="arshjul", description="Uppföljning av en cykel: vad levererades, vad blev sent."),
+        simulate_year.to_deployment(name="arshjul", description="Spela upp en hel cykel på en simulerad klocka."),
+    ]

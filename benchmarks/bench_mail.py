@@ -1,0 +1,191 @@
+"""Benchmarks of the mail path.
+
+1. 10,000 due reminders rendered and delivered through the outbox to the local sink
+   (aiosmtpd on 127.0.0.1, writing .eml files), against raw `smtplib` sending the same
+   pre-rendered messages over one connection to the same sink, in the same run.
+   Prints messages per second for both and the ratio (target ≥ 0.5).
+2. The daily sweep's selection of due work over 1,000,000 step instances in
+   PostgreSQL, 1 % of them due (target < 2 s).
+
+Run: .venv/bin/python benchmarks/bench_mail.py [--messages 10000] [--instances 1000000] [--skip-sweep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from arshjul.database import make_engine, migrate, session_scope  # noqa: E402
+from models import notices as n  # noqa: E402
+from models.cycles import store_cycle  # noqa: E402
+from models.people import load_directory  # noqa: E402
+from models.validation import load_definition  # noqa: E402
+from notifications.sender import MessageBuilder, SmtpConfig, deliver_due  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
+
+UTC = dt.timezone.utc
+NOW = dt.datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+SMALL_ORG = ROOT / "tests" / "fixtures" / "small"
+
+
+class SinkProcess:
+    """The local sink in a process of its own, as `arshjul serve` runs it: in this
+    process it would compete with the sender for the interpreter lock."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.process = None
+
+    def __enter__(self) -> "SinkProcess":
+        code = (
+            "import sys, time; from pathlib import Path; from notifications.sink import MailSink; "
+            f"MailSink(Path({str(self.folder)!r}), port={self.port}).start(); print('ready', flush=True); time.sleep(3600)"
+        )
+        self.process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout.readline().strip() == "ready"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+    def messages(self) -> int:
+        return len(list(self.folder.glob("*.eml")))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def bench_delivery(count: int) -> None:
+    from models.tables import OutboxMessage, StepInstance
+
+    definition = load_definition(SMALL_ORG)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        engine = make_engine(f"sqlite:///{tmp / 'app.db'}")
+        migrate(engine)
+        with session_scope(engine) as session:
+            store_cycle(definition, 2027, session=session, now=NOW)
+        with Session(engine) as session:
+            steps = list(session.exec(select(StepInstance)))
+            directory = load_directory(session, definition.organisation.info.key)
+        notices = [
+            n.Notice(kind=n.REMINDER, stage=f"bench-{i}", recipient_key=steps[i % len(steps)].owner, send_at=NOW, instance_id=steps[i % len(steps)].id, cycle_id=steps[0].cycle_id, context={"working_days_left": 1 + i % 5})
+            for i in range(count)
+        ]
+        with session_scope(engine) as session:
+            n.enqueue(notices, session=session, directory=directory, now=NOW, mail_domain="arshjul.bench")
+
+        # The baseline's messages, rendered before the clock starts.
+        builder = MessageBuilder(definition, directory, ui_url="http://127.0.0.1:4200", sender="Årshjulet <arshjul@example.se>")
+        with Session(engine) as session:
+            rows = list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+            prerendered = [(row.recipient, builder.build(row, session, NOW)[0].as_bytes()) for row in rows]
+
+        with SinkProcess(tmp / "raw") as sink:
+            started = time.perf_counter()
+            with smtplib.SMTP("127.0.0.1", sink.port) as connection:
+                for recipient, message in prerendered:
+                    connection.sendmail("arshjul@example.se", [recipient], message)
+            raw_rate = count / (time.perf_counter() - started)
+
+        with SinkProcess(tmp / "outbox") as sink:
+            started = time.perf_counter()
+            report = deliver_due(engine, definition, smtp=SmtpConfig(host="127.0.0.1", port=sink.port), now=NOW, ui_url="http://127.0.0.1:4200")
+            outbox_rate = report.sent / (time.perf_counter() - started)
+            time.sleep(1)  # let the sink write the last files
+            delivered = sink.messages()
+        engine.dispose()
+    assert report.sent == count == delivered, (report, delivered)
+    print(f"raw smtplib, pre-rendered, one connection: {raw_rate:8.0f} messages/s")
+    print(f"outbox: claim, render, .ics, send, mark:    {outbox_rate:8.0f} messages/s   ratio {outbox_rate / raw_rate:.2f} (target ≥ 0.5)")
+
+
+def bench_sweep_selection(instances: int, admin_url: str) -> None:
+    """1,000,000 step instances in PostgreSQL, 1 % due today; time the sweep's selection."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from models.steps import Context
+    from models.sweep import candidate_steps, select_due_work
+    from models.tables import Cycle
+
+    definition = load_definition(SMALL_ORG)
+    name = f"arshjul_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        with session_scope(engine) as session:
+            cycle_id = store_cycle(definition, 2027, session=session, now=NOW).cycle.id
+        today = dt.date(2027, 3, 1)
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            # Bulk load with one INSERT … SELECT: 99 % done or far from a notice, 1 % due
+            # today (a reminder today, the deadline today, or overdue with a ladder).
+            connection.execute(text("""
+                INSERT INTO step_instance (cycle_id, key, step, period, name, kind, process, level, unit, unit_name,
+                    owner_role, owner, decided_by, decided_by_kind, decider, meeting, opens, due, nominal_due,
+                    reminders, escalation, description, uid, opens_at, state, sequence, input_round, updated_at)
+                SELECT :cycle, 'bench:' || g, 'bench', NULL, 'Benchmarksteg ' || g, 'report', 'uppfoljning', 'enhet',
+                    'enh_a1', 'Enhet A1', 'enhetschef', 'eva.a1', NULL, NULL, NULL, NULL,
+                    DATE '2027-01-04',
+                    CASE WHEN g % 100 = 0 THEN DATE '2027-03-03'
+                         WHEN g % 2 = 0 THEN DATE '2027-12-15' ELSE DATE '2026-06-01' END,
+                    NULL,
+                    CASE WHEN g % 100 = 0 THEN '["2027-03-01"]'::json ELSE '["2027-12-01"]'::json END,
+                    '[]'::json, NULL, 'bench.' || g, TIMESTAMPTZ '2027-01-04 07:00+00',
+                    CASE WHEN g % 100 = 0 OR g % 2 = 0 THEN 'open' ELSE 'approved' END,
+                    0, 0, now()
+                FROM generate_series(1, :count) AS g
+            """), {"cycle": cycle_id, "count": instances})
+            connection.execute(text("ANALYZE step_instance"))
+        load_seconds = time.perf_counter() - started
+        with Session(engine) as session:
+            context = Context(calendar=definition.organisation.calendar, directory=load_directory(session, definition.organisation.info.key))
+            started = time.perf_counter()
+            candidates = candidate_steps(session, today)
+            selection = select_due_work(candidates, today, context)
+            select_seconds = time.perf_counter() - started
+        due = sum(1 for notice in selection.notices if notice.kind == n.REMINDER)
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    print(f"sweep selection over {instances:,} step instances in PostgreSQL (loaded in {load_seconds:.1f} s):")
+    print(f"  {len(candidates):,} candidates, {due:,} reminders due today, selected in {select_seconds:.2f} s (target < 2 s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--instances", type=int, default=1_000_000)
+    parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    bench_delivery(args.messages)
+    if not args.skip_sweep:
+        bench_sweep_selection(args.instances, args.postgres)
+
+
+if __name__ == "__main__":
+    main()

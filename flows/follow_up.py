@@ -1,0 +1,85 @@
+"""Follow-up of a cycle for the regionstab and the auditors: what was delivered, when,
+by whom, how late, and what is still outstanding — as Prefect artifacts and a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from sqlmodel import Session, select
+
+from arshjul import clock, runtime
+from arshjul.settings import get_settings
+from models.people import load_directory
+from models.reporting import cycle_steps, deliveries, overdue_items
+from models.tables import Cycle
+
+REPORT_FIELDS = ["steg", "period", "namn", "enhet", "process", "nivå", "ägare", "deadline", "inlämnat", "inlämnat_av", "beslutat", "beslutat_av", "diarienummer", "arbetsdagar_sent", "läge"]
+
+
+def follow_up_report(year: int, *, mode: str = "live", today: dt.date | None = None) -> dict:
+    """Build the follow-up of one cycle: rows for the CSV and a markdown summary."""
+    definition = runtime.definition()
+    org = definition.organisation
+    today = today or org.calendar.local_date(clock.now())
+    with Session(runtime.engine()) as session:
+        cycle = session.exec(select(Cycle).where(Cycle.organisation == org.info.key, Cycle.year == year, Cycle.mode == mode)).first()
+        if cycle is None:
+            raise LookupError(f"cykel {year} är inte startad ({'simulering' if mode == 'simulation' else 'skarp'})")
+        steps = cycle_steps(session, cycle.id)
+        directory = load_directory(session, cycle.organisation)
+        late_items = overdue_items(session, steps, today, org.calendar)
+    delivered = deliveries(steps, org.calendar)
+    by_id = {d.step.id: d for d in delivered}
+    rows = []
+    for step in sorted(steps, key=lambda s: (s.due, s.name, s.unit_name)):
+        delivery = by_id.get(step.id)
+        rows.append({
+            "steg": step.step, "period": step.period or "", "namn": step.name, "enhet": step.unit_name,
+            "process": definition.processes[step.process].name if step.process in definition.processes else step.process,
+            "nivå": org.level_names.get(step.level, step.level), "ägare": directory.name(step.owner), "deadline": step.due.isoformat(),
+            "inlämnat": delivery.submitted_on.isoformat() if delivery else "", "inlämnat_av": directory.name(step.submitted_by) if step.submitted_by else "",
+            "beslutat": delivery.decided_on.isoformat() if delivery and delivery.decided_on else "",
+            "beslutat_av": directory.name(step.decided_by_person) if step.decided_by_person else "", "diarienummer": step.diarienummer or "",
+            "arbetsdagar_sent": delivery.working_days_late if delivery else "", "läge": "klart" if delivery else str(step.state.value if hasattr(step.state, "value") else step.state),
+        })
+    late = [d for d in delivered if d.working_days_late > 0]
+    late_by_process = Counter(d.step.process for d in late)
+    lines = [
+        f"# Uppföljning av årshjulet {year}", "",
+        f"Läget {today.isoformat()}: {len(delivered)} av {len(steps)} steg klara, varav {len(late)} efter deadline; {len(late_items)} försenade och ännu inte inlämnade.", "",
+        "| Process | Klara | Sent klara |", "|---|---|---|",
+    ]
+    done_by_process = Counter(d.step.process for d in delivered)
+    for process, count in sorted(done_by_process.items()):
+        lines.append(f"| {definition.processes[process].name if process in definition.processes else process} | {count} | {late_by_process.get(process, 0)} |")
+    if late:
+        lines += ["", "## Levererat efter deadline", "", "| Steg | Enhet | Deadline | Inlämnat | Arbetsdagar sent |", "|---|---|---|---|---|"]
+        for d in sorted(late, key=lambda d: -d.working_days_late)[:50]:
+            lines.append(f"| {d.step.name} | {d.step.unit_name} | {d.step.due} | {d.submitted_on} | {d.working_days_late} |")
+    return {"cycle": cycle, "rows": rows, "markdown": "\n".join(lines), "done": len(delivered), "late": len(late), "total": len(steps)}
+
+
+def write_report_csv(rows: list[dict], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=REPORT_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@flow(name="arshjul-uppfoljning")
+def follow_up(year: int, mode: str = "live") -> dict:
+    """Publish the follow-up of a cycle and write it as CSV under var/reports/."""
+    logger = get_run_logger()
+    report = follow_up_report(year, mode=mode)
+    suffix = "" if mode == "live" else "-simulering"
+    path = write_report_csv(report["rows"], get_settings().home / "reports" / f"uppfoljning-{year}{suffix}.csv")
+    create_markdown_artifact(key=f"arshjul{suffix}-{year}-uppfoljning", markdown=report["markdown"], description=f"Uppföljning av årshjulet {year}")
+    logger.info("Uppföljning %s: %s av %s klara, %s sent; rapport %s", year, report["done"], report["total"], report["late"], path)
+    return {"done": report["done"], "late": report["late"], "total": report["total"], "csv": str(path)}

@@ -1,0 +1,428 @@
+"""Simulate a whole cycle through real flow runs on a simulated clock.
+
+The cycle is stored in "simulation" mode (apart from the live one) and gets one real
+step run per instance, created from the step deployment `arshjul-steg/simulering`,
+which no runner serves: this process executes the runs itself, in-process through
+Prefect's flow engine, when the simulated clock reaches them. Simulated people submit
+and decide through the same Resume form as real people (a share of them late, a few
+with a first attempt the rules refuse); the daily sweep reminds and escalates; every
+message goes through the outbox and SMTP to the sink. The history stays in the app
+database and in Prefect.
+
+Runs are created as the simulated clock reaches their opening (created ahead with
+opening times in the past, they would keep the server's late-run service busy).
+A run executed by a served deployment costs about 2 s of subprocess start each time;
+in-process it costs about a third of a second, which is what makes a year take minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import ssl
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from prefect import flow, get_client, get_run_logger
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateName, FlowRunFilterStateType
+from prefect.client.schemas.objects import StateType
+from prefect.exceptions import Pause
+from prefect.flow_engine import run_flow
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.states import Scheduled
+from sqlmodel import Session, func, select
+
+from arshjul import clock as clocks
+from arshjul import runtime
+from arshjul.clock import SimulatedClock
+from arshjul.database import session_scope
+from flows.daily_sweep import sweep
+from flows.run_step import run_step
+from models import notices as n
+from models.cycles import store_cycle
+from models.people import load_directory
+from models.reporting import deliveries
+from models.states import ACTION_LABELS, Action
+from models.steps import step_is_done, unfinished_dependencies
+from models.tables import AuditEntry, Cycle, OutboxMessage, OutboxState, StepInstance, StepState
+from tasks.artifacts import publish_status
+from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
+from tasks.mail import deliver
+
+log = logging.getLogger(__name__)
+MODE = "simulation"
+
+
+@dataclass
+class SimulationSummary:
+    year: int
+    steps_total: int
+    flow_runs: int
+    executions: int
+    completed: int
+    completed_late: int
+    returned: int
+    refused_inputs: int
+    reminders: int
+    escalations: int
+    emails: int
+    simulated_days: int
+    wall_seconds: float
+
+
+@dataclass
+class Intent:
+    """What a simulated person will do on a day."""
+
+    instance_id: int
+    day: dt.date
+    action: Action
+    wrong_first: bool = False
+
+
+_local = threading.local()
+
+
+def thread_client():
+    """One Prefect client per thread (and API), kept open: opening a client costs ~60 ms,
+    a call ~9 ms."""
+    url = PREFECT_API_URL.value()
+    if getattr(_local, "client_url", None) != url:
+        _local.client = get_client(sync_client=True).__enter__()
+        _local.client_url = url
+    return _local.client
+
+
+def in_process_settings() -> dict:
+    """Prefect settings for runs executed in this process: no heartbeat thread (stopping
+    it costs a second per run)."""
+    return {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+
+
+@contextmanager
+def shared_ssl_contexts():
+    """Prefect opens two API clients per run it executes, and each builds a new SSL
+    context, parsing the whole CA bundle (a fifth of the simulation's time). All of them
+    talk to the same server, so one context per set of arguments serves them all; the
+    contexts are only read after creation."""
+    original = ssl.create_default_context
+    cache: dict = {}
+    lock = threading.Lock()
+
+    def shared(purpose=ssl.Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
+        key = (purpose, cafile, capath, cadata)
+        with lock:
+            if key not in cache:
+                cache[key] = original(purpose, cafile=cafile, capath=capath, cadata=cadata)
+            return cache[key]
+
+    ssl.create_default_context = shared
+    try:
+        yield
+    finally:
+        ssl.create_default_context = original
+
+
+def use_in_process_settings() -> None:
+    """Pool-thread initialiser: settings live in a context variable, which new threads do
+    not inherit, so each thread enters them once and keeps them."""
+    _local.settings = temporary_settings(in_process_settings())
+    _local.settings.__enter__()
+
+
+def execute_step_run(flow_run_id: str) -> None:
+    """Execute one step run in this process until it completes or suspends again."""
+    now = dt.datetime.now(dt.timezone.utc)
+    client = thread_client()
+    run = client.read_flow_run(flow_run_id)
+    scheduled = run.state.state_details.scheduled_time if run.state.type is StateType.SCHEDULED else None
+    if scheduled and scheduled > now:
+        # Prefect will not start a run before its scheduled (real) time; the simulated
+        # clock has reached it, so bring it forward.
+        client.set_flow_run_state(run.id, Scheduled(scheduled_time=now), force=True)
+        run = client.read_flow_run(flow_run_id)
+    try:
+        run_flow(run_step, flow_run=run, parameters=run.parameters, return_type="state")
+    except Pause:
+        pass
+
+
+def register_simulation_deployment():
+    """The step deployment the simulation's runs belong to (served by nobody)."""
+    return run_step.to_deployment(name=STEP_DEPLOYMENT[MODE], description="Stegkörningar för `arshjul simulate`; körs av simuleringen själv.").apply()
+
+
+class Simulation:
+    def __init__(self, year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, progress=None):
+        if not 0 <= late_share <= 1:
+            raise ValueError("late_share must be between 0 and 1")
+        self.year = year
+        self.late_share = late_share
+        self.seed = seed
+        self.workers = workers
+        self.progress = progress or (lambda message: None)
+        self.definition = runtime.definition()
+        self.calendar = self.definition.organisation.calendar
+        self.executions = 0
+        self.intents: dict[dt.date, list[Intent]] = defaultdict(list)
+        self.planned_for: set[tuple[int, int]] = set()  # (instance, round) already given an intent
+
+    # -- the people ------------------------------------------------------------------
+
+    def rng(self, step: StepInstance, round_: int) -> random.Random:
+        return random.Random(f"{self.seed}:{step.key}:{round_}")
+
+    def plan_owner(self, step: StepInstance, today: dt.date) -> None:
+        """When the owner (or stand-in) will submit: on time, or late for a share of them."""
+        if (step.id, step.input_round) in self.planned_for:
+            return
+        self.planned_for.add((step.id, step.input_round))
+        rng = self.rng(step, step.input_round)
+        if StepState(step.state) is StepState.returned:
+            day = self.calendar.add_working_days(today, rng.randint(2, 4))
+        elif rng.random() < self.late_share:
+            day = self.calendar.add_working_days(step.due, rng.randint(1, 6))
+        else:
+            span = max(self.calendar.working_days_after(today, step.due), 0)
+            day = self.calendar.add_working_days(today, rng.randint(min(1, span), max(span, 1))) if span else today
+        self.intents[max(day, today)].append(Intent(step.id, max(day, today), Action.submit, wrong_first=rng.random() < 0.03))
+
+    def plan_decider(self, step: StepInstance, today: dt.date) -> None:
+        if (step.id, step.input_round) in self.planned_for:
+            return
+        self.planned_for.add((step.id, step.input_round))
+        rng = self.rng(step, step.input_round)
+        if step.decided_by_kind == "body" and step.meeting and step.meeting >= today:
+            day = self.calendar.roll(step.meeting, "next")  # the body decides at its meeting
+        else:
+            day = self.calendar.add_working_days(today, rng.randint(1, 3))
+        action = Action.send_back if step.input_round < 3 and rng.random() < 0.08 else Action.approve
+        self.intents[day].append(Intent(step.id, day, action))
+
+    def form_for(self, step: StepInstance, intent: Intent, directory, today: dt.date, *, wrong: bool) -> dict:
+        principal = step.owner if intent.action is Action.submit else step.decider
+        actor = directory.acting_for(principal, today)
+        if wrong:  # someone without the right role tries first; the rules refuse it
+            others = [m for key, m in directory.members.items() if key != actor and not directory.may_act_for(key, principal)]
+            email = random.Random(f"{self.seed}:{step.key}:wrong").choice(others).email
+        else:
+            email = directory[actor].email
+        form = {"åtgärd": ACTION_LABELS[intent.action], "epostadress": email, "kommentar": "", "diarienummer": ""}
+        if intent.action is Action.send_back:
+            form["kommentar"] = "Komplettera med måluppfyllelse och koppling till regionplanens mål."
+        if intent.action is Action.approve and step.decided_by_kind == "body":
+            short = self.definition.organisation.bodies[step.decided_by].short or "RS"
+            form["diarienummer"] = f"{short.upper()}/{100 + step.id % 900}/{today.year}"
+        return form
+
+    # -- Prefect ---------------------------------------------------------------------
+
+    def execute(self, flow_run_id: str) -> None:
+        execute_step_run(flow_run_id)
+        self.executions += 1
+
+    def execute_all(self, flow_run_ids: list[str]) -> None:
+        if flow_run_ids:
+            list(self.pool.map(self.execute, flow_run_ids))
+
+    def resumed_runs(self, deployment_id) -> list[str]:
+        """Runs that were resumed (a dependency finished) and wait to be executed."""
+        runs = thread_client().read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]), name=FlowRunFilterStateName(any_=["Resuming"]))),
+            limit=200,
+        )
+        return [str(run.id) for run in runs]
+
+    def act(self, intents: list[Intent], deployment_id, today: dt.date) -> None:
+        """People fill in their steps' forms. Each round resumes the runs one by one from
+        this thread, then executes them in parallel: the resume endpoint reads and then
+        writes in one transaction, and on SQLite it fails with "database is locked" (and
+        the client backs off) whenever runs write at the same moment."""
+        if not intents:
+            return
+        with Session(runtime.engine()) as session:
+            directory = load_directory(session, self.definition.organisation.info.key)
+        attempts: dict[int, list[tuple[Intent, bool]]] = defaultdict(list)
+        for intent in intents:
+            attempts[intent.instance_id] += [(intent, True), (intent, False)] if intent.wrong_first else [(intent, False)]
+        done_before = self.done_count()
+        tomorrow = self.calendar.add_working_days(today, 1)
+        while attempts:
+            resumed = []
+            for instance_id in list(attempts):
+                intent, wrong = attempts[instance_id].pop(0)
+                with Session(runtime.engine()) as session:
+                    step = session.get(StepInstance, instance_id)
+                accepted = False
+                if self.ready_for(step, intent) and self.run_shows_form(step.flow_run_id):
+                    form = self.form_for(step, intent, directory, today, wrong=wrong)
+                    accepted = thread_client().resume_flow_run(step.flow_run_id, run_input=form).status.value == "ACCEPT"
+                if accepted:
+                    resumed.append(step.flow_run_id)
+                else:
+                    # Not possible yet (a dependency is late, or the run has not asked
+                    # yet): the person tries again the next working day.
+                    self.intents[tomorrow].append(intent)
+                    attempts[instance_id] = []
+                if not attempts[instance_id]:
+                    del attempts[instance_id]
+            self.execute_all(resumed)
+        self.wake_ready(deployment_id, done_before)
+
+    def done_count(self) -> int:
+        """Steps done (approved, or submitted when nobody decides) — the SQL form of step_is_done."""
+        done = (StepInstance.state == StepState.approved.value) | ((StepInstance.state == StepState.submitted.value) & StepInstance.decided_by.is_(None))
+        with Session(runtime.engine()) as session:
+            return session.exec(select(func.count()).select_from(StepInstance).where(StepInstance.cycle_id == self.cycle_id, done)).one()
+
+    def wake_ready(self, deployment_id, done_before: int) -> None:
+        """Execute the runs that finished steps woke (their dependencies are now done);
+        only worth asking Prefect when a step was finished."""
+        while self.done_count() > done_before:
+            done_before = self.done_count()
+            self.execute_all(self.resumed_runs(deployment_id))
+
+    def run_shows_form(self, flow_run_id: str) -> bool:
+        """The run is suspended with the Resume form (not waiting for dependencies)."""
+        state = thread_client().read_flow_run(flow_run_id).state
+        return state.is_paused() and bool(state.state_details.run_input_keyset)
+
+    def ready_for(self, step: StepInstance, intent: Intent) -> bool:
+        state = StepState(step.state)
+        if intent.action is Action.submit:
+            if state not in (StepState.open, StepState.returned):
+                return False
+            with Session(runtime.engine()) as session:
+                return not unfinished_dependencies(step, session=session)
+        return state is StepState.submitted
+
+    # -- the year ----------------------------------------------------------------------
+
+    def plan_people(self, cycle_id: int, today: dt.date) -> None:
+        with Session(runtime.engine()) as session:
+            steps = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id, StepInstance.state.in_([s.value for s in (StepState.open, StepState.returned, StepState.submitted)]))).all()
+        for step in steps:
+            if StepState(step.state) is StepState.submitted:
+                self.plan_decider(step, today)
+            else:
+                self.plan_owner(step, today)
+
+    def at(self, clock: SimulatedClock, day: dt.date, hour: int) -> None:
+        moment = self.calendar.at_start_of_day(day).replace(hour=hour).in_timezone("UTC")
+        if moment > clock.now():
+            clock.set(moment)
+
+    def run(self) -> SimulationSummary:
+        started = time.perf_counter()
+        org_key = self.definition.organisation.info.key
+        with Session(runtime.engine()) as session:
+            existing = session.exec(select(Cycle).where(Cycle.organisation == org_key, Cycle.year == self.year, Cycle.mode == MODE)).first()
+            resume_from = session.exec(select(func.max(AuditEntry.at)).where(AuditEntry.cycle_id == existing.id)).one() if existing else None
+        from models.planning import plan_cycle
+
+        first_opening = min(step.opens for step in plan_cycle(self.definition, self.year))
+        start = resume_from or self.calendar.at_start_of_day(self.calendar.add_working_days(first_opening, -1)).in_timezone("UTC")
+        clock = SimulatedClock(start)
+        previous_clock = clocks.use(clock)
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="simulering", initializer=use_in_process_settings)
+        try:
+            with temporary_settings(in_process_settings()), shared_ssl_contexts():
+                return self._run(clock, started)
+        finally:
+            self.pool.shutdown()
+            clocks.use(previous_clock)
+
+    def _run(self, clock: SimulatedClock, started: float) -> SimulationSummary:
+        with session_scope(runtime.engine()) as session:
+            cycle_id = store_cycle(self.definition, self.year, session=session, now=clock.now(), mode=MODE, source="simulation").cycle.id
+        self.cycle_id = cycle_id
+        deployment_id = register_simulation_deployment()
+        day = self.calendar.local_date(clock.now())
+        last_month = None
+        days = 0
+        while True:
+            with Session(runtime.engine()) as session:
+                remaining = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
+            if all(step_is_done(step) for step in remaining):
+                break
+            day += dt.timedelta(days=1)
+            if not self.calendar.is_working_day(day):
+                continue
+            days += 1
+            self.at(clock, day, 7)
+            sweep(day, mode=MODE)
+            self.at(clock, day, 8)
+            # Runs are created when the simulated clock reaches their opening and executed
+            # at once: created ahead with opening times in the past, the server's late-run
+            # service would be busy marking them Late while the simulation waits.
+            if any(step.flow_run_id is None and step.opens <= day for step in remaining):
+                create_step_runs.fn(cycle_id, opening_by=day)
+                with Session(runtime.engine()) as session:
+                    remaining = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
+            opening = [step.flow_run_id for step in remaining if StepState(step.state) is StepState.planned and step.opens <= day and step.flow_run_id]
+            self.execute_all(opening)
+            deliver(MODE)
+            self.plan_people(cycle_id, day)
+            self.at(clock, day, 10)
+            self.act(self.intents.pop(day, []), deployment_id, day)
+            self.plan_people(cycle_id, day)  # decisions wanted on submissions made today
+            self.at(clock, day, 14)
+            self.act(self.intents.pop(day, []), deployment_id, day)
+            self.at(clock, day, 16)
+            deliver(MODE)
+            if last_month != (day.year, day.month):
+                if last_month is not None:
+                    publish_status(cycle_id, day)
+                last_month = (day.year, day.month)
+                self.progress(f"{day.isoformat()}: {sum(step_is_done(s) for s in remaining)} av {len(remaining)} steg klara")
+            if days > 2000:
+                raise RuntimeError("the simulation does not finish: steps remain open after 2,000 working days")
+        publish_status(cycle_id, day)
+        deliver(MODE)
+        return self.summary(cycle_id, days, time.perf_counter() - started)
+
+    def summary(self, cycle_id: int, days: int, seconds: float) -> SimulationSummary:
+        with Session(runtime.engine()) as session:
+            steps = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
+            outbox = session.exec(select(OutboxMessage.kind, OutboxMessage.state).where(OutboxMessage.cycle_id == cycle_id, OutboxMessage.mode == MODE)).all()
+            digests = session.exec(select(OutboxMessage.state).where(OutboxMessage.cycle_id.is_(None), OutboxMessage.mode == MODE)).all()
+            audit = session.exec(select(AuditEntry.action).where(AuditEntry.cycle_id == cycle_id)).all()
+        done = deliveries(steps, self.calendar)
+        kinds = defaultdict(int)
+        for kind, _ in outbox:
+            kinds[kind] += 1
+        sent = sum(1 for _, state in outbox if state == OutboxState.sent.value) + sum(1 for state in digests if state == OutboxState.sent.value)
+        return SimulationSummary(
+            year=self.year,
+            steps_total=len(steps),
+            flow_runs=sum(1 for s in steps if s.flow_run_id),
+            executions=self.executions,
+            completed=len(done),
+            completed_late=sum(1 for d in done if d.working_days_late > 0),
+            returned=sum(1 for action in audit if action == "step.returned"),
+            refused_inputs=sum(1 for action in audit if action == "step.input_rejected"),
+            reminders=kinds[n.REMINDER] + kinds[n.DUE_TODAY],
+            escalations=kinds[n.ESCALATION],
+            emails=sent,
+            simulated_days=days,
+            wall_seconds=round(seconds, 1),
+        )
+
+
+def simulate(year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, progress=None) -> SimulationSummary:
+    return Simulation(year, late_share=late_share, seed=seed, workers=workers, progress=progress).run()
+
+
+@flow(name="arshjul-simulering")
+def simulate_year(year: int, late_share: float = 0.2, seed: int = 1) -> dict:
+    """Play a whole cycle on a simulated clock (history stays in the app database and Prefect)."""
+    logger = get_run_logger()
+    summary = simulate(year, late_share=late_share, seed=seed, progress=logger.info)
+    logger.info("Simuleringen av %s är klar: %s", year, summary)
+    return asdict(summary)

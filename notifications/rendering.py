@@ -1,0 +1,325 @@
+"""Swedish e-mails about the årshjul: facts in, (subject, plain text, HTML) out.
+
+Rendering is pure: no database, no clock, no I/O beyond reading the packaged templates.
+Whoever builds a `MessageFacts` has already decided who gets what and when (see
+`models.notices`); this module only words it. Sending, the .ics attachment and the
+outbox live elsewhere.
+
+The wording lives in `notifications/templates/`: one HTML and one plain-text template per
+kind, both extending a shared base layout. Python keeps what is logic rather than
+language: validation, the subject line, sorting the digest, and the small Swedish date
+and plural helpers the templates use as filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+KINDS = (
+    "opened",
+    "awaiting_decision",
+    "reminder",
+    "due_today",
+    "overdue",
+    "escalation",
+    "returned",
+    "decided",
+    "deadline_moved",
+    "digest",
+)
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    """One step instance as a person should see it in a mail."""
+
+    name: str
+    unit_name: str
+    owner_name: str
+    owner_title: str | None
+    due: dt.date
+    opens: dt.date
+    decided_by_name: str | None  # the body or role that decides
+    decider_name: str | None  # the person who records the decision
+    meeting: dt.date | None
+    state_label: str  # Swedish, e.g. "öppet", "återremitterat, försenat"
+    url: str | None  # the step's run in the Prefect UI
+    description: str | None
+    last_comment: str | None
+    diarienummer: str | None
+    waiting_for: tuple[str, ...] = ()  # unfinished steps this one needs before it can be submitted
+    waiting_downstream: tuple[str, ...] = ()  # steps that wait for this one, "Name · Unit"
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """Everything one mail says. Which optional fields matter depends on `kind`."""
+
+    kind: str
+    recipient_name: str
+    organisation_name: str
+    step: StepFacts | None  # None for the digest
+    on_behalf_of_name: str | None = None  # the absent person the recipient stands in for
+    working_days_left: int | None = None  # reminder
+    working_days_late: int | None = None  # overdue, escalation
+    acted_by_name: str | None = None  # who submitted, decided, returned or moved
+    comment: str | None = None  # return comment, decision or submission comment
+    old_due: dt.date | None = None  # deadline_moved
+    reason: str | None = None  # deadline_moved
+    escalation_owner_name: str | None = None  # escalation: whose step it is
+    digest_daily: bool = False
+    digest_open: tuple[StepFacts, ...] = ()
+    digest_coming: tuple[StepFacts, ...] = ()
+    digest_to_decide: tuple[StepFacts, ...] = ()
+    today: dt.date | None = None  # the date the message is about ("i dag", week number)
+    ui_url: str | None = None  # base URL of the Prefect UI, for the digest
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+
+
+# -- Swedish wording helpers (no locale: the server's locale must not change a mail) -------
+
+WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+MONTHS = (
+    "januari", "februari", "mars", "april", "maj", "juni",
+    "juli", "augusti", "september", "oktober", "november", "december",
+)  # fmt: skip
+
+
+def swedish_date(day: dt.date) -> str:
+    """'onsdag 23 december 2026' — the form for running text."""
+    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def weekday(day: dt.date) -> str:
+    return WEEKDAYS[day.weekday()]
+
+
+def swedish_day_month(day: dt.date, today: dt.date | None = None) -> str:
+    """'23 december', with the year only when it is not the current one (or unknown)."""
+    text = f"{day.day} {MONTHS[day.month - 1]}"
+    return text if today is not None and today.year == day.year else f"{text} {day.year}"
+
+
+def count(n: int, singular: str, plural: str) -> str:
+    """'1 arbetsdag', '3 arbetsdagar'."""
+    return f"{n} {singular if n == 1 else plural}"
+
+
+def working_days(n: int) -> str:
+    return count(n, "arbetsdag", "arbetsdagar")
+
+
+def relative_day(day: dt.date, today: dt.date | None) -> str | None:
+    """'i dag', 'i morgon' or 'i går' when the day is that close to `today`, else None."""
+    if today is None:
+        return None
+    return {0: "i dag", 1: "i morgon", -1: "i går"}.get((day - today).days)
+
+
+def genitive(name: str) -> str:
+    """Swedish genitive: 'Eva Eks', but 'Lars' and 'Max' stay as they are."""
+    return name if name[-1:].lower() in ("s", "x", "z") else f"{name}s"
+
+
+def upper_first(text: str) -> str:
+    """'Öppet, försenat'. Unlike Jinja's `capitalize`, leaves the rest alone ('RS' stays)."""
+    return text[:1].upper() + text[1:]
+
+
+def join_list(items) -> str:
+    """'A', 'A och B', 'A, B och C'."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " och " + items[-1]
+
+
+def lines_to_html(text: str) -> Markup:
+    """Escape free text people typed (comments, reasons) and keep their line breaks."""
+    return Markup("<br>\n").join(escape(line) for line in text.strip().splitlines())
+
+
+# -- what depends on the kind --------------------------------------------------------------
+
+# The short label that opens the subject and the HTML badge.
+LABELS = {
+    "opened": "Att göra",
+    "awaiting_decision": "Att besluta",
+    "reminder": "Påminnelse",
+    "due_today": "Deadline i dag",
+    "overdue": "Försenat",
+    "escalation": "Eskalering",
+    "returned": "Återremitterat",
+    "decided": "Godkänt",
+    "deadline_moved": "Ny deadline",
+}
+
+# Badge colours (text, background): at least 7:1 contrast (WCAG AAA).
+TONES = {
+    "info": ("#0b3d75", "#e3eefb"),
+    "warning": ("#5c4400", "#fff1c2"),
+    "danger": ("#8a1c1c", "#fde4e4"),
+    "success": ("#1e5631", "#e3f3e7"),
+}
+KIND_TONES = {
+    "opened": "info",
+    "awaiting_decision": "info",
+    "reminder": "warning",
+    "due_today": "warning",
+    "overdue": "danger",
+    "escalation": "danger",
+    "returned": "warning",
+    "decided": "success",
+    "deadline_moved": "info",
+    "digest": "info",
+}
+
+# Whom a stand-in covers for: the step's owner, unless the mail goes to a decider or a
+# manager, or is a summary of everything.
+STANDIN_ROLES = {"awaiting_decision": "decider", "escalation": "manager", "digest": "digest"}
+
+# Facts each kind cannot be worded without.
+REQUIRED = {
+    "reminder": ("working_days_left",),
+    "overdue": ("working_days_late",),
+    "escalation": ("working_days_late",),
+    "deadline_moved": ("old_due",),
+}
+
+
+def subject_for(message: MessageFacts) -> str:
+    kind, step, today = message.kind, message.step, message.today
+    if kind == "digest":
+        subject = _digest_subject(message)
+    else:
+        title = f"{LABELS[kind]}: {step.name} – {step.unit_name}"
+        suffix = {
+            "opened": f"deadline {swedish_day_month(step.due, today)}",
+            "reminder": f"{working_days(message.working_days_left)} kvar",
+            "overdue": f"{working_days(message.working_days_late)} sent",
+            "escalation": f"{escalation_owner(message)}, {working_days(message.working_days_late)} sent",
+            "deadline_moved": swedish_day_month(step.due, today),
+        }.get(kind)
+        subject = f"{title} ({suffix})" if suffix else title
+    if message.on_behalf_of_name:
+        # First, so that a stand-in sees at a glance that this is not their own step.
+        subject = f"[Ersättare för {message.on_behalf_of_name}] {subject}"
+    # A header is one line: a line break typed into a step or unit name must not split it.
+    return " ".join(subject.split())
+
+
+def _digest_subject(message: MessageFacts) -> str:
+    label = "Dagens sammanfattning" if message.digest_daily else "Veckosammanfattning"
+    parts = [count(len(message.digest_open), "öppet steg", "öppna steg")]
+    late = len(late_steps(message))
+    if late:
+        parts[0] += f" ({late} försenat)" if late == 1 else f" ({late} försenade)"
+    if message.digest_to_decide:
+        parts.append(f"{len(message.digest_to_decide)} att besluta")
+    return f"{label}: {', '.join(parts)}"
+
+
+def escalation_owner(message: MessageFacts) -> str:
+    return message.escalation_owner_name or message.step.owner_name
+
+
+def late_steps(message: MessageFacts) -> tuple[StepFacts, ...]:
+    if message.today is None:
+        return ()
+    return tuple(step for step in message.digest_open if step.due < message.today)
+
+
+def by_deadline(steps) -> list[StepFacts]:
+    return sorted(steps, key=lambda step: (step.due, step.name, step.unit_name))
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,  # a misspelt or missing fact fails loudly, never prints empty
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(
+        swedish_date=swedish_date,
+        weekday=weekday,
+        day_month=swedish_day_month,
+        working_days=working_days,
+        genitive=genitive,
+        join_list=join_list,
+        upper_first=upper_first,
+        lines_to_html=lines_to_html,
+    )
+    environment.globals.update(count=count, relative_day=relative_day)
+    return environment
+
+
+ENVIRONMENT = _environment()
+
+
+def render(message: MessageFacts) -> RenderedMessage:
+    """The subject, plain text and HTML of one message."""
+    _check(message)
+    subject = subject_for(message)
+    context = dict(
+        m=message,
+        step=message.step,
+        today=message.today,
+        subject=subject,
+        label=LABELS.get(message.kind, ""),
+        tone=TONES[KIND_TONES[message.kind]],
+        standin_role=STANDIN_ROLES.get(message.kind, "owner"),
+        escalation_owner=escalation_owner(message) if message.kind == "escalation" else None,
+        digest_open=by_deadline(message.digest_open),
+        digest_to_decide=by_deadline(message.digest_to_decide),
+        digest_coming=by_deadline(message.digest_coming),
+        digest_late=late_steps(message),
+        week=message.today.isocalendar().week if message.today else None,
+    )
+    text = ENVIRONMENT.get_template(f"{message.kind}.txt").render(context)
+    html = ENVIRONMENT.get_template(f"{message.kind}.html").render(context)
+    return RenderedMessage(subject=subject, text=_tidy_text(text), html=html)
+
+
+def _tidy_text(text: str) -> str:
+    """Optional facts leave blank lines behind in the plain-text templates; squeeze them so
+    the templates can stay readable instead of fighting Jinja's whitespace control."""
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip() + "\n"
+
+
+def _check(message: MessageFacts) -> None:
+    if message.kind not in KINDS:
+        raise ValueError(f"okänd meddelandetyp {message.kind!r}; giltiga: {', '.join(KINDS)}")
+    if message.kind != "digest" and message.step is None:
+        raise ValueError(f"meddelandetypen {message.kind!r} handlar om ett steg: step saknas")
+    for name in REQUIRED.get(message.kind, ()):
+        if getattr(message, name) is None:
+            raise ValueError(f"meddelandetypen {message.kind!r} behöver {name}")
+    steps = [message.step] if message.step else []
+    steps += [*message.digest_open, *message.digest_coming, *message.digest_to_decide]
+    for url in [step.url for step in steps] + [message.ui_url]:
+        # Links come from our own settings, but a wrong one must not become a
+        # javascript: or file: link in someone's inbox.
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise ValueError(f"länken {url!r} är inte en http(s)-adress")

@@ -1,0 +1,312 @@
+"""Sending the outbox over real SMTP (aiosmtpd on 127.0.0.1, started by the tests): the
+message as a chef receives it, timing, failures and retries, dead letters, two senders
+at once, and a sender killed at random points."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import icalendar
+import pytest
+from sqlmodel import Session, func, select
+
+from arshjul.database import make_engine, session_scope
+from models import notices as n
+from models.cycles import store_cycle
+from models.people import load_directory
+from models.steps import Context, move_deadline, open_step
+from models.tables import OutboxMessage, OutboxState, StepInstance
+from notifications.sender import SmtpConfig, deliver_due
+from notifications.sink import MailSink
+from tests.conftest import SMALL_ORG
+
+UTC = dt.timezone.utc
+OPENING = dt.datetime(2026, 1, 12, 9, 0, tzinfo=UTC)  # Monday 10:00 in Stockholm
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Refusing:
+    """An SMTP handler that refuses recipients with a given code, then (when told) accepts."""
+
+    def __init__(self, folder: Path, code: str):
+        from notifications.sink import MaildirHandler
+
+        self.store = MaildirHandler(folder)
+        self.code = code
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self.code:
+            return self.code
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        return await self.store.handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def sink(tmp_path):
+    server = MailSink(tmp_path / "mail", port=free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cycle(engine, small_definition):
+    with session_scope(engine) as session:
+        store_cycle(small_definition, 2027, session=session, now=OPENING)
+    return engine
+
+
+def ctx(session, definition) -> Context:
+    return Context(calendar=definition.organisation.calendar, directory=load_directory(session, "liten-region"), mail_domain="arshjul.test")
+
+
+def step(engine, key) -> StepInstance:
+    with Session(engine) as session:
+        return session.exec(select(StepInstance).where(StepInstance.key == key)).one()
+
+
+def open_regionplan(engine, definition) -> StepInstance:
+    with session_scope(engine) as session:
+        open_step(step(engine, "regionplan:region").id, session=session, ctx=ctx(session, definition), now=OPENING)
+    return step(engine, "regionplan:region")
+
+
+def deliver(engine, definition, port, now, **kwargs):
+    return deliver_due(engine, definition, smtp=SmtpConfig(host="127.0.0.1", port=port), now=now, ui_url="http://127.0.0.1:4200", **kwargs)
+
+
+def read(path: Path) -> email.message.EmailMessage:
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def rows(engine) -> list[OutboxMessage]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_the_message_a_chef_receives(cycle, small_definition, sink):
+    regionplan = open_regionplan(cycle, small_definition)
+    report = deliver(cycle, small_definition, sink.port, OPENING)
+    assert report.sent == 1 and not report.server_unreachable
+    [path] = sink.messages()
+    message = read(path)
+    [row] = rows(cycle)
+    assert message["Message-ID"] == row.message_id
+    assert row.message_id.endswith("@arshjul.test>")
+    assert message["To"] == "Erik Ekonom <erik.ekonom@example.se>"
+    assert message["Subject"].startswith("Att göra: Regionplan – Lilla regionen")
+    assert message["Auto-Submitted"] == "auto-generated"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Regionplan" in text and "Regionfullmäktige" in text and "tisdag 2 juni 2026" in text
+    assert f"http://127.0.0.1:4200/runs/flow-run/" not in text  # no run created in this test: no link
+    assert "<html" in html.lower()
+    [attachment] = [part for part in message.iter_attachments()]
+    assert attachment.get_filename() == "deadline.ics" and attachment.get_content_type() == "text/calendar"
+    calendar = icalendar.Calendar.from_ical(attachment.get_content() if isinstance(attachment.get_content(), bytes) else attachment.get_content().encode())
+    [event] = calendar.walk("VEVENT")
+    assert str(event["UID"]) == regionplan.uid and int(event["SEQUENCE"]) == 0
+    assert event.decoded("DTSTART") == dt.date(2026, 6, 2)
+    assert row.state == OutboxState.sent and row.sent_at == OPENING and row.attempts == 1
+
+
+def test_a_moved_deadline_updates_the_calendar_entry(cycle, small_definition, sink):
+    regionplan = open_regionplan(cycle, small_definition)
+    with session_scope(cycle) as session:
+        move_deadline([regionplan.id], new_due=dt.date(2026, 6, 9), reason="Underlaget från SKR kommer sent", actor_email="rut.direktor@example.se", session=session, ctx=ctx(session, small_definition), now=OPENING)
+    deliver(cycle, small_definition, sink.port, OPENING)
+    moved = [read(p) for p in sink.messages() if "Ny deadline" in read(p)["Subject"]]
+    assert len(moved) == 1
+    [attachment] = list(moved[0].iter_attachments())
+    [event] = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")
+    assert str(event["UID"]) == regionplan.uid and int(event["SEQUENCE"]) == 1
+    assert event.decoded("DTSTART") == dt.date(2026, 6, 9)
+    text = moved[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Underlaget från SKR kommer sent" in text and "Rut Direktör" in text
+
+
+def test_nothing_goes_out_before_its_time(cycle, small_definition, sink):
+    evening = dt.datetime(2026, 1, 16, 18, 0, tzinfo=UTC)  # Friday 19:00: delivered Monday 08:00
+    with session_scope(cycle) as session:
+        open_step(step(cycle, "regionplan:region").id, session=session, ctx=ctx(session, small_definition), now=evening)
+    monday_eight = dt.datetime(2026, 1, 19, 7, 0, tzinfo=UTC)
+    assert deliver(cycle, small_definition, sink.port, evening).sent == 0
+    assert deliver(cycle, small_definition, sink.port, monday_eight - dt.timedelta(minutes=1)).sent == 0
+    assert deliver(cycle, small_definition, sink.port, monday_eight).sent == 1
+
+
+def test_smtp_down_then_back(cycle, small_definition, tmp_path):
+    open_regionplan(cycle, small_definition)
+    port = free_port()  # nothing listens here yet
+    report = deliver(cycle, small_definition, port, OPENING)
+    assert report.server_unreachable and report.sent == 0
+    [row] = rows(cycle)
+    assert row.state == OutboxState.pending and row.attempts == 0  # waiting, not held against it
+    later = OPENING + dt.timedelta(hours=3)
+    server = MailSink(tmp_path / "mail", port=port).start()
+    try:
+        assert deliver(cycle, small_definition, port, later).sent == 1
+        assert len(server.messages()) == 1
+    finally:
+        server.stop()
+
+
+def test_temporary_refusals_back_off_then_dead_letter_then_resend(cycle, small_definition, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    open_regionplan(cycle, small_definition)
+    handler = Refusing(tmp_path / "mail", "451 4.3.0 Försök igen senare")
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        now = OPENING
+        for attempt in (1, 2):
+            report = deliver(cycle, small_definition, port, now, max_attempts=3, retry_base_seconds=60)
+            assert report.retried == 1
+            [row] = rows(cycle)
+            assert row.attempts == attempt and row.state == OutboxState.pending and "451" in row.last_error
+            assert row.next_attempt_at == now + dt.timedelta(seconds=60 * 2 ** (attempt - 1))
+            assert deliver(cycle, small_definition, port, now, max_attempts=3).sent == 0  # not before its backoff
+            now = row.next_attempt_at
+        report = deliver(cycle, small_definition, port, now, max_attempts=3)
+        assert report.dead_lettered == 1
+        [row] = rows(cycle)
+        assert row.state == OutboxState.failed and row.attempts == 3
+
+        # The regionstab sees it and sends it again once the relay accepts mail.
+        from typer.testing import CliRunner
+
+        from arshjul.cli import app
+        from tests.prefect_support import app_environment
+
+        with app_environment(tmp_path / "app", SMALL_ORG, database_url=str(cycle.url.render_as_string(hide_password=False))):
+            failed = CliRunner().invoke(app, ["mail", "failed"], env={"COLUMNS": "200"})
+            assert failed.exit_code == 0 and "erik.ekonom@example.se" in failed.output and "451" in failed.output
+            resent = CliRunner().invoke(app, ["mail", "resend", "--all"])
+            assert resent.exit_code == 0 and "1 meddelanden" in resent.output
+        handler.code = ""
+        report = deliver(cycle, small_definition, port, dt.datetime.now(UTC))
+        assert report.sent == 1
+        [path] = sorted((tmp_path / "mail").glob("*.eml"))
+        assert read(path)["Message-ID"] == rows(cycle)[0].message_id
+    finally:
+        controller.stop()
+
+
+def test_a_permanent_refusal_dead_letters_at_once(cycle, small_definition, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    open_regionplan(cycle, small_definition)
+    port = free_port()
+    controller = Controller(Refusing(tmp_path / "mail", "550 5.1.1 Okänd mottagare"), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        report = deliver(cycle, small_definition, port, OPENING)
+    finally:
+        controller.stop()
+    assert report.dead_lettered == 1
+    [row] = rows(cycle)
+    assert row.state == OutboxState.failed and row.attempts == 1 and "550" in row.last_error
+
+
+def many_reminders(engine, definition, count: int) -> None:
+    """`count` due reminders for the owners of the small cycle's steps."""
+    with Session(engine) as session:
+        steps = list(session.exec(select(StepInstance)))
+        directory = load_directory(session, "liten-region")
+    notices = [
+        n.Notice(kind=n.REMINDER, stage=f"last-{i}", recipient_key=steps[i % len(steps)].owner, send_at=OPENING, instance_id=steps[i % len(steps)].id, cycle_id=steps[0].cycle_id, context={"working_days_left": 1 + i % 5})
+        for i in range(count)
+    ]
+    with session_scope(engine) as session:
+        n.enqueue(notices, session=session, directory=directory, now=OPENING, mail_domain="arshjul.test")
+
+
+def delivered_ids(folder: Path) -> list[str]:
+    ids = []
+    for path in sorted(folder.glob("*.eml")):
+        with path.open("rb") as handle:
+            headers = email.parser.BytesHeaderParser(policy=email.policy.default).parse(handle)
+        ids.append(headers["Message-ID"])
+    return ids
+
+
+@pytest.mark.postgres
+def test_two_senders_at_once_send_each_message_once(postgres_url, small_definition, sink):
+    engine = make_engine(postgres_url)
+    with session_scope(engine) as session:
+        store_cycle(small_definition, 2027, session=session, now=OPENING)
+    many_reminders(engine, small_definition, 300)
+    reports = []
+
+    def sender():
+        own = make_engine(postgres_url)
+        reports.append(deliver(own, small_definition, sink.port, OPENING))
+        own.dispose()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = delivered_ids(sink.folder)
+    assert len(ids) == 300 and len(set(ids)) == 300
+    assert sorted(r.sent for r in reports)[0] > 0  # both senders took part
+    assert sum(r.sent for r in reports) == 300
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.sent.value)).one() == 300
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_sender_killed_at_random_points_loses_nothing(tmp_path, small_definition, sink):
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    engine = make_engine(url)
+    from arshjul.database import migrate
+
+    migrate(engine)
+    with session_scope(engine) as session:
+        store_cycle(small_definition, 2027, session=session, now=OPENING)
+    many_reminders(engine, small_definition, 1500)
+    with Session(engine) as session:
+        expected = set(session.exec(select(OutboxMessage.message_id)))
+    command = [sys.executable, "-m", "tests.mail_sender_child", url, str(SMALL_ORG), str(sink.port), OPENING.isoformat()]
+    rng = random.Random(20261124)
+    kills = 0
+    while kills < 50:
+        child = subprocess.Popen(command, cwd=ROOT)
+        time.sleep(rng.uniform(0.4, 1.6))  # start-up is about half a second: some die before sending
+        if child.poll() is not None:
+            break  # it finished the batch before we struck
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        kills += 1
+    assert subprocess.run(command, cwd=ROOT, timeout=300).returncode == 0  # the last one finishes
+    ids = delivered_ids(sink.folder)
+    assert set(ids) == expected  # every message delivered, none lost
+    repeats = len(ids) - len(set(ids))
+    assert kills >= 50, f"the batch finished after only {kills} kills"
+    assert repeats <= kills  # a repeat only after a kill, with the same Message-ID
+    with Session(engine) as session:
+        pending = session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != OutboxState.sent.value)).one()
+    assert pending == 0
+    engine.dispose()
