@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 
 from arshjul.cli_common import OrgOption, app, console, errors, fail, load, today_in
-from arshjul.settings import get_settings
 from models.definition import Definition
 from models.planning import PlannedStep, PlanningError, filter_steps, plan_cycle
 

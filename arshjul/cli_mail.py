@@ -134,13 +134,16 @@ def mail_resend(
 
 
 @mail_app.command("send")
-def mail_send(simulation: Annotated[bool, typer.Option("--simulation")] = False) -> None:
+def mail_send(
+    simulation: Annotated[bool, typer.Option("--simulation")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=16, help="Antal parallella processer (för stora utskick).")] = 1,
+) -> None:
     """Skicka det som är på tur i utkorgen nu."""
     load(None)
     database()
     from tasks.mail import deliver
 
-    report = deliver("simulation" if simulation else "live")
+    report = deliver("simulation" if simulation else "live", workers=workers)
     console.print(f"Skickade {report.sent}; {report.retried} försöks igen senare; {report.dead_lettered} misslyckades.", highlight=False)
     if report.server_unreachable:
         errors.print(f"SMTP-servern svarar inte ({'; '.join(report.errors)}): meddelandena väntar.", highlight=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 from typing import Annotated, Optional
@@ -359,6 +360,8 @@ def serve(
         )
         from prefect import serve as prefect_serve
 
+        # Prefect's runner stops gracefully on SIGTERM but not on Ctrl-C's SIGINT.
+        signal.signal(signal.SIGINT, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
         prefect_serve(*service.served_deployments(), pause_on_shutdown=False, print_starting_message=False)
     except KeyboardInterrupt:
         pass

@@ -47,12 +47,21 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers marked read_only() do not take the write lock (WAL lets them read
+            # beside a writer); everything else queues for it at once.
+            read_only = connection.get_execution_options().get("arshjul_read_only", False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same database for transactions that only read: on SQLite they run beside a
+    writer instead of waiting for the write lock."""
+    return engine.execution_options(arshjul_read_only=True)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -16,7 +16,7 @@ from models import notices as n
 from models.audit import append_audit
 from models.sweep import candidate_steps, digest_notices, select_due_work
 from models.tables import Cycle, StepInstance
-from tasks.artifacts import publish_status
+from tasks.artifacts import publish_failed_mail, publish_status
 from tasks.events import emit_step_event
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
@@ -93,6 +93,9 @@ def daily_sweep(day: str | None = None) -> dict:
         if woken:
             logger.info("Väckte %s steg vars beroenden nu är klara.", len(woken))
         publish_status(cycle.id, today)
+    failed = publish_failed_mail()
+    if failed:
+        logger.warning("%s e-postmeddelanden har inte gått fram: se artefakten arshjul-misslyckade-utskick eller `arshjul mail failed`.", failed)
     logger.info(
         "%s: %s påminnelser, %s nya förseningar, %s eskaleringar, %s sammanfattningar till utkorgen.",
         today, result["reminders"], result["overdue"], result["escalations"], result["digests"],

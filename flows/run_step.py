@@ -20,12 +20,11 @@ from sqlmodel import Session, select
 
 from arshjul import clock, runtime
 from arshjul.database import session_scope
-from arshjul.settings import get_settings
 from flows.suspension import suspend_step
 from models.people import Directory, load_directory
 from models.steps import advance_round, state_label, step_is_done
 from models.tables import AuditEntry, Cycle, StepInstance, StepState
-from tasks.steps import blockers_of, open_step_task, read_step, record_input
+from tasks.steps import blockers_of, open_step_now, read_step, record_input
 
 FLOW_NAME = "arshjul-steg"
 
@@ -120,7 +119,7 @@ def run_step(instance_id: int) -> str:
             late = f", inlämnat {submitted_on} efter deadline {step.due}" if submitted_on > step.due else ""
             return f"{step.name} · {step.unit_name}: {verb}{late}"
         if StepState(step.state) is StepState.planned:
-            if open_step_task(instance_id, flow_run_id):
+            if open_step_now(instance_id, flow_run_id):
                 logger.info("Steget är öppnat; %s har fått besked.", directory.name(step.owner))
             continue
         blockers = blockers_of(instance_id) if StepState(step.state) is not StepState.submitted else []
@@ -149,6 +148,3 @@ def run_step(instance_id: int) -> str:
         else:
             logger.warning("Åtgärden avvisades: %s", outcome["message"])
 
-
-def run_url(flow_run_id: str) -> str:
-    return f"{get_settings().ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"

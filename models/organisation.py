@@ -8,7 +8,6 @@ område, avdelning, enhet) or a political body (RS, RUN, …). Roles are resolve
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -141,22 +140,6 @@ class Organisation:
             if manager and manager != person_key:
                 return manager
         return None
-
-    def is_absent(self, person_key: str, day: dt.date) -> bool:
-        return any(period.start <= day <= period.end for period in self.people[person_key].absent)
-
-    def acting_for(self, person_key: str, day: dt.date) -> str:
-        """Who acts for a person on `day`: the person, or if absent their stand-in (and the
-        stand-in's stand-in, if they are away too)."""
-        seen = {person_key}
-        current = person_key
-        while self.is_absent(current, day):
-            standin = self.people[current].standin
-            if not standin or standin in seen:
-                break
-            seen.add(standin)
-            current = standin
-        return current
 
     def decider_name(self, decided_by: str | None) -> str | None:
         if decided_by is None:

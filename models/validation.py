@@ -212,13 +212,15 @@ def _organisation_issues(definition: Definition, document: SourceDocument) -> li
                 problem(("organisation", "holidays", "categories", index), f"okänd kategori '{category}'; möjliga: {', '.join(sorted(categories))}")
 
     level_names = set(org.levels)
+
+    def refers(path: FieldPath, value: str | None, known, kind: str) -> None:
+        if value is not None and value not in known:
+            problem(path, f"okänd {kind} '{value}'" if kind != "organ" else f"okänt organ '{value}'")
+
     for index, unit in enumerate(src.units):
-        if unit.level not in level_names:
-            problem(("units", index, "level"), f"okänd nivå '{unit.level}'")
-        if unit.parent is not None and unit.parent not in org.units:
-            problem(("units", index, "parent"), f"okänd enhet '{unit.parent}'")
-        if unit.manager is not None and unit.manager not in org.people:
-            problem(("units", index, "manager"), f"okänd person '{unit.manager}'")
+        refers(("units", index, "level"), unit.level, level_names, "nivå")
+        refers(("units", index, "parent"), unit.parent, org.units, "enhet")
+        refers(("units", index, "manager"), unit.manager, org.people, "person")
         if unit.parent in org.units and unit.level in level_names and org.units[unit.parent].level in level_names:
             if org.levels.index(org.units[unit.parent].level) >= org.levels.index(unit.level):
                 problem(("units", index, "parent"), f"'{unit.parent}' ({org.units[unit.parent].level}) ligger inte på en högre nivå än {unit.level}")
@@ -235,30 +237,22 @@ def _organisation_issues(definition: Definition, document: SourceDocument) -> li
             parent = org.units[parent].parent
 
     for index, body in enumerate(src.bodies):
-        if body.level not in level_names:
-            problem(("bodies", index, "level"), f"okänd nivå '{body.level}'")
-        if body.parent is not None and body.parent not in org.bodies:
-            problem(("bodies", index, "parent"), f"okänt organ '{body.parent}'")
-        if body.administration is not None and body.administration not in org.units:
-            problem(("bodies", index, "administration"), f"okänd enhet '{body.administration}'")
-        if body.secretary is not None and body.secretary not in org.people:
-            problem(("bodies", index, "secretary"), f"okänd person '{body.secretary}'")
+        refers(("bodies", index, "level"), body.level, level_names, "nivå")
+        refers(("bodies", index, "parent"), body.parent, org.bodies, "organ")
+        refers(("bodies", index, "administration"), body.administration, org.units, "enhet")
+        refers(("bodies", index, "secretary"), body.secretary, org.people, "person")
 
     for index, role in enumerate(src.roles):
         held_by = role.held_by
-        if held_by.person and held_by.person not in org.people:
-            problem(("roles", index, "held_by", "person"), f"okänd person '{held_by.person}'")
-        if held_by.manager_of_level and held_by.manager_of_level not in level_names:
-            problem(("roles", index, "held_by", "manager_of_level"), f"okänd nivå '{held_by.manager_of_level}'")
-        if held_by.manager_of_unit and held_by.manager_of_unit not in org.units:
-            problem(("roles", index, "held_by", "manager_of_unit"), f"okänd enhet '{held_by.manager_of_unit}'")
+        refers(("roles", index, "held_by", "person"), held_by.person, org.people, "person")
+        refers(("roles", index, "held_by", "manager_of_level"), held_by.manager_of_level, level_names, "nivå")
+        refers(("roles", index, "held_by", "manager_of_unit"), held_by.manager_of_unit, org.units, "enhet")
         if role.key == OWNER_MANAGER:
             problem(("roles", index, "key"), f"'{OWNER_MANAGER}' är reserverat för eskaleringar")
 
     emails: dict[str, int] = {}
     for index, person in enumerate(src.people):
-        if person.reports_to is not None and person.reports_to not in org.people:
-            problem(("people", index, "reports_to"), f"okänd person '{person.reports_to}'")
+        refers(("people", index, "reports_to"), person.reports_to, org.people, "person")
         if person.standin is not None:
             if person.standin not in org.people:
                 problem(("people", index, "standin"), f"okänd person '{person.standin}'")
@@ -312,7 +306,7 @@ def _template_issues(definition: Definition) -> list[Issue]:
     bodies_with_meetings = set(definition.meeting_dates)
 
     for index, template in enumerate(definition.arshjul.steps):
-        def problem(path: FieldPath, message: str) -> None:
+        def problem(path: FieldPath, message: str, index: int = index) -> None:
             issues.append(document.issue(("steps", index, *path), message))
 
         if template.process not in definition.processes:

@@ -24,7 +24,7 @@ from emails.backend.smtp import SMTPBackend
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from arshjul.database import session_scope
+from arshjul.database import read_only, session_scope
 from models import notices as n
 from models.definition import Definition
 from models.people import Directory, load_directory
@@ -71,13 +71,23 @@ class _Unreachable(Exception):
     pass
 
 
-def claim_next(session: Session, *, now: dt.datetime, mode: str) -> OutboxMessage | None:
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.mode == mode, OutboxMessage.state == OutboxState.pending.value, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(1)
-    )
+def _due(now: dt.datetime, mode: str, partition: tuple[int, int] | None):
+    query = select(OutboxMessage).where(OutboxMessage.mode == mode, OutboxMessage.state == OutboxState.pending.value, OutboxMessage.next_attempt_at <= now)
+    if partition is not None:
+        index, count = partition
+        query = query.where(OutboxMessage.id % count == index)
+    return query
+
+
+def next_due(session: Session, *, now: dt.datetime, mode: str, partition: tuple[int, int] | None = None) -> OutboxMessage | None:
+    """The next message to prepare (no lock taken)."""
+    return session.exec(_due(now, mode, partition).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)).first()
+
+
+def claim(session: Session, message_id: int, *, now: dt.datetime, mode: str) -> OutboxMessage | None:
+    """Take the message for this transaction, if it is still due and nobody else has it
+    (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's write lock is already held)."""
+    query = _due(now, mode, None).where(OutboxMessage.id == message_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return session.exec(query).first()
@@ -200,26 +210,40 @@ def deliver_due(
     limit: int | None = None,
     max_attempts: int = 8,
     retry_base_seconds: float = 60.0,
+    partition: tuple[int, int] | None = None,
 ) -> DeliveryReport:
-    """Send every outbox message due at `now` (up to `limit`); see the module docstring."""
+    """Send every outbox message due at `now` (up to `limit`); see the module docstring.
+
+    Each message is prepared (read, rendered, built) outside any write lock, then taken,
+    sent and marked in a transaction of its own. With `partition=(i, n)` this sender
+    only takes messages whose id is i modulo n, so n processes share a batch without
+    preparing the same message twice."""
     report = DeliveryReport()
-    with Session(engine) as session:
-        due = session.exec(
-            select(OutboxMessage.id).where(OutboxMessage.mode == mode, OutboxMessage.state == OutboxState.pending.value, OutboxMessage.next_attempt_at <= now).limit(1)
-        ).first()
-        if due is None:
+    reader = read_only(engine)
+    with Session(reader) as session:
+        if next_due(session, now=now, mode=mode, partition=partition) is None:
             return report  # the common case: nothing is due; skip opening SMTP
         directory = load_directory(session, definition.organisation.info.key)
     builder = MessageBuilder(definition, directory, ui_url=ui_url, sender=smtp.sender)
     backend = smtp.backend()
+    skipped: set[int] = set()
     try:
         while limit is None or report.sent + report.retried + report.dead_lettered < limit:
+            with Session(reader) as session:
+                query = _due(now, mode, partition)
+                if skipped:
+                    query = query.where(OutboxMessage.id.not_in(skipped))
+                row = session.exec(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)).first()
+                if row is None:
+                    break
+                message, _ = builder.build(row, session, now)
             try:
                 with session_scope(engine) as session:
-                    row = claim_next(session, now=now, mode=mode)
-                    if row is None:
-                        break
-                    _send_one(row, session, builder, backend, now=now, report=report, max_attempts=max_attempts, retry_base_seconds=retry_base_seconds)
+                    taken = claim(session, row.id, now=now, mode=mode)
+                    if taken is None:
+                        skipped.add(row.id)  # another sender has it
+                        continue
+                    _send_one(taken, message, session, backend, now=now, report=report, max_attempts=max_attempts, retry_base_seconds=retry_base_seconds)
             except _Unreachable as exc:
                 report.server_unreachable = True
                 report.errors.append(str(exc))
@@ -230,8 +254,7 @@ def deliver_due(
     return report
 
 
-def _send_one(row, session, builder, backend, *, now, report, max_attempts, retry_base_seconds) -> None:
-    message, _ = builder.build(row, session, now)
+def _send_one(row, message, session, backend, *, now, report, max_attempts, retry_base_seconds) -> None:
     response = message.send(to=row.recipient, set_mail_to=False, smtp=backend)
     if response is not None and response.success:
         row.state = OutboxState.sent

@@ -7,12 +7,12 @@ import datetime as dt
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from arshjul import runtime
 from models.people import load_directory
 from models.reporting import COLUMN_NAMES, COLUMNS, cycle_steps, overdue_items, status_rows
-from models.tables import Cycle
+from models.tables import Cycle, OutboxMessage, OutboxState
 
 
 def _artifact_key(cycle: Cycle, name: str) -> str:
@@ -62,3 +62,26 @@ def publish_status(cycle_id: int, today: dt.date) -> None:
         key=_artifact_key(cycle, "forsenat"), markdown=markdown,
         description=f"Årshjulet {cycle.year}: försenade steg {today.isoformat()}.",
     )
+
+
+def failed_mail_markdown(failed: list) -> str:
+    lines = ["# Utskick som inte gick fram", ""]
+    if not failed:
+        return "\n".join(lines + ["Alla meddelanden har gått fram."])
+    lines += [
+        f"{len(failed)} meddelanden misslyckades efter sista försöket. Rätta adressen eller vänta tills e-postservern tar emot igen, "
+        "och skicka om med `arshjul mail resend ID` (eller `--all`).", "",
+        "| ID | Till | Ämne | Försök | Senaste fel |", "|---|---|---|---|---|",
+    ]
+    for message in failed:
+        lines.append(f"| {message.id} | {message.recipient} | {message.subject or message.kind} | {message.attempts} | {message.last_error or ''} |")
+    return "\n".join(lines)
+
+
+@task(name="publicera misslyckade utskick")
+def publish_failed_mail() -> int:
+    """The dead letters, for the regionstab (also `arshjul mail failed`)."""
+    with Session(runtime.engine()) as session:
+        failed = list(session.exec(select(OutboxMessage).where(OutboxMessage.mode == "live", OutboxMessage.state == OutboxState.failed.value).order_by(OutboxMessage.id)))
+    create_markdown_artifact(key="arshjul-misslyckade-utskick", markdown=failed_mail_markdown(failed), description="E-post som inte gick att skicka.")
+    return len(failed)

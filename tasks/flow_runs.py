@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 
 from prefect import get_client, task
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowFilter, FlowFilterName
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Scheduled
 from sqlmodel import Session, select

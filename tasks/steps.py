@@ -1,12 +1,17 @@
-"""Tasks that change steps: each one transaction (state, audit, outbox), then the Prefect
-side effects that follow a committed change (events, waking the steps that waited)."""
+"""The I/O units that change steps: each one transaction (state, audit, outbox), then the
+Prefect side effects that follow a committed change (events, waking the steps that
+waited).
+
+The step flow calls them as plain functions, not as Prefect task runs: a task run costs
+the Prefect server more than the work it records (measured: it took the simulation's
+server to full CPU), and each change is recorded in the audit log anyway."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
 
-from prefect import get_client, task
+from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 from sqlmodel import Session, select
 
@@ -23,7 +28,7 @@ from models.steps import (
     step_is_done,
     unfinished_dependencies,
 )
-from models.tables import Cycle, StepInstance, StepState
+from models.tables import StepInstance, StepState
 from tasks.events import emit_step_event
 
 log = logging.getLogger(__name__)
@@ -49,18 +54,12 @@ def read_step(instance_id: int) -> StepInstance:
         return step
 
 
-def cycle_of(step: StepInstance) -> Cycle:
-    with Session(runtime.engine()) as session:
-        return session.get(Cycle, step.cycle_id)
-
-
 def blockers_of(instance_id: int) -> list[StepInstance]:
     with Session(runtime.engine(), expire_on_commit=False) as session:
         return unfinished_dependencies(session.get(StepInstance, instance_id), session=session)
 
 
-@task(name="öppna steg")
-def open_step_task(instance_id: int, flow_run_id: str | None) -> bool:
+def open_step_now(instance_id: int, flow_run_id: str | None) -> bool:
     with session_scope(runtime.engine()) as session:
         ctx = runtime.context_for_step(session, session.get(StepInstance, instance_id))
         opened = open_step(instance_id, session=session, ctx=ctx, now=clock.now(), source="system", flow_run_id=flow_run_id)
@@ -101,7 +100,6 @@ def after_action(step: StepInstance, action: Action, flow_run_id: str | None = N
         wake_dependents(step.id)
 
 
-@task(name="registrera åtgärd")
 def record_input(instance_id: int, form: dict, expected_round: int, flow_run_id: str | None, source: str = "ui") -> dict:
     """Apply the input of a Resume form; refused input is recorded and explained."""
     label = str(form.get("åtgärd", ""))

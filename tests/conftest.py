@@ -68,6 +68,13 @@ def _postgres_database() -> tuple[str, callable]:
     return url, drop
 
 
+def _migrated(url: str) -> str:
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """An empty, migrated app database on each backend."""
@@ -75,10 +82,7 @@ def database_url(request, tmp_path):
         url, drop = f"sqlite:///{tmp_path / 'app.db'}", (lambda: None)
     else:
         url, drop = _postgres_database()
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    yield url
+    yield _migrated(url)
     drop()
 
 
@@ -92,10 +96,7 @@ def engine(database_url):
 @pytest.fixture
 def postgres_url():
     url, drop = _postgres_database()
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    yield url
+    yield _migrated(url)
     drop()
 
 

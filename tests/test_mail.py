@@ -117,7 +117,7 @@ def test_the_message_a_chef_receives(cycle, small_definition, sink):
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "Regionplan" in text and "Regionfullmäktige" in text and "tisdag 2 juni 2026" in text
-    assert f"http://127.0.0.1:4200/runs/flow-run/" not in text  # no run created in this test: no link
+    assert "http://127.0.0.1:4200/runs/flow-run/" not in text  # no run created in this test: no link
     assert "<html" in html.lower()
     [attachment] = [part for part in message.iter_attachments()]
     assert attachment.get_filename() == "deadline.ics" and attachment.get_content_type() == "text/calendar"
@@ -310,3 +310,55 @@ def test_a_sender_killed_at_random_points_loses_nothing(tmp_path, small_definiti
         pending = session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != OutboxState.sent.value)).one()
     assert pending == 0
     engine.dispose()
+
+
+def self_signed_context(tmp_path: Path):
+    """A TLS context with a throw-away certificate for 127.0.0.1."""
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return context
+
+
+def test_starttls_and_login(cycle, small_definition, tmp_path):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from notifications.sink import MaildirHandler
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"arshjul", b"hemligt")
+        return AuthResult(success=ok)
+
+    port = free_port()
+    controller = Controller(
+        MaildirHandler(tmp_path / "mail"), hostname="127.0.0.1", port=port, tls_context=self_signed_context(tmp_path),
+        require_starttls=True, authenticator=authenticator, auth_required=True,
+    )
+    controller.start()
+    try:
+        open_regionplan(cycle, small_definition)
+        wrong = deliver_due(cycle, small_definition, smtp=SmtpConfig(host="127.0.0.1", port=port, tls=True, user="arshjul", password="fel", timeout=5), now=OPENING, ui_url="http://127.0.0.1:4200")
+        assert wrong.sent == 0 and wrong.server_unreachable  # refused login: the messages wait
+        right = deliver_due(cycle, small_definition, smtp=SmtpConfig(host="127.0.0.1", port=port, tls=True, user="arshjul", password="hemligt"), now=OPENING, ui_url="http://127.0.0.1:4200")
+        assert right.sent == 1 and len(list((tmp_path / "mail").glob("*.eml"))) == 1
+    finally:
+        controller.stop()

@@ -218,3 +218,31 @@ def test_cli_action_moves_a_waiting_run_on(cycle):
     with Session(runtime.engine()) as session:
         last = session.exec(select(AuditEntry).where(AuditEntry.instance_id == step.id).order_by(AuditEntry.id.desc())).first()
     assert (last.action, last.source, last.actor_role) == ("step.submitted", "cli", "ägare")
+
+
+def test_daily_sweep_reminds_tags_and_publishes(cycle):
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.daily_sweep import daily_sweep
+
+    report = instance("manadsrapport@2027-02:region")
+    if report.state == StepState.planned:
+        execute(report.flow_run_id)
+    assert instance(report.key).state == StepState.open  # never submitted: overdue after 8 March
+    result = daily_sweep(day="2027-03-09")
+    assert result["overdue"] >= 1
+    with get_client(sync_client=True) as client:
+        assert "försenad" in client.read_flow_run(report.flow_run_id).tags
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["arshjul-2027-status", "arshjul-2027-forsenat", "arshjul-misslyckade-utskick"])))
+    by_key = {a.key: a for a in artifacts}
+    assert set(by_key) == {"arshjul-2027-status", "arshjul-2027-forsenat", "arshjul-misslyckade-utskick"}
+    assert "Månadsrapport per februari 2027" in by_key["arshjul-2027-forsenat"].data
+    with Session(runtime.engine()) as session:
+        outbox = session.exec(select(OutboxMessage).where(OutboxMessage.instance_id == report.id, OutboxMessage.kind == "overdue")).all()
+        audit = session.exec(select(AuditEntry).where(AuditEntry.instance_id == report.id, AuditEntry.action == "step.overdue")).all()
+    assert len(outbox) == 1 and outbox[0].recipient_key == "erik.ekonom" and len(audit) == 1
+    # A second sweep the same day adds nothing.
+    again = daily_sweep(day="2027-03-09")
+    assert (again["overdue"], again["reminders"], again["escalations"]) == (0, 0, 0)
+    # Not on a holiday.
+    assert daily_sweep(day="2027-03-26") == {"day": "2027-03-26", "working_day": False}
