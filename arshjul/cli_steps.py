@@ -383,6 +383,7 @@ def simulate(
     year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
     late_share: Annotated[float, typer.Option("--late-share", help="Andel steg som lämnas in sent (0–1).")] = 0.2,
     seed: Annotated[int, typer.Option(help="Slumpfrö: samma frö ger samma år.")] = 1,
+    until: Annotated[Optional[str], typer.Option("--until", help="Spela bara fram till och med detta datum (ÅÅÅÅ-MM-DD); en senare körning fortsätter därifrån.")] = None,
     output_json: Annotated[bool, typer.Option("--json", help="Sammanfattningen som JSON.")] = False,
     org: OrgOption = None,
 ) -> None:
@@ -391,6 +392,7 @@ def simulate(
 
     if not 0 <= late_share <= 1:
         fail("--late-share ska vara mellan 0 och 1")
+    stop_day = parse_date(until, "--until") if until else None
     load(org)
     export_settings(org)
     settings = get_settings()
@@ -408,7 +410,7 @@ def simulate(
             sink = MailSink(settings.mail_dir, settings.sink_port).start()
         from flows.simulate_year import simulate as run_simulation
 
-        summary = run_simulation(year, late_share=late_share, seed=seed, progress=lambda message: errors.print(message, highlight=False))
+        summary = run_simulation(year, late_share=late_share, seed=seed, until=stop_day, progress=lambda message: errors.print(message, highlight=False))
     finally:
         if sink:
             sink.stop()

@@ -55,6 +55,19 @@ def port_open(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
+def drain_prefect_workers() -> None:
+    """Send the logs and events this process still has queued before a server stops;
+    otherwise they wait for a server that is gone ("Error logging to API")."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=10)
+        except RuntimeError:
+            pass  # the worker never started
+
+
 class PrefectServer:
     """`prefect server start` as a child process with its own PREFECT_HOME."""
 
@@ -102,6 +115,7 @@ class PrefectServer:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
+            drain_prefect_workers()
             os.killpg(self.process.pid, 15)
             try:
                 self.process.wait(timeout=20)

@@ -17,6 +17,7 @@ in-process it costs about a third of a second, which is what makes a year take m
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import random
@@ -25,15 +26,15 @@ import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 
 from prefect import flow, get_client, get_run_logger
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateName, FlowRunFilterStateType
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import State, StateType
 from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
-from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW, temporary_settings
 from prefect.states import Scheduled
 from sqlmodel import Session, func, select
 
@@ -53,6 +54,7 @@ from models.tables import AuditEntry, Cycle, OutboxMessage, OutboxState, StepIns
 from tasks.artifacts import publish_status
 from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
 from tasks.mail import deliver
+from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
 log = logging.getLogger(__name__)
 MODE = "simulation"
@@ -100,8 +102,9 @@ def thread_client():
 
 def in_process_settings() -> dict:
     """Prefect settings for runs executed in this process: no heartbeat thread (stopping
-    it costs a second per run)."""
-    return {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    it costs a second per run); the status task runs outside any flow run, where their
+    logs cannot go to the API (they stay on the console)."""
+    return {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}
 
 
 @contextmanager
@@ -128,15 +131,29 @@ def shared_ssl_contexts():
         ssl.create_default_context = original
 
 
-def use_in_process_settings() -> None:
-    """Pool-thread initialiser: settings live in a context variable, which new threads do
-    not inherit, so each thread enters them once and keeps them."""
-    _local.settings = temporary_settings(in_process_settings())
-    _local.settings.__enter__()
+@contextmanager
+def without_suspension_observer():
+    """Prefect 3.8's engine watches every deployment run it executes for a suspension
+    requested from outside (a thread with an event-stream subscription per run, joined
+    with up to 2 s of wait at the end). The simulation's runs are executed here, last
+    under a second and are suspended only by themselves, so the watch is skipped: it cost
+    a third of the simulation's time."""
+    import prefect.flow_engine as engine
+
+    original = getattr(engine, "observe_flow_run_suspension", None)
+    if original is None:  # another Prefect version: nothing to skip
+        yield
+        return
+    engine.observe_flow_run_suspension = lambda *args, **kwargs: nullcontext()
+    try:
+        yield
+    finally:
+        engine.observe_flow_run_suspension = original
 
 
-def execute_step_run(flow_run_id: str) -> None:
-    """Execute one step run in this process until it completes or suspends again."""
+def execute_step_run(flow_run_id: str) -> State:
+    """Execute one step run in this process until it completes or suspends again;
+    returns the state it ended in."""
     now = dt.datetime.now(dt.timezone.utc)
     client = thread_client()
     run = client.read_flow_run(flow_run_id)
@@ -150,6 +167,7 @@ def execute_step_run(flow_run_id: str) -> None:
         run_flow(run_step, flow_run=run, parameters=run.parameters, return_type="state")
     except Pause:
         pass
+    return client.read_flow_run(flow_run_id).state
 
 
 def register_simulation_deployment():
@@ -158,10 +176,11 @@ def register_simulation_deployment():
 
 
 class Simulation:
-    def __init__(self, year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, progress=None):
+    def __init__(self, year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, until: dt.date | None = None, progress=None):
         if not 0 <= late_share <= 1:
             raise ValueError("late_share must be between 0 and 1")
         self.year = year
+        self.until = until  # stop after this day; a later run continues from there
         self.late_share = late_share
         self.seed = seed
         self.workers = workers
@@ -171,6 +190,11 @@ class Simulation:
         self.executions = 0
         self.intents: dict[dt.date, list[Intent]] = defaultdict(list)
         self.planned_for: set[tuple[int, int]] = set()  # (instance, round) already given an intent
+        # How each run ended its last execution here (only this process executes them),
+        # so that a person's attempt needs no request to Prefect to know whether the form
+        # is there; attempts blocked by late dependencies are retried every working day.
+        self.showing_form: set[str] = set()
+        self.waiting_for_dependencies: set[str] = set()
 
     # -- the people ------------------------------------------------------------------
 
@@ -223,12 +247,21 @@ class Simulation:
     # -- Prefect ---------------------------------------------------------------------
 
     def execute(self, flow_run_id: str) -> None:
-        execute_step_run(flow_run_id)
+        state = execute_step_run(flow_run_id)
         self.executions += 1
+        self.showing_form.discard(flow_run_id)
+        self.waiting_for_dependencies.discard(flow_run_id)
+        if state.is_paused():
+            waiting = self.showing_form if state.state_details.run_input_keyset else self.waiting_for_dependencies
+            waiting.add(flow_run_id)
 
     def execute_all(self, flow_run_ids: list[str]) -> None:
+        """Execute the runs in the thread pool, each in a copy of this thread's context:
+        Prefect's settings (the API, no heartbeat) live in context variables, which new
+        threads do not inherit."""
         if flow_run_ids:
-            list(self.pool.map(self.execute, flow_run_ids))
+            context = contextvars.copy_context()
+            list(self.pool.map(lambda flow_run_id: context.copy().run(self.execute, flow_run_id), flow_run_ids))
 
     def resumed_runs(self, deployment_id) -> list[str]:
         """Runs that were resumed (a dependency finished) and wait to be executed."""
@@ -260,10 +293,11 @@ class Simulation:
                 with Session(runtime.engine()) as session:
                     step = session.get(StepInstance, instance_id)
                 accepted = False
-                if self.ready_for(step, intent) and self.run_shows_form(step.flow_run_id):
+                if self.ready_for(step, intent) and step.flow_run_id in self.showing_form:
                     form = self.form_for(step, intent, directory, today, wrong=wrong)
                     accepted = thread_client().resume_flow_run(step.flow_run_id, run_input=form).status.value == "ACCEPT"
                 if accepted:
+                    self.showing_form.discard(step.flow_run_id)
                     resumed.append(step.flow_run_id)
                 else:
                     # Not possible yet (a dependency is late, or the run has not asked
@@ -288,10 +322,27 @@ class Simulation:
             done_before = self.done_count()
             self.execute_all(self.resumed_runs(deployment_id))
 
-    def run_shows_form(self, flow_run_id: str) -> bool:
-        """The run is suspended with the Resume form (not waiting for dependencies)."""
-        state = thread_client().read_flow_run(flow_run_id).state
-        return state.is_paused() and bool(state.state_details.run_input_keyset)
+    def learn_run_states(self, deployment_id) -> None:
+        """When continuing a simulation: which runs already wait, and for what."""
+        offset = 0
+        while True:
+            runs = thread_client().read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
+                limit=200, offset=offset,
+            )
+            for run in runs:
+                (self.showing_form if run.state.state_details.run_input_keyset else self.waiting_for_dependencies).add(str(run.id))
+            if len(runs) < 200:
+                return
+            offset += 200
+
+    def wake_waiting_runs(self) -> None:
+        """The daily sweep's safety net, as `daily_sweep` runs it live: a run that began
+        to wait for a dependency while that dependency was being finished in a parallel
+        run was not woken by it."""
+        candidates = [run for run in waiting_dependents_of_done_steps(self.cycle_id) if run in self.waiting_for_dependencies]
+        self.execute_all(resume_waiting_runs(candidates))
 
     def ready_for(self, step: StepInstance, intent: Intent) -> bool:
         state = StepState(step.state)
@@ -300,7 +351,7 @@ class Simulation:
                 return False
             with Session(runtime.engine()) as session:
                 return not unfinished_dependencies(step, session=session)
-        return state is StepState.submitted
+        return state is StepState.submitted and not step_is_done(step)
 
     # -- the year ----------------------------------------------------------------------
 
@@ -308,6 +359,8 @@ class Simulation:
         with Session(runtime.engine()) as session:
             steps = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id, StepInstance.state.in_([s.value for s in (StepState.open, StepState.returned, StepState.submitted)]))).all()
         for step in steps:
+            if step_is_done(step):
+                continue  # submitted, and nobody decides
             if StepState(step.state) is StepState.submitted:
                 self.plan_decider(step, today)
             else:
@@ -330,9 +383,9 @@ class Simulation:
         start = resume_from or self.calendar.at_start_of_day(self.calendar.add_working_days(first_opening, -1)).in_timezone("UTC")
         clock = SimulatedClock(start)
         previous_clock = clocks.use(clock)
-        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="simulering", initializer=use_in_process_settings)
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="simulering")
         try:
-            with temporary_settings(in_process_settings()), shared_ssl_contexts():
+            with temporary_settings(in_process_settings()), shared_ssl_contexts(), without_suspension_observer():
                 return self._run(clock, started)
         finally:
             self.pool.shutdown()
@@ -343,6 +396,7 @@ class Simulation:
             cycle_id = store_cycle(self.definition, self.year, session=session, now=clock.now(), mode=MODE, source="simulation").cycle.id
         self.cycle_id = cycle_id
         deployment_id = register_simulation_deployment()
+        self.learn_run_states(deployment_id)
         day = self.calendar.local_date(clock.now())
         last_month = None
         days = 0
@@ -352,11 +406,14 @@ class Simulation:
             if all(step_is_done(step) for step in remaining):
                 break
             day += dt.timedelta(days=1)
+            if self.until and day > self.until:
+                break
             if not self.calendar.is_working_day(day):
                 continue
             days += 1
             self.at(clock, day, 7)
             sweep(day, mode=MODE)
+            self.wake_waiting_runs()
             self.at(clock, day, 8)
             # Runs are created when the simulated clock reaches their opening and executed
             # at once: created ahead with opening times in the past, the server's late-run
@@ -415,14 +472,15 @@ class Simulation:
         )
 
 
-def simulate(year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, progress=None) -> SimulationSummary:
-    return Simulation(year, late_share=late_share, seed=seed, workers=workers, progress=progress).run()
+def simulate(year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, until: dt.date | None = None, progress=None) -> SimulationSummary:
+    return Simulation(year, late_share=late_share, seed=seed, workers=workers, until=until, progress=progress).run()
 
 
 @flow(name="arshjul-simulering")
-def simulate_year(year: int, late_share: float = 0.2, seed: int = 1) -> dict:
-    """Play a whole cycle on a simulated clock (history stays in the app database and Prefect)."""
+def simulate_year(year: int, late_share: float = 0.2, seed: int = 1, until: dt.date | None = None) -> dict:
+    """Play a whole cycle on a simulated clock, or up to the day `until` (history stays in
+    the app database and Prefect; a later run continues where this one stopped)."""
     logger = get_run_logger()
-    summary = simulate(year, late_share=late_share, seed=seed, progress=logger.info)
+    summary = simulate(year, late_share=late_share, seed=seed, until=until, progress=logger.info)
     logger.info("Simuleringen av %s är klar: %s", year, summary)
     return asdict(summary)

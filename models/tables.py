@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 
 from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -119,6 +120,10 @@ class Cycle(SQLModel, table=True):
     mode: str = Field(default="live", max_length=12)  # "live", or "simulation" for `arshjul simulate`
     definition_digest: str = Field(max_length=64)
     created_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+    # Random, per database: part of the idempotency keys of the cycle's flow runs, so a
+    # fresh app database never adopts the runs another one created on the same Prefect
+    # server (their parameters name step instances of that other database).
+    identity: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=32)
 
 
 class StepInstanceBase(SQLModel):

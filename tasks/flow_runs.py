@@ -57,7 +57,7 @@ async def _create(deployment_id, steps: list[StepInstance], cycle: Cycle) -> dic
                 name=run_name(step, cycle.year),
                 tags=run_tags(step, cycle.year, cycle.mode),
                 state=Scheduled(scheduled_time=step.opens_at),
-                idempotency_key=f"{cycle.organisation}:{cycle.mode}:{cycle.year}:{step.key}",
+                idempotency_key=f"{cycle.organisation}:{cycle.mode}:{cycle.year}:{cycle.identity}:{step.key}",
             )
             created[step.id] = str(run.id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from pathlib import Path
@@ -22,6 +23,12 @@ from models.validation import load_definition  # noqa: E402
 SMALL_ORG = Path(__file__).parent / "fixtures" / "small"
 REGION_ORG = DEFAULT_ORGANISATION
 POSTGRES_ADMIN_URL = os.environ.get("ARSHJUL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -76,14 +83,20 @@ def _migrated(url: str) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    """An empty, migrated app database on each backend."""
+def bare_database_url(request, tmp_path):
+    """An empty app database on each backend, without its schema."""
     if request.param == "sqlite":
         url, drop = f"sqlite:///{tmp_path / 'app.db'}", (lambda: None)
     else:
         url, drop = _postgres_database()
-    yield _migrated(url)
+    yield url
     drop()
+
+
+@pytest.fixture
+def database_url(bare_database_url):
+    """An empty, migrated app database on each backend."""
+    return _migrated(bare_database_url)
 
 
 @pytest.fixture

@@ -53,9 +53,7 @@ def execute(flow_run_id: str) -> str:
     """Run a flow run in this process until it completes or suspends; return its state name."""
     from flows.simulate_year import execute_step_run
 
-    execute_step_run(flow_run_id)
-    with get_client(sync_client=True) as client:
-        return client.read_flow_run(flow_run_id).state.name
+    return execute_step_run(flow_run_id).name
 
 
 def state_of(flow_run_id: str):
@@ -77,14 +75,3 @@ def form(action: str, email: str, comment: str = "", diarienummer: str = "") -> 
     return {"åtgärd": action, "epostadress": email, "kommentar": comment, "diarienummer": diarienummer}
 
 
-def drain_prefect_workers() -> None:
-    """Send the logs and events still queued to the current API before its server stops;
-    otherwise they wait for a server that is gone and hold up the end of the session."""
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for worker in (APILogWorker, EventsWorker):
-        try:
-            worker.drain_all(timeout=10)
-        except RuntimeError:
-            pass  # the worker never started

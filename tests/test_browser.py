@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMALL_ORG
+from tests.conftest import SMALL_ORG, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,12 +29,6 @@ def ensure_chromium() -> None:
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         pytest.fail("Debian's chromium is needed: apt-get install chromium (as root)")
     subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), capture_output=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +48,8 @@ def test_resume_form_in_the_ui_moves_the_step(ui_server, tmp_path):
     from flows.run_step import run_step
     from flows.start_cycle import start_cycle
     from models.tables import StepState
-    from tests.prefect_support import app_environment, drain_prefect_workers, execute, instance, no_heartbeats, state_of
+    from arshjul.service import drain_prefect_workers
+    from tests.prefect_support import app_environment, execute, instance, no_heartbeats, state_of
 
     with temporary_settings({PREFECT_API_URL: ui_server.api_url}), app_environment(tmp_path, SMALL_ORG), no_heartbeats():
         run_step.to_deployment(name="arshjul").apply()

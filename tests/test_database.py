@@ -21,7 +21,28 @@ def test_migrations_create_the_schema_and_are_repeatable(engine):
     assert {"cycle", "step_instance", "step_dependency", "audit_entry", "unit", "person", "absence", "alembic_version"} <= tables
     migrate(engine)  # a second run is a no-op
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_migration_0002_gives_existing_cycles_an_identity_of_their_own(bare_database_url):
+    from alembic import command
+
+    from arshjul.database import alembic_config
+
+    engine = make_engine(bare_database_url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as connection:
+        for year in (2027, 2028):
+            connection.execute(
+                text("INSERT INTO cycle (organisation, year, mode, definition_digest, created_at) VALUES ('org', :year, 'live', 'x', :at)"),
+                {"year": year, "at": NOW},
+            )
+    migrate(engine)
+    with Session(engine) as session:
+        identities = [cycle.identity for cycle in session.exec(select(Cycle))]
+    engine.dispose()
+    assert len(identities) == 2 and len(set(identities)) == 2
+    assert all(len(identity) == 32 and int(identity, 16) >= 0 for identity in identities)
 
 
 def test_store_cycle_is_idempotent(engine, small_definition):

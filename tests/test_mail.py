@@ -9,7 +9,6 @@ import email
 import email.policy
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,17 +27,11 @@ from models.steps import Context, move_deadline, open_step
 from models.tables import OutboxMessage, OutboxState, StepInstance
 from notifications.sender import SmtpConfig, deliver_due
 from notifications.sink import MailSink
-from tests.conftest import SMALL_ORG
+from tests.conftest import SMALL_ORG, free_port
 
 UTC = dt.timezone.utc
 OPENING = dt.datetime(2026, 1, 12, 9, 0, tzinfo=UTC)  # Monday 10:00 in Stockholm
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Refusing:
@@ -286,7 +279,7 @@ def test_a_sender_killed_at_random_points_loses_nothing(tmp_path, small_definiti
     migrate(engine)
     with session_scope(engine) as session:
         store_cycle(small_definition, 2027, session=session, now=OPENING)
-    many_reminders(engine, small_definition, 1500)
+    many_reminders(engine, small_definition, 2000)
     with Session(engine) as session:
         expected = set(session.exec(select(OutboxMessage.message_id)))
     command = [sys.executable, "-m", "tests.mail_sender_child", url, str(SMALL_ORG), str(sink.port), OPENING.isoformat()]
@@ -294,7 +287,7 @@ def test_a_sender_killed_at_random_points_loses_nothing(tmp_path, small_definiti
     kills = 0
     while kills < 50:
         child = subprocess.Popen(command, cwd=ROOT)
-        time.sleep(rng.uniform(0.4, 1.6))  # start-up is about half a second: some die before sending
+        time.sleep(rng.uniform(0.3, 1.2))  # start-up is about half a second: some die before sending
         if child.poll() is not None:
             break  # it finished the batch before we struck
         child.send_signal(signal.SIGKILL)

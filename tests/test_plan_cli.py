@@ -103,7 +103,7 @@ def test_ics_is_valid_and_round_trips(tmp_path):
         assert row["name"] in str(event["SUMMARY"])
         alarms = event.walk("VALARM")
         assert len(alarms) == len(row["reminders"])
-        for alarm, reminder in zip(alarms, row["reminders"]):
+        for alarm, reminder in zip(alarms, row["reminders"], strict=True):
             # The alarm fires at 08:00 on the reminder day, relative to the all-day start.
             fires = dt.datetime.combine(dt.date.fromisoformat(row["due"]), dt.time()) + alarm.decoded("TRIGGER")
             assert fires == dt.datetime.combine(dt.date.fromisoformat(reminder), dt.time(8, 0))

@@ -83,6 +83,22 @@ def test_starting_again_and_after_a_restart_creates_nothing(cycle):
     assert {str(run.id) for run in runs_of(cycle["deployment_id"])} == before
 
 
+def test_a_fresh_app_database_never_adopts_the_runs_of_another(cycle, tmp_path):
+    """E.g. `var/arshjul.db` deleted while `var/prefect` is kept: the same cycle started
+    again must get runs of its own, not the old ones (whose parameters name step
+    instances of the old database)."""
+    from flows.start_cycle import start_cycle
+
+    before = {str(run.id) for run in runs_of(cycle["deployment_id"])}
+    with app_environment(tmp_path, SMALL_ORG):
+        fresh = start_cycle(2027)
+        with Session(runtime.engine()) as session:
+            linked = {step.flow_run_id for step in session.exec(select(StepInstance))}
+    assert (fresh["instances_created"], fresh["flow_runs_created"]) == (15, 15)
+    assert len(linked) == 15 and not linked & before
+    assert {str(run.id) for run in runs_of(cycle["deployment_id"])} == before | linked
+
+
 def test_step_without_decider_opens_and_is_done_on_submission(cycle):
     step = instance("tertialrapport_omrade:omr_b")
     assert execute(step.flow_run_id) == "Suspended"

@@ -14,19 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import SMALL_ORG, _postgres_database
+from tests.conftest import SMALL_ORG, _postgres_database, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.prefect, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run(command: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
@@ -100,7 +92,7 @@ def test_two_workers_share_the_step_runs_and_one_can_stop(topology):
 
     from arshjul.database import make_engine
     from models.tables import StepInstance, StepState
-    from tests.prefect_support import drain_prefect_workers
+    from arshjul.service import drain_prefect_workers
 
     env = topology["env"]
     run([str(BIN / "prefect"), "work-pool", "create", "arshjul", "--type", "process"], env)
