@@ -109,9 +109,10 @@ def run_step(instance_id: int) -> str:
     logger = get_run_logger()
     context = FlowRunContext.get()
     flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
+    directory = None
     while True:
         step = read_step(instance_id)
-        directory = _directory(step)
+        directory = directory or _directory(step)
         today = runtime.definition().organisation.calendar.local_date(clock.now())
         if step_is_done(step):
             verb = "godkänt" if StepState(step.state) is StepState.approved else "inlämnat"

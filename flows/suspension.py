@@ -9,10 +9,13 @@ suspending again; no timeout, so a step can wait for weeks.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import TypeVar
 
+import orjson
 from prefect._flow_run_suspension import mark_flow_run_suspension_requested
-from prefect.client.orchestration import get_client
+from prefect._internal.pydantic.v2_schema import create_v2_schema, is_v2_model
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import Abort, Pause
 from prefect.input import keyset_from_paused_state
@@ -41,18 +44,30 @@ def suspend_step(key: str, message: str, form: type[F] | None = None, *, state_n
     if form is not None:
         keyset = keyset_from_paused_state(proposed)
         proposed.state_details.run_input_keyset = keyset
-    with get_client(sync_client=True) as client:
+    # The engine's own client when it has one: a new client costs more than the call.
+    engine_client = context.client if isinstance(context.client, SyncPrefectClient) else None
+    with nullcontext(engine_client) if engine_client else get_client(sync_client=True) as client:
         try:
             state = propose_state_sync(client=client, state=proposed, flow_run_id=flow_run_id)
         except Abort as exc:
             raise RuntimeError(f"the step run cannot be suspended: {exc}") from exc
-    if state.is_running():
-        # This wait was resumed before: the orchestrator refuses a second suspension
-        # with the same key, and the answer is waiting for us.
-        return form.load(keyset) if form is not None else None
-    if not state.is_paused():
-        raise RuntimeError(f"the step run cannot be suspended; the API answered {state!r}")
-    if form is not None:
-        form.save(keyset)
+        if state.is_running():
+            # This wait was resumed before: the orchestrator refuses a second suspension
+            # with the same key, and the answer is waiting for us.
+            return form.load(keyset) if form is not None else None
+        if not state.is_paused():
+            raise RuntimeError(f"the step run cannot be suspended; the API answered {state!r}")
+        if form is not None:
+            save_form(form, keyset, client, flow_run_id)
     mark_flow_run_suspension_requested(flow_run_id, state)
     raise Pause(state=state)
+
+
+def save_form(form: type[RunInput], keyset: dict, client: SyncPrefectClient, flow_run_id) -> None:
+    """`RunInput.save` (the form's schema and description, which the UI's Resume dialog
+    reads), through the given client: Prefect's own opens a new client per value."""
+    schema = create_v2_schema(form.__name__, model_base=form) if is_v2_model(form) else form.model_json_schema(by_alias=True)
+    client.create_flow_run_input(flow_run_id=flow_run_id, key=keyset["schema"], value=orjson.dumps(schema).decode())
+    description = form._description if isinstance(form._description, str) else None
+    if description:
+        client.create_flow_run_input(flow_run_id=flow_run_id, key=keyset["description"], value=orjson.dumps(description).decode())
