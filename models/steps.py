@@ -50,7 +50,8 @@ def step_is_done(step: StepInstance) -> bool:
 def locked(instance_id: int, session: Session) -> StepInstance:
     """The row, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite's
     BEGIN IMMEDIATE already serialises writers)."""
-    step = session.exec(select(StepInstance).where(StepInstance.id == instance_id).with_for_update()).first()
+    # populate_existing: a row this session read before the lock is refreshed, not reused.
+    step = session.exec(select(StepInstance).where(StepInstance.id == instance_id).with_for_update().execution_options(populate_existing=True)).first()
     if step is None:
         raise StepActionError(f"steg {instance_id} finns inte")
     return step

@@ -38,10 +38,8 @@ class WorkingCalendar:
     @cached_property
     def _holidays(self) -> holidays.HolidayBase:
         # Swedish names ("Midsommarafton") where the package has them.
-        try:
-            return holidays.country_holidays(self.country, categories=self.categories, language="sv")
-        except (NotImplementedError, ValueError):
-            return holidays.country_holidays(self.country, categories=self.categories)
+        language = "sv" if "sv" in holidays.list_localized_countries().get(self.country, ()) else None
+        return holidays.country_holidays(self.country, categories=self.categories, language=language)
 
     def non_working_reason(self, day: dt.date) -> str | None:
         """Why `day` is not a working day (in Swedish), or None if it is one."""

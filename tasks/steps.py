@@ -61,10 +61,11 @@ def blockers_of(instance_id: int) -> list[StepInstance]:
 
 def open_step_now(instance_id: int, flow_run_id: str | None) -> bool:
     with session_scope(runtime.engine()) as session:
-        ctx = runtime.context_for_step(session, session.get(StepInstance, instance_id))
+        step = session.get(StepInstance, instance_id)
+        ctx = runtime.context_for_step(session, step)
         opened = open_step(instance_id, session=session, ctx=ctx, now=clock.now(), source="system", flow_run_id=flow_run_id)
     if opened:
-        emit_step_event("opened", read_step(instance_id), flow_run_id=flow_run_id)
+        emit_step_event("opened", step, flow_run_id=flow_run_id)  # the same row, as committed
     return opened
 
 

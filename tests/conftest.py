@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -23,6 +24,15 @@ from models.validation import load_definition  # noqa: E402
 SMALL_ORG = Path(__file__).parent / "fixtures" / "small"
 REGION_ORG = DEFAULT_ORGANISATION
 POSTGRES_ADMIN_URL = os.environ.get("ARSHJUL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def run_concurrently(*targets) -> None:
+    """Start every target in a thread of its own at once, then wait for all of them."""
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
 """The app database on SQLite and PostgreSQL: migrations, cycles, the audit chain."""
 
 import datetime as dt
-import threading
+import functools
 
 import pytest
 from sqlalchemy import inspect, text
@@ -11,7 +11,16 @@ from sqlmodel import Session, func, select
 from arshjul.database import make_engine, migrate, session_scope
 from models.audit import append_audit, verify_chain
 from models.cycles import store_cycle
-from models.tables import AuditEntry, Cycle, Person, StepDependency, StepInstance, StepState, Unit
+from models.tables import (
+    AuditEntry,
+    Cycle,
+    Person,
+    StepDependency,
+    StepInstance,
+    StepState,
+    Unit,
+)
+from tests.conftest import run_concurrently
 
 NOW = dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.timezone.utc)
 
@@ -109,11 +118,7 @@ def test_tampering_is_detected(engine):
 
 
 def test_concurrent_appends_keep_one_chain(engine):
-    threads = [threading.Thread(target=_append, args=(engine, f"writer-{n}", 15)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(*(functools.partial(_append, engine, f"writer-{n}", 15) for n in range(6)))
     with Session(engine) as session:
         checked, problems = verify_chain(session)
         prev_hashes = session.exec(select(AuditEntry.prev_hash)).all()
@@ -134,11 +139,7 @@ def test_concurrent_cycle_starts_create_one_cycle(database_url, small_definition
         finally:
             engine.dispose()
 
-    threads = [threading.Thread(target=start) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(start, start, start)
     engine = make_engine(database_url)
     with Session(engine) as session:
         cycles = session.exec(select(func.count()).select_from(Cycle)).one()

@@ -11,7 +11,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from models.steps import Context, move_deadline, open_step
 from models.tables import OutboxMessage, OutboxState, StepInstance
 from notifications.sender import SmtpConfig, deliver_due
 from notifications.sink import MailSink
-from tests.conftest import SMALL_ORG, free_port
+from tests.conftest import SMALL_ORG, free_port, run_concurrently
 
 UTC = dt.timezone.utc
 OPENING = dt.datetime(2026, 1, 12, 9, 0, tzinfo=UTC)  # Monday 10:00 in Stockholm
@@ -256,17 +255,44 @@ def test_two_senders_at_once_send_each_message_once(postgres_url, small_definiti
         reports.append(deliver(own, small_definition, sink.port, OPENING))
         own.dispose()
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(sender, sender)
     ids = delivered_ids(sink.folder)
     assert len(ids) == 300 and len(set(ids)) == 300
     assert sorted(r.sent for r in reports)[0] > 0  # both senders took part
     assert sum(r.sent for r in reports) == 300
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.sent.value)).one() == 300
+    engine.dispose()
+
+
+def test_mail_send_with_worker_processes_shares_the_batch(tmp_path, small_definition, sink, monkeypatch):
+    """`arshjul mail send --workers 2`: two processes, each its own share, every message
+    once; the batch is due at the parent's `now` (a child has only the real clock)."""
+    from arshjul.settings import get_settings
+    from tasks.mail import deliver as send_due
+
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+    engine = make_engine(url)
+    from arshjul.database import migrate
+
+    migrate(engine)
+    with session_scope(engine) as session:
+        store_cycle(small_definition, 2027, session=session, now=OPENING)
+    many_reminders(engine, small_definition, 120)
+    future = OPENING.replace(year=2040)  # not yet due for the real clock: only `now` makes it due
+    with session_scope(engine) as session:
+        for row in session.exec(select(OutboxMessage)):
+            row.next_attempt_at = future
+            session.add(row)
+    for key, value in {"ARSHJUL_DATABASE_URL": url, "ARSHJUL_ORG": str(SMALL_ORG), "ARSHJUL_SMTP_HOST": "127.0.0.1", "ARSHJUL_SMTP_PORT": str(sink.port)}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    report = send_due("live", workers=2, now=future)
+    get_settings.cache_clear()
+    ids = delivered_ids(sink.folder)
+    assert report.sent == 120 and len(ids) == 120 and len(set(ids)) == 120
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.sent.value)).one() == 120
     engine.dispose()
 
 

@@ -128,3 +128,10 @@ def test_local_date_near_midnight_follows_stockholm():
     assert SWEDEN.local_date(pendulum.datetime(2027, 12, 31, 23, 30, tz="UTC")) == D(2028, 1, 1)
     # Summer: 22:30 UTC is 00:30 the next day.
     assert SWEDEN.local_date(pendulum.datetime(2027, 6, 24, 22, 30, tz="UTC")) == D(2027, 6, 25)
+
+
+def test_another_countrys_holidays_in_its_default_language():
+    # Swedish names are used only where the holidays package has them for the country.
+    norway = WorkingCalendar(country="NO")
+    assert "Constitution Day" in norway.non_working_reason(dt.date(2027, 5, 17))
+    assert norway.is_working_day(dt.date(2027, 6, 25))  # midsommarafton is Swedish
