@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +34,23 @@ class Settings(BaseSettings):
     sink_port: int = 8025
     mail_max_attempts: int = 8
     mail_retry_base_seconds: float = 60.0
+    # How long a sender's claim on a page of messages lasts: after a crash its messages
+    # wait this long before another sender takes them. At least four SMTP timeouts.
+    mail_claim_seconds: float = 600.0
+    # SMTP connections per sending process, each a sender of its own: while one waits
+    # for the server, another builds its next message.
+    mail_connections: int = Field(default=2, ge=1, le=16)
+
+    @model_validator(mode="after")
+    def _claims_outlast_smtp(self) -> "Settings":
+        # A sender must finish a message well within its claim, or another sender could
+        # take the message over and send it a second time.
+        if self.mail_claim_seconds < 4 * self.smtp_timeout:
+            raise ValueError(
+                f"ARSHJUL_MAIL_CLAIM_SECONDS ({self.mail_claim_seconds:g}) måste vara minst fyra gånger "
+                f"ARSHJUL_SMTP_TIMEOUT ({self.smtp_timeout:g}): höj det första eller sänk det andra"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -57,19 +57,46 @@ def locked(instance_id: int, session: Session) -> StepInstance:
     return step
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """The steps each of a set of steps needs (its dependencies) and the steps that need
+    it (its dependents), read with two queries however many steps there are: a page of
+    mail or a digest asks this for many steps at once."""
+
+    needs: dict[int, list[StepInstance]]
+    needed_by: dict[int, list[StepInstance]]
+
+    @classmethod
+    def load(cls, step_ids, *, session: Session) -> "Neighbours":
+        ids = sorted(set(step_ids))
+        needs: dict[int, list[StepInstance]] = {i: [] for i in ids}
+        needed_by: dict[int, list[StepInstance]] = {i: [] for i in ids}
+        if ids:
+            rows = session.exec(
+                select(StepDependency.instance_id, StepInstance).join(StepInstance, StepDependency.depends_on_id == StepInstance.id).where(StepDependency.instance_id.in_(ids))
+            )
+            for instance_id, dependency in rows:
+                needs[instance_id].append(dependency)
+            rows = session.exec(
+                select(StepDependency.depends_on_id, StepInstance).join(StepInstance, StepDependency.instance_id == StepInstance.id).where(StepDependency.depends_on_id.in_(ids))
+            )
+            for depends_on_id, dependent in rows:
+                needed_by[depends_on_id].append(dependent)
+        return cls(needs=needs, needed_by=needed_by)
+
+    def unfinished_dependencies(self, step: StepInstance) -> list[StepInstance]:
+        return sorted((row for row in self.needs[step.id] if not step_is_done(row)), key=lambda row: (row.due, row.name))
+
+    def dependents(self, step: StepInstance) -> list[StepInstance]:
+        return sorted(self.needed_by[step.id], key=lambda row: (row.due, row.name))
+
+
 def unfinished_dependencies(step: StepInstance, *, session: Session) -> list[StepInstance]:
-    rows = session.exec(
-        select(StepInstance).join(StepDependency, StepDependency.depends_on_id == StepInstance.id).where(StepDependency.instance_id == step.id)
-    ).all()
-    return sorted((row for row in rows if not step_is_done(row)), key=lambda row: (row.due, row.name))
+    return Neighbours.load([step.id], session=session).unfinished_dependencies(step)
 
 
 def dependents(step: StepInstance, *, session: Session) -> list[StepInstance]:
-    return list(
-        session.exec(
-            select(StepInstance).join(StepDependency, StepDependency.instance_id == StepInstance.id).where(StepDependency.depends_on_id == step.id)
-        )
-    )
+    return Neighbours.load([step.id], session=session).dependents(step)
 
 
 def _snapshot(step: StepInstance) -> dict:

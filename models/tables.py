@@ -243,3 +243,7 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str = Field(max_length=300)
     subject: str | None = Field(default=None, max_length=500)
     last_error: str | None = None
+    # The sender that has taken the message and until when (real time, not a simulated
+    # clock): a sender that dies leaves its claim behind, and it lapses.
+    claimed_by: str | None = Field(default=None, max_length=120)
+    claimed_until: dt.datetime | None = Field(default=None, sa_column=utc_column())

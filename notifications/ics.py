@@ -69,7 +69,13 @@ def build_calendar(
     dtstamp: dt.datetime,
     reminder_time: dt.time = dt.time(8, 0),
     method: str = "PUBLISH",
+    with_vtimezone: bool = True,
 ) -> bytes:
+    """The calendar as RFC 5545 bytes. `with_vtimezone=False` leaves out the zone's
+    definition: every value here is a DATE or an alarm relative to one, so nothing
+    refers to a TZID (RFC 5545 §3.6.5 asks for a VTIMEZONE only then). A mail's
+    one-event attachment goes without it; it would be half its lines and half the time
+    it takes to build."""
     deadlines = list(deadlines)
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
@@ -81,8 +87,9 @@ def build_calendar(
     # The organisation's zone, for clients that place all-day events and alarms by it,
     # with the transitions of the years the deadlines fall in (the whole history since
     # 1970 would make every small mail attachment a long one).
-    years = [d.due.year for d in deadlines] or [dtstamp.year]
-    calendar.add_component(vtimezone(timezone, min(years) - 1, max(years) + 1))
+    if with_vtimezone:
+        years = [d.due.year for d in deadlines] or [dtstamp.year]
+        calendar.add_component(vtimezone(timezone, min(years) - 1, max(years) + 1))
     for deadline in deadlines:
         calendar.add_component(deadline_event(deadline, dtstamp=dtstamp, reminder_time=reminder_time))
     return calendar.to_ical()

@@ -24,41 +24,35 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     return SmtpConfig(host="127.0.0.1", port=settings.sink_port, timeout=settings.smtp_timeout, sender=settings.mail_from)
 
 
-def deliver(
-    mode: str = "live", limit: int | None = None, *, workers: int = 1, partition: tuple[int, int] | None = None, now: dt.datetime | None = None
-) -> DeliveryReport:
+def deliver(mode: str = "live", limit: int | None = None, *, workers: int = 1, now: dt.datetime | None = None) -> DeliveryReport:
     """Send what is due at `now` (default: the clock's now). With `workers` > 1 the batch
-    is shared by that many processes (each takes the messages of its own partition): for
-    bulk sending on several cores."""
+    is shared by that many senders, this process and `workers - 1` more, each claiming
+    pages of it in turn: for bulk sending on several cores (`limit` is for one sender)."""
     now = now or clock.now()
     if workers > 1:
         return _deliver_in_processes(mode, workers, now)
     settings = get_settings()
     return deliver_due(
         runtime.engine(), runtime.definition(), smtp=smtp_config(settings), now=now, ui_url=settings.ui_url, mode=mode,
-        limit=limit, max_attempts=settings.mail_max_attempts, retry_base_seconds=settings.mail_retry_base_seconds, partition=partition,
+        limit=limit, max_attempts=settings.mail_max_attempts, retry_base_seconds=settings.mail_retry_base_seconds,
+        claim_seconds=settings.mail_claim_seconds, connections=settings.mail_connections,
     )
 
 
-def _deliver_partition(mode: str, index: int, count: int, now: dt.datetime) -> DeliveryReport:
-    return deliver(mode, partition=(index, count), now=now)
+def _deliver_in_child(mode: str, now: dt.datetime) -> DeliveryReport:
+    return deliver(mode, now=now)
 
 
 def _deliver_in_processes(mode: str, workers: int, now: dt.datetime) -> DeliveryReport:
-    # "spawn": a child starts clean (no inherited database connections or threads);
-    # it reads the same ARSHJUL_* settings from the environment. `now` is passed on: a
-    # child's clock is the real one, not a simulated clock of this process.
+    # This process is one of the senders: it starts at once, while the others are still
+    # starting. "spawn": a child starts clean (no inherited database connections or
+    # threads); it reads the same ARSHJUL_* settings from the environment. `now` is
+    # passed on: a child's clock is the real one, not a simulated clock of this process.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        reports = list(pool.map(_deliver_partition, [mode] * workers, range(workers), [workers] * workers, [now] * workers))
-    total = DeliveryReport()
-    for report in reports:
-        total.sent += report.sent
-        total.retried += report.retried
-        total.dead_lettered += report.dead_lettered
-        total.server_unreachable |= report.server_unreachable
-        total.errors += report.errors
-    return total
+    with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+        others = [pool.submit(_deliver_in_child, mode, now) for _ in range(workers - 1)]
+        reports = [deliver(mode, now=now)] + [other.result() for other in others]
+    return DeliveryReport.combined(reports)
 
 
 @task(name="skicka e-post")

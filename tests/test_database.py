@@ -30,7 +30,7 @@ def test_migrations_create_the_schema_and_are_repeatable(engine):
     assert {"cycle", "step_instance", "step_dependency", "audit_entry", "unit", "person", "absence", "alembic_version"} <= tables
     migrate(engine)  # a second run is a no-op
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_migration_0002_gives_existing_cycles_an_identity_of_their_own(bare_database_url):
