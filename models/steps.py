@@ -57,46 +57,56 @@ def locked(instance_id: int, session: Session) -> StepInstance:
     return step
 
 
+def dependencies_by_step(step_ids, *, session: Session) -> dict[int, list[StepInstance]]:
+    """The steps each of `step_ids` needs, in one query however many steps there are."""
+    found: dict[int, list[StepInstance]] = {i: [] for i in step_ids}
+    if found:
+        query = select(StepDependency.instance_id, StepInstance).join(StepInstance, StepDependency.depends_on_id == StepInstance.id)
+        for instance_id, dependency in session.exec(query.where(StepDependency.instance_id.in_(found))):
+            found[instance_id].append(dependency)
+    return found
+
+
+def dependents_by_step(step_ids, *, session: Session) -> dict[int, list[StepInstance]]:
+    """The steps that need each of `step_ids`, in one query however many steps there are."""
+    found: dict[int, list[StepInstance]] = {i: [] for i in step_ids}
+    if found:
+        query = select(StepDependency.depends_on_id, StepInstance).join(StepInstance, StepDependency.instance_id == StepInstance.id)
+        for depends_on_id, dependent in session.exec(query.where(StepDependency.depends_on_id.in_(found))):
+            found[depends_on_id].append(dependent)
+    return found
+
+
+def unfinished(steps: list[StepInstance]) -> list[StepInstance]:
+    """The steps not yet done, by deadline."""
+    return sorted((step for step in steps if not step_is_done(step)), key=lambda step: (step.due, step.name))
+
+
+def unfinished_dependencies(step: StepInstance, *, session: Session) -> list[StepInstance]:
+    return unfinished(dependencies_by_step([step.id], session=session)[step.id])
+
+
+def dependents(step: StepInstance, *, session: Session) -> list[StepInstance]:
+    return sorted(dependents_by_step([step.id], session=session)[step.id], key=lambda row: (row.due, row.name))
+
+
 @dataclass(frozen=True)
 class Neighbours:
-    """The steps each of a set of steps needs (its dependencies) and the steps that need
-    it (its dependents), read with two queries however many steps there are: a page of
-    mail or a digest asks this for many steps at once."""
+    """Both directions for a set of steps at once (a page of mail, a digest)."""
 
     needs: dict[int, list[StepInstance]]
     needed_by: dict[int, list[StepInstance]]
 
     @classmethod
     def load(cls, step_ids, *, session: Session) -> "Neighbours":
-        ids = sorted(set(step_ids))
-        needs: dict[int, list[StepInstance]] = {i: [] for i in ids}
-        needed_by: dict[int, list[StepInstance]] = {i: [] for i in ids}
-        if ids:
-            rows = session.exec(
-                select(StepDependency.instance_id, StepInstance).join(StepInstance, StepDependency.depends_on_id == StepInstance.id).where(StepDependency.instance_id.in_(ids))
-            )
-            for instance_id, dependency in rows:
-                needs[instance_id].append(dependency)
-            rows = session.exec(
-                select(StepDependency.depends_on_id, StepInstance).join(StepInstance, StepDependency.instance_id == StepInstance.id).where(StepDependency.depends_on_id.in_(ids))
-            )
-            for depends_on_id, dependent in rows:
-                needed_by[depends_on_id].append(dependent)
-        return cls(needs=needs, needed_by=needed_by)
+        step_ids = set(step_ids)
+        return cls(needs=dependencies_by_step(step_ids, session=session), needed_by=dependents_by_step(step_ids, session=session))
 
     def unfinished_dependencies(self, step: StepInstance) -> list[StepInstance]:
-        return sorted((row for row in self.needs[step.id] if not step_is_done(row)), key=lambda row: (row.due, row.name))
+        return unfinished(self.needs[step.id])
 
     def dependents(self, step: StepInstance) -> list[StepInstance]:
         return sorted(self.needed_by[step.id], key=lambda row: (row.due, row.name))
-
-
-def unfinished_dependencies(step: StepInstance, *, session: Session) -> list[StepInstance]:
-    return Neighbours.load([step.id], session=session).unfinished_dependencies(step)
-
-
-def dependents(step: StepInstance, *, session: Session) -> list[StepInstance]:
-    return Neighbours.load([step.id], session=session).dependents(step)
 
 
 def _snapshot(step: StepInstance) -> dict:

@@ -21,11 +21,13 @@ from models.states import ACTION_BY_LABEL, Action
 from models.steps import (
     StaleInput,
     StepActionError,
+    dependencies_by_step,
     dependents,
     open_step,
     perform,
     reject_input,
     step_is_done,
+    unfinished,
     unfinished_dependencies,
 )
 from models.tables import StepInstance, StepState
@@ -134,10 +136,9 @@ def wake_dependents(instance_id: int) -> list[str]:
     without a form while they wait). Returns the flow run ids resumed."""
     with Session(runtime.engine(), expire_on_commit=False) as session:
         step = session.get(StepInstance, instance_id)
-        ready = [
-            d for d in dependents(step, session=session)
-            if StepState(d.state) in (StepState.open, StepState.returned) and d.flow_run_id and not unfinished_dependencies(d, session=session)
-        ]
+        waiting = [d for d in dependents(step, session=session) if StepState(d.state) in (StepState.open, StepState.returned) and d.flow_run_id]
+        needs = dependencies_by_step([d.id for d in waiting], session=session)
+        ready = [d for d in waiting if not unfinished(needs[d.id])]
     return resume_waiting_runs([d.flow_run_id for d in ready])
 
 
@@ -186,4 +187,5 @@ def waiting_dependents_of_done_steps(cycle_id: int) -> list[str]:
                 StepInstance.cycle_id == cycle_id, StepInstance.state.in_([StepState.open, StepState.returned]), StepInstance.flow_run_id.is_not(None)
             )
         ).all()
-        return [s.flow_run_id for s in waiting if not unfinished_dependencies(s, session=session)]
+        needs = dependencies_by_step([s.id for s in waiting], session=session)
+        return [s.flow_run_id for s in waiting if not unfinished(needs[s.id])]
