@@ -57,24 +57,23 @@ def locked(instance_id: int, session: Session) -> StepInstance:
     return step
 
 
-def dependencies_by_step(step_ids, *, session: Session) -> dict[int, list[StepInstance]]:
-    """The steps each of `step_ids` needs, in one query however many steps there are."""
+def _linked_by_step(step_ids, session: Session, *, this, other) -> dict[int, list[StepInstance]]:
     found: dict[int, list[StepInstance]] = {i: [] for i in step_ids}
     if found:
-        query = select(StepDependency.instance_id, StepInstance).join(StepInstance, StepDependency.depends_on_id == StepInstance.id)
-        for instance_id, dependency in session.exec(query.where(StepDependency.instance_id.in_(found))):
-            found[instance_id].append(dependency)
+        query = select(this, StepInstance).join(StepInstance, other == StepInstance.id).where(this.in_(found))
+        for step_id, linked in session.exec(query):
+            found[step_id].append(linked)
     return found
+
+
+def dependencies_by_step(step_ids, *, session: Session) -> dict[int, list[StepInstance]]:
+    """The steps each of `step_ids` needs, in one query however many steps there are."""
+    return _linked_by_step(step_ids, session, this=StepDependency.instance_id, other=StepDependency.depends_on_id)
 
 
 def dependents_by_step(step_ids, *, session: Session) -> dict[int, list[StepInstance]]:
     """The steps that need each of `step_ids`, in one query however many steps there are."""
-    found: dict[int, list[StepInstance]] = {i: [] for i in step_ids}
-    if found:
-        query = select(StepDependency.depends_on_id, StepInstance).join(StepInstance, StepDependency.instance_id == StepInstance.id)
-        for depends_on_id, dependent in session.exec(query.where(StepDependency.depends_on_id.in_(found))):
-            found[depends_on_id].append(dependent)
-    return found
+    return _linked_by_step(step_ids, session, this=StepDependency.depends_on_id, other=StepDependency.instance_id)
 
 
 def unfinished(steps: list[StepInstance]) -> list[StepInstance]:
