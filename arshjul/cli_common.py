@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from arshjul.service import configure_prefect_environment
@@ -15,8 +16,25 @@ from arshjul.settings import get_settings
 from models.definition import Definition, DefinitionError
 from models.validation import load_definition
 
+
+
+def _settings_or_exit():
+    """The settings, or a Swedish message naming each bad ARSHJUL_* value and exit code 2
+    (not a traceback: this runs before any command)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"ARSHJUL_{name} = {error['input']!r}: {message}" if name else message)
+        Console(stderr=True).print("[red]Fel:[/red] felaktiga inställningar:\n  " + "\n  ".join(problems), highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+
+
 # Before anything imports Prefect: the embedded server and PREFECT_HOME under ./var.
-EMBEDDED_PREFECT = configure_prefect_environment(get_settings())
+EMBEDDED_PREFECT = configure_prefect_environment(_settings_or_exit())
 
 app = typer.Typer(
     help="Årshjulet: regionens planerings- och uppföljningscykel som Prefect-flöden.",

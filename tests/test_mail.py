@@ -304,6 +304,19 @@ def test_claims_must_outlast_the_smtp_timeout(cycle, small_definition, sink, mon
     assert Settings().mail_claim_seconds == 800
 
 
+def test_the_cli_names_a_bad_setting_in_swedish_without_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ARSHJUL_HOME": str(tmp_path / "var"), "ARSHJUL_SMTP_TIMEOUT": "200", "ARSHJUL_SINK_PORT": "abc"}
+    result = subprocess.run([sys.executable, "-c", "from arshjul.cli import app; app()", "mail", "failed"], env=env, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert "felaktiga inställningar" in result.stderr and "ARSHJUL_SINK_PORT = 'abc'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var").exists()  # nothing written
+
+
 def many_reminders(engine, definition, count: int, batch: str = "last") -> None:
     """`count` due reminders for the owners of the small cycle's steps."""
     with Session(engine) as session:
