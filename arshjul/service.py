@@ -147,9 +147,9 @@ def trigger_daily_sweep() -> None:
 
 def deliver_mail() -> None:
     """APScheduler job: send what is due in the outbox."""
-    from tasks.mail import deliver_due_messages
+    from tasks.mail import deliver
 
-    deliver_due_messages.fn()
+    deliver("live")
 
 
 def start_service_clock(engine, timezone: str):

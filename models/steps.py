@@ -57,23 +57,31 @@ def locked(instance_id: int, session: Session) -> StepInstance:
     return step
 
 
-def _linked_by_step(step_ids, session: Session, *, this, other) -> dict[int, list[StepInstance]]:
-    found: dict[int, list[StepInstance]] = {i: [] for i in step_ids}
+# What is said about a neighbouring step in a mail: its name, whether it is done, its
+# deadline. A step of the region's level can have hundreds of steps that need it: these
+# columns, not whole rows with their JSON decoded, are what a page of mail reads of them.
+NEIGHBOUR_COLUMNS = (StepInstance.id, StepInstance.name, StepInstance.unit_name, StepInstance.due, StepInstance.state, StepInstance.decided_by)
+
+
+def _linked_by_step(step_ids, session: Session, *, this, other, columns=None) -> dict[int, list]:
+    found: dict[int, list] = {i: [] for i in step_ids}
     if found:
-        query = select(this, StepInstance).join(StepInstance, other == StepInstance.id).where(this.in_(found))
-        for step_id, linked in session.exec(query):
-            found[step_id].append(linked)
+        query = select(this, *(columns or (StepInstance,))).join(StepInstance, other == StepInstance.id).where(this.in_(found))
+        for row in session.exec(query):
+            found[row[0]].append(row if columns else row[1])  # a row of the columns, or the whole step
     return found
 
 
-def dependencies_by_step(step_ids, *, session: Session) -> dict[int, list[StepInstance]]:
-    """The steps each of `step_ids` needs, in one query however many steps there are."""
-    return _linked_by_step(step_ids, session, this=StepDependency.instance_id, other=StepDependency.depends_on_id)
+def dependencies_by_step(step_ids, *, session: Session, columns=None) -> dict[int, list[StepInstance]]:
+    """The steps each of `step_ids` needs, in one query however many steps there are
+    (whole rows, or only `columns` of them)."""
+    return _linked_by_step(step_ids, session, this=StepDependency.instance_id, other=StepDependency.depends_on_id, columns=columns)
 
 
-def dependents_by_step(step_ids, *, session: Session) -> dict[int, list[StepInstance]]:
-    """The steps that need each of `step_ids`, in one query however many steps there are."""
-    return _linked_by_step(step_ids, session, this=StepDependency.depends_on_id, other=StepDependency.instance_id)
+def dependents_by_step(step_ids, *, session: Session, columns=None) -> dict[int, list[StepInstance]]:
+    """The steps that need each of `step_ids`, in one query however many steps there are
+    (whole rows, or only `columns` of them)."""
+    return _linked_by_step(step_ids, session, this=StepDependency.depends_on_id, other=StepDependency.instance_id, columns=columns)
 
 
 def unfinished(steps: list[StepInstance]) -> list[StepInstance]:
@@ -91,20 +99,25 @@ def dependents(step: StepInstance, *, session: Session) -> list[StepInstance]:
 
 @dataclass(frozen=True)
 class Neighbours:
-    """Both directions for a set of steps at once (a page of mail, a digest)."""
+    """Both directions for a set of steps at once (a page of mail, a digest), each
+    neighbour a row of `NEIGHBOUR_COLUMNS`."""
 
-    needs: dict[int, list[StepInstance]]
-    needed_by: dict[int, list[StepInstance]]
+    needs: dict[int, list]
+    needed_by: dict[int, list]
 
     @classmethod
     def load(cls, step_ids, *, session: Session) -> "Neighbours":
+        """The neighbours' `NEIGHBOUR_COLUMNS` only."""
         step_ids = set(step_ids)
-        return cls(needs=dependencies_by_step(step_ids, session=session), needed_by=dependents_by_step(step_ids, session=session))
+        return cls(
+            needs=dependencies_by_step(step_ids, session=session, columns=NEIGHBOUR_COLUMNS),
+            needed_by=dependents_by_step(step_ids, session=session, columns=NEIGHBOUR_COLUMNS),
+        )
 
-    def unfinished_dependencies(self, step: StepInstance) -> list[StepInstance]:
+    def unfinished_dependencies(self, step: StepInstance) -> list:
         return unfinished(self.needs[step.id])
 
-    def dependents(self, step: StepInstance) -> list[StepInstance]:
+    def dependents(self, step: StepInstance) -> list:
         return sorted(self.needed_by[step.id], key=lambda row: (row.due, row.name))
 
 

@@ -97,6 +97,13 @@ class WorkingCalendar:
             day.year, day.month, day.day, self.workday_start.hour, self.workday_start.minute, tz=self.timezone
         )
 
+    @cached_property
+    def _zone(self) -> pendulum.Timezone:
+        return pendulum.timezone(self.timezone)
+
     def local_date(self, moment: dt.datetime) -> dt.date:
-        """The calendar date of an aware moment in the organisation's time zone."""
-        return pendulum.instance(moment).in_timezone(self.timezone).date()
+        """The calendar date of a moment in the organisation's time zone (a naive moment
+        is taken as UTC, as the database returns them)."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment.astimezone(self._zone).date()

@@ -49,7 +49,8 @@ def deadline_event(deadline: Deadline, *, dtstamp: dt.datetime, reminder_time: d
     for day in deadline.reminders:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Påminnelse: {deadline.summary} – deadline {deadline.due.isoformat()}")
+        # The event's own title ("Deadline: … – unit"): what a calendar's pop-up shows.
+        alarm.add("description", deadline.summary)
         # Relative to the all-day start (00:00 on the due date, local time).
         alarm.add("trigger", dt.datetime.combine(day, reminder_time) - dt.datetime.combine(deadline.due, dt.time()))
         event.add_component(alarm)

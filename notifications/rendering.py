@@ -258,6 +258,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # packaged files: no need to look at each one's mtime on every render
     )
     environment.filters.update(
         swedish_date=swedish_date,

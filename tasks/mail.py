@@ -1,13 +1,16 @@
-"""Sending due mail from the outbox (the service clock calls it every minute; flows call
-it after they write notices)."""
+"""Sending due mail from the outbox with this installation's settings: the configured
+relay (or the local sink of the embedded default) and, for bulk sending, several sender
+processes. The service clock calls `deliver` every minute, flows after they write
+notices, `arshjul mail send` by hand.
+
+Plain functions, no Prefect task: a sender process started for `--workers` imports
+this module, and starts sending about a second sooner for not loading Prefect too."""
 
 from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-
-from prefect import task
 
 from arshjul import clock, runtime
 from arshjul.settings import Settings, get_settings
@@ -53,8 +56,3 @@ def _deliver_in_processes(mode: str, workers: int, now: dt.datetime) -> Delivery
         others = [pool.submit(_deliver_in_child, mode, now) for _ in range(workers - 1)]
         reports = [deliver(mode, now=now)] + [other.result() for other in others]
     return DeliveryReport.combined(reports)
-
-
-@task(name="skicka e-post")
-def deliver_due_messages(mode: str = "live") -> int:
-    return deliver(mode).sent

@@ -8,12 +8,16 @@ import base64
 import datetime as dt
 import email
 import email.policy
+import functools
 import random
 import time
 from pathlib import Path
 
+import emails
 import icalendar
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 
@@ -129,6 +133,7 @@ def test_the_mime_tree_is_lean_and_resends_are_byte_for_byte_the_same(cycle, sma
     assert [part.get_content_type() for part in message.walk()] == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar"]
     assert raw.count(b"MIME-Version:") == 1  # once, at the top (RFC 2045)
     assert message.get_boundary().startswith("=_arshjul_")
+    assert b'Content-Type: multipart/alternative; boundary="=_arshjul_' in raw  # short enough not to be folded
     assert b"BEGIN:VTIMEZONE" not in base64.b64decode(next(message.iter_attachments()).get_payload())  # dates only: no zone needed
     [row] = rows(cycle)
     with session_scope(cycle) as session:  # as `arshjul mail resend` does
@@ -138,23 +143,110 @@ def test_the_mime_tree_is_lean_and_resends_are_byte_for_byte_the_same(cycle, sma
     assert len(again) == 1 and again[0].read_bytes() == raw  # same Message-ID, same boundaries, same bytes
 
 
-def test_short_headers_are_written_as_the_standard_library_writes_them():
+def test_headers_read_as_the_standard_library_writes_them():
+    """Our short cuts (`_QuickHeaders`, `_utf8_base64_text`, `OutboxMail`'s addresses)
+    against compat32 and `emails` themselves: ASCII headers byte for byte the same, Swedish ones the same text
+    once decoded, lines no longer, bodies the same bytes."""
+    from email.header import decode_header, make_header
+
     from notifications.sender import OutboxMail
 
-    def mail(**headers):
+    subject = "Påminnelse: Detaljerade tidsplaner för planering och uppföljning – Region Jämtland Härjedalen (3 arbetsdagar kvar)"
+
+    def mail(to_name="Åsa Öberg", **headers):
         message = OutboxMail(
             key="7:reminder:d-5:eva", message_id="<abc@arshjul.test>", date=OPENING, mail_from=("Årshjulet", "arshjul@example.se"),
-            mail_to=("Eva Ek", "eva@example.se"), text="Hej Eva!", html="<p>Hej Eva!</p>", headers=headers,
-            subject="Påminnelse: Regionplan – Lilla regionen (3 arbetsdagar kvar)",
+            mail_to=(to_name, "asa@example.se"), text="Hej Åsa!\n" * 30, html="<p>Hej Åsa!</p>\n" * 40, headers=headers, subject=subject,
         )
         message.attach(data=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", filename="deadline.ics", mime_type="text/calendar")
         return message
 
-    for headers in ({"X-Kort": "kort"}, {"X-Lang": "ord " * 40}, {"X-Precis": "x" * 68}, {"X-Over": "x" * 71}, {"X-Lang-Utan-Mellanslag": "y" * 120}):
-        quick = mail(**headers)
-        standard = mail(**headers)
-        standard.policy = None  # the standard library's compat32
-        assert quick.as_bytes() == standard.as_bytes()
+    def decoded(value):
+        return str(make_header(decode_header(value)))
+
+    cases = [({"X-Kort": "kort"}, "Åsa Öberg"), ({"X-Lang": "ord " * 40}, "Ek, Eva"), ({"X-Precis": "x" * 68}, ""), ({"X-Over": "x" * 71}, 'Bo "Chefen" Ek')]
+    cases += [({"X-Lang-Utan-Mellanslag": "y" * 120}, "Åsa-Kristina Östergren-Lindqvist Hällström af Ödmark"), ({"X-Svensk": "Överförd till ÅÄÖ"}, "Åsa Öberg")]
+    for headers, to_name in cases:
+        quick_bytes = mail(to_name, **headers).as_bytes()
+        standard = mail(to_name, **headers)
+        standard.policy = None  # the standard library's compat32 …
+        for method in ("_build_text_part", "_build_html_part", "encode_address_header", "set_header"):  # … and `emails`' own ways
+            setattr(standard, method, functools.partial(getattr(emails.Message, method), standard))
+        standard_bytes = standard.as_bytes()
+        quick, plain = email.message_from_bytes(quick_bytes), email.message_from_bytes(standard_bytes)
+        assert quick.keys() == plain.keys()
+        for name in quick.keys():
+            if quick[name].isascii() and not quick[name].startswith("=?"):
+                assert quick[name] == plain[name], name
+            else:
+                assert decoded(quick[name]) == decoded(plain[name]), name
+        assert decoded(quick["Subject"]) == subject and email.utils.parseaddr(decoded(quick["To"])) == (to_name, "asa@example.se")
+        assert decoded(quick["From"]) == "Årshjulet <arshjul@example.se>"
+        too_long = lambda raw: [line for line in raw.splitlines() if len(line) > 78]  # noqa: E731
+        assert too_long(quick_bytes) == too_long(standard_bytes)  # only what compat32 cannot fold either (no spaces)
+        assert quick_bytes.split(b"\r\n\r\n", 1)[1] == standard_bytes.split(b"\r\n\r\n", 1)[1]  # bodies untouched
+
+
+@pytest.mark.parametrize("moment", [dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.timezone.utc), dt.datetime(2026, 6, 30, 22, 30, tzinfo=dt.timezone.utc), dt.datetime(2026, 6, 30, 22, 30)])
+def test_the_date_header_is_the_moment_on_a_machine_in_stockholm(monkeypatch, moment):
+    """`emails` formats a datetime through `time.mktime`, i.e. as the machine's local time:
+    on a server in Stockholm every Date header came out one or two hours early."""
+    from notifications.sender import OutboxMail
+
+    monkeypatch.setenv("TZ", "Europe/Stockholm")
+    time.tzset()
+    try:
+        mail = OutboxMail(key="k", message_id="<a@arshjul.test>", date=moment, mail_from=("Årshjulet", "arshjul@example.se"), mail_to=("Eva", "eva@example.se"), subject="Hej", text="Hej", html="<p>Hej</p>")
+        header = email.message_from_bytes(mail.as_bytes())["Date"]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert email.utils.parsedate_to_datetime(header) == moment.replace(tzinfo=moment.tzinfo or dt.timezone.utc)
+
+
+def test_a_mail_names_the_steps_it_waits_for_and_the_unfinished_steps_waiting_for_it(cycle, small_definition):
+    """The page's neighbour reads (`Neighbours`, a few columns of each step) against what
+    the escalation says: what must be done first, and which steps wait, done ones left out."""
+    from notifications.sender import MessageBuilder
+
+    rs_plan, region_plan = step(cycle, "rs_verksamhetsplan:rs"), step(cycle, "regionplan:region")
+    waiting, done = step(cycle, "omrade_verksamhetsplan:omr_a"), step(cycle, "omrade_verksamhetsplan:omr_b")
+    with session_scope(cycle) as session:
+        session.exec(update(StepInstance).where(StepInstance.id == done.id).values(state="approved"))
+        directory = load_directory(session, "liten-region")
+        notice = n.Notice(
+            kind=n.ESCALATION, stage="e-1", recipient_key=rs_plan.owner, send_at=OPENING, instance_id=rs_plan.id, cycle_id=rs_plan.cycle_id,
+            context={"working_days_late": 3, "owner": rs_plan.owner},
+        )
+        n.enqueue([notice], session=session, directory=directory, now=OPENING, mail_domain="arshjul.test")
+    builder = MessageBuilder(small_definition, directory, ui_url="http://127.0.0.1:4200", sender="Årshjulet <arshjul@example.se>")
+    with Session(cycle) as session:
+        [prepared] = builder.prepare([row.id for row in rows(cycle)], session, OPENING)
+    text = base64.b64decode(prepared.message.as_message().get_payload()[0].get_payload()[0].get_payload()).decode()
+    first, _, after = text.partition("Måste vara klart först:")[2].partition("Väntar på det här steget:")
+    assert f"{region_plan.name} · {region_plan.unit_name}" in first
+    assert f"{waiting.name} · {waiting.unit_name}" in after and done.unit_name not in after
+    assert "1 annat steg väntar på det" in text
+
+
+@given(
+    value=st.text(alphabet="abcdefghijklmnopqrstuvwxyz ÅÄÖåäöé–·€😀()\t", max_size=250),
+    name=st.sampled_from(["Subject", "To", "X-Ett-Mycket-Langt-Rubriknamn-For-Provning"]),
+    width=st.sampled_from([78, 998, 40, 20, 0]),
+)
+@settings(max_examples=400, deadline=None)
+def test_header_words_are_split_as_the_standard_library_splits_them(value, name, width):
+    """`UTF8_BASE64` counts bytes instead of re-encoding the line per character; the
+    words and lines must be exactly the standard library's."""
+    from email.charset import BASE64, Charset
+    from email.header import Header
+
+    from notifications.sender import UTF8_BASE64
+
+    standard = Charset("utf-8")
+    standard.header_encoding = BASE64
+    ours = Header(value, charset=UTF8_BASE64, header_name=name).encode(linesep="\r\n", maxlinelen=width)
+    assert ours == Header(value, charset=standard, header_name=name).encode(linesep="\r\n", maxlinelen=width)
 
 
 def test_a_moved_deadline_updates_the_calendar_entry(cycle, small_definition, sink):

@@ -107,6 +107,7 @@ def test_ics_is_valid_and_round_trips(tmp_path):
             # The alarm fires at 08:00 on the reminder day, relative to the all-day start.
             fires = dt.datetime.combine(dt.date.fromisoformat(row["due"]), dt.time()) + alarm.decoded("TRIGGER")
             assert fires == dt.datetime.combine(dt.date.fromisoformat(reminder), dt.time(8, 0))
+            assert str(alarm["DESCRIPTION"]) == str(event["SUMMARY"])
 
 
 def test_ics_uids_are_stable_across_runs(tmp_path):
