@@ -17,7 +17,6 @@ from models.definition import Definition, DefinitionError
 from models.validation import load_definition
 
 
-
 def _settings_or_exit():
     """The settings, or a Swedish message naming each bad ARSHJUL_* value and exit code 2
     (not a traceback: this runs before any command)."""

@@ -57,9 +57,10 @@ def locked(instance_id: int, session: Session) -> StepInstance:
     return step
 
 
-# What is said about a neighbouring step in a mail: its name, whether it is done, its
-# deadline. A step of the region's level can have hundreds of steps that need it: these
-# columns, not whole rows with their JSON decoded, are what a page of mail reads of them.
+# What a mail says about a neighbouring step, and what deciding whether a waiting step
+# may go on needs: its name, whether it is done, its deadline. A step of the region's
+# level can have hundreds of steps that need it: these columns, not whole rows with
+# their JSON decoded, are what is read of them.
 NEIGHBOUR_COLUMNS = (StepInstance.id, StepInstance.name, StepInstance.unit_name, StepInstance.due, StepInstance.state, StepInstance.decided_by)
 
 

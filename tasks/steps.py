@@ -19,6 +19,7 @@ from arshjul import clock, runtime
 from arshjul.database import session_scope
 from models.states import ACTION_BY_LABEL, Action
 from models.steps import (
+    NEIGHBOUR_COLUMNS,
     StaleInput,
     StepActionError,
     dependencies_by_step,
@@ -137,7 +138,7 @@ def wake_dependents(instance_id: int) -> list[str]:
     with Session(runtime.engine(), expire_on_commit=False) as session:
         step = session.get(StepInstance, instance_id)
         waiting = [d for d in dependents(step, session=session) if StepState(d.state) in (StepState.open, StepState.returned) and d.flow_run_id]
-        needs = dependencies_by_step([d.id for d in waiting], session=session)
+        needs = dependencies_by_step([d.id for d in waiting], session=session, columns=NEIGHBOUR_COLUMNS)
         ready = [d for d in waiting if not unfinished(needs[d.id])]
     return resume_waiting_runs([d.flow_run_id for d in ready])
 
@@ -187,5 +188,5 @@ def waiting_dependents_of_done_steps(cycle_id: int) -> list[str]:
                 StepInstance.cycle_id == cycle_id, StepInstance.state.in_([StepState.open, StepState.returned]), StepInstance.flow_run_id.is_not(None)
             )
         ).all()
-        needs = dependencies_by_step([s.id for s in waiting], session=session)
+        needs = dependencies_by_step([s.id for s in waiting], session=session, columns=NEIGHBOUR_COLUMNS)
         return [s.flow_run_id for s in waiting if not unfinished(needs[s.id])]
