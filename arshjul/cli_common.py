@@ -17,6 +17,16 @@ from models.definition import Definition, DefinitionError
 from models.validation import load_definition
 
 
+# pydantic's messages for the kinds of bad value a setting can have, in Swedish.
+_SETTING_PROBLEMS = {
+    "int_parsing": "måste vara ett heltal",
+    "float_parsing": "måste vara ett tal",
+    "bool_parsing": "måste vara true eller false",
+    "greater_than_equal": "måste vara minst {ge}",
+    "less_than_equal": "får vara högst {le}",
+}
+
+
 def _settings_or_exit():
     """The settings, or a Swedish message naming each bad ARSHJUL_* value and exit code 2
     (not a traceback: this runs before any command)."""
@@ -25,7 +35,8 @@ def _settings_or_exit():
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            message = error["msg"].removeprefix("Value error, ")
+            swedish = _SETTING_PROBLEMS.get(error["type"])
+            message = swedish.format(**error.get("ctx", {})) if swedish else error["msg"].removeprefix("Value error, ")
             name = "_".join(str(part) for part in error["loc"]).upper()
             problems.append(f"ARSHJUL_{name} = {error['input']!r}: {message}" if name else message)
         Console(stderr=True).print("[red]Fel:[/red] felaktiga inställningar:\n  " + "\n  ".join(problems), highlight=False, soft_wrap=True)

@@ -401,10 +401,11 @@ def test_the_cli_names_a_bad_setting_in_swedish_without_a_traceback(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "ARSHJUL_HOME": str(tmp_path / "var"), "ARSHJUL_SMTP_TIMEOUT": "200", "ARSHJUL_SINK_PORT": "abc"}
+    env = {**os.environ, "ARSHJUL_HOME": str(tmp_path / "var"), "ARSHJUL_SMTP_TIMEOUT": "200", "ARSHJUL_SINK_PORT": "abc", "ARSHJUL_MAIL_CONNECTIONS": "0"}
     result = subprocess.run([sys.executable, "-c", "from arshjul.cli import app; app()", "mail", "failed"], env=env, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
-    assert "felaktiga inställningar" in result.stderr and "ARSHJUL_SINK_PORT = 'abc'" in result.stderr
+    assert "felaktiga inställningar" in result.stderr and "ARSHJUL_SINK_PORT = 'abc': måste vara ett heltal" in result.stderr
+    assert "ARSHJUL_MAIL_CONNECTIONS = '0': måste vara minst 1" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "var").exists()  # nothing written
 
