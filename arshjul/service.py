@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from arshjul.settings import Settings
+from arshjul.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def trigger_daily_sweep() -> None:
     """APScheduler job: start today's sweep run, once, on a working day."""
     from prefect.deployments import run_deployment
 
-    from arshjul import clock, runtime
+    from arshjul.core import clock, runtime
     from flows.daily_sweep import FLOW_NAME
 
     calendar = runtime.definition().organisation.calendar
@@ -149,7 +149,9 @@ def deliver_mail() -> None:
     """APScheduler job: send what is due in the outbox."""
     from tasks.mail import deliver
 
-    deliver("live")
+    from models.tables import Mode
+
+    deliver(Mode.live)
 
 
 def start_service_clock(engine, timezone: str):

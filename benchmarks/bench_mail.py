@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from arshjul.database import make_engine, migrate, session_scope  # noqa: E402
+from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from models import notices as n  # noqa: E402
 from models.cycles import store_cycle  # noqa: E402
 from models.people import load_directory  # noqa: E402
@@ -81,9 +81,9 @@ def bench_delivery(count: int, workers: int) -> None:
 
     from sqlalchemy import func, update
 
-    from arshjul.database import dispose_engines
+    from arshjul.core.database import dispose_engines
     from tasks.mail import deliver
-    from arshjul.settings import get_settings
+    from arshjul.core.settings import get_settings
     from models.tables import OutboxMessage, OutboxState, StepInstance
 
     definition = load_definition(REGION)

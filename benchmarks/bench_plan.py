@@ -23,7 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from arshjul.settings import DEFAULT_ORGANISATION  # noqa: E402
+from arshjul.core.settings import DEFAULT_ORGANISATION  # noqa: E402
 from models.planning import plan_cycle  # noqa: E402
 from models.validation import load_definition  # noqa: E402
 

@@ -114,8 +114,8 @@ def _measure_runs(home: Path, count: int, workers: int, timed, execute_bare, exe
 
     from sqlmodel import Session, select
 
-    from arshjul import runtime
-    from arshjul.settings import DEFAULT_ORGANISATION
+    from arshjul.core import runtime
+    from arshjul.core.settings import DEFAULT_ORGANISATION
     from flows.run_step import run_step
     from models.people import load_directory
     from models.tables import StepDependency, StepInstance

@@ -10,12 +10,13 @@ from collections import Counter
 from prefect import flow, get_client, get_run_logger
 from sqlmodel import Session, select
 
-from arshjul import clock, runtime
-from arshjul.database import session_scope
+from arshjul.core import clock, runtime
+from arshjul.core.database import session_scope
 from models import notices as n
 from models.audit import append_audit
+from models.queries import live_cycles
 from models.sweep import candidate_steps, digest_notices, select_due_work
-from models.tables import Cycle, StepInstance
+from models.tables import Cycle, Mode, StepInstance
 from tasks.artifacts import publish_failed_mail, publish_status
 from tasks.events import emit_step_event
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
@@ -24,7 +25,7 @@ FLOW_NAME = "arshjul-daglig-kontroll"
 OVERDUE_TAG = "försenad"
 
 
-def sweep(today: dt.date, *, mode: str = "live") -> dict:
+def sweep(today: dt.date, *, mode: Mode = Mode.live) -> dict:
     """Select today's due work and write it to the outbox, audited, in one transaction.
     Returns counts of what was new today, and the steps that became overdue or escalated."""
     now = clock.now()
@@ -87,7 +88,7 @@ def daily_sweep(day: str | None = None) -> dict:
         emit_step_event("escalated", step, payload={"to": notice.recipient_key, "stage": notice.stage, "working_days_late": notice.context.get("working_days_late")})
     tag_overdue_runs(result["newly_overdue"])
     with Session(runtime.engine()) as session:
-        cycles = session.exec(select(Cycle).where(Cycle.mode == "live", Cycle.organisation == definition.organisation.info.key)).all()
+        cycles = live_cycles(session=session, organisation=definition.organisation.info.key)
     for cycle in cycles:
         woken = resume_waiting_runs(waiting_dependents_of_done_steps(cycle.id))
         if woken:

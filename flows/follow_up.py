@@ -12,25 +12,26 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session, select
 
-from arshjul import clock, runtime
-from arshjul.settings import get_settings
+from arshjul.core import clock, runtime
+from arshjul.core.settings import get_settings
 from models.people import load_directory
-from models.reporting import cycle_steps, deliveries, overdue_items
-from models.tables import Cycle
+from models.queries import cycle_steps, find_cycle
+from models.reporting import deliveries, overdue_items
+from models.tables import Cycle, Mode
 
 REPORT_FIELDS = ["steg", "period", "namn", "enhet", "process", "nivå", "ägare", "deadline", "inlämnat", "inlämnat_av", "beslutat", "beslutat_av", "diarienummer", "arbetsdagar_sent", "läge"]
 
 
-def follow_up_report(year: int, *, mode: str = "live", today: dt.date | None = None) -> dict:
+def follow_up_report(year: int, *, mode: Mode = Mode.live, today: dt.date | None = None) -> dict:
     """Build the follow-up of one cycle: rows for the CSV and a markdown summary."""
     definition = runtime.definition()
     org = definition.organisation
     today = today or org.calendar.local_date(clock.now())
     with Session(runtime.engine()) as session:
-        cycle = session.exec(select(Cycle).where(Cycle.organisation == org.info.key, Cycle.year == year, Cycle.mode == mode)).first()
+        cycle = find_cycle(session=session, organisation=org.info.key, year=year, mode=mode)
         if cycle is None:
-            raise LookupError(f"cykel {year} är inte startad ({'simulering' if mode == 'simulation' else 'skarp'})")
-        steps = cycle_steps(session, cycle.id)
+            raise LookupError(f"cykel {year} är inte startad ({'simulering' if mode is Mode.simulation else 'skarp'})")
+        steps = cycle_steps(session=session, cycle_id=cycle.id)
         directory = load_directory(session, cycle.organisation)
         late_items = overdue_items(session, steps, today, org.calendar)
     delivered = deliveries(steps, org.calendar)
@@ -74,11 +75,11 @@ def write_report_csv(rows: list[dict], path: Path) -> Path:
 
 
 @flow(name="arshjul-uppfoljning")
-def follow_up(year: int, mode: str = "live") -> dict:
+def follow_up(year: int, mode: Mode = Mode.live) -> dict:
     """Publish the follow-up of a cycle and write it as CSV under var/reports/."""
     logger = get_run_logger()
     report = follow_up_report(year, mode=mode)
-    suffix = "" if mode == "live" else "-simulering"
+    suffix = "" if mode is Mode.live else "-simulering"
     path = write_report_csv(report["rows"], get_settings().home / "reports" / f"uppfoljning-{year}{suffix}.csv")
     create_markdown_artifact(key=f"arshjul{suffix}-{year}-uppfoljning", markdown=report["markdown"], description=f"Uppföljning av årshjulet {year}")
     logger.info("Uppföljning %s: %s av %s klara, %s sent; rapport %s", year, report["done"], report["total"], report["late"], path)

@@ -18,10 +18,11 @@ from prefect.input import RunInput
 from pydantic import Field
 from sqlmodel import Session, select
 
-from arshjul import clock, runtime
-from arshjul.database import session_scope
+from arshjul.core import clock, runtime
+from arshjul.core.database import session_scope
 from flows.suspension import suspend_step
 from models.people import Directory, load_directory
+from models.queries import last_refusal
 from models.steps import advance_round, state_label, step_is_done
 from models.tables import AuditEntry, Cycle, StepInstance, StepState
 from tasks.steps import blockers_of, open_step_now, read_step, record_input
@@ -44,7 +45,7 @@ def _date(day) -> str:
     return day.isoformat() if day else "–"
 
 
-def describe(step: StepInstance, *, directory: Directory, today, last_refusal: str | None) -> str:
+def describe(step: StepInstance, *, directory: Directory, today, refusal: str | None) -> str:
     """The markdown the Resume dialog shows above the form."""
     calendar = runtime.definition().organisation.calendar
     owner = directory.members.get(step.owner)
@@ -77,8 +78,8 @@ def describe(step: StepInstance, *, directory: Directory, today, last_refusal: s
         lines += ["", f"**Senaste kommentar:** {step.last_comment}"]
     if step.diarienummer:
         lines.append(f"**Diarienummer:** {step.diarienummer}")
-    if last_refusal:
-        lines += ["", f"> **Förra försöket avvisades:** {last_refusal}"]
+    if refusal:
+        lines += ["", f"> **Förra försöket avvisades:** {refusal}"]
     if step.description:
         lines += ["", step.description]
     return "\n".join(lines)
@@ -86,8 +87,7 @@ def describe(step: StepInstance, *, directory: Directory, today, last_refusal: s
 
 def _last_refusal(instance_id: int) -> str | None:
     with Session(runtime.engine()) as session:
-        last = session.exec(select(AuditEntry).where(AuditEntry.instance_id == instance_id).order_by(AuditEntry.id.desc()).limit(1)).first()
-    return last.comment if last and last.action == "step.input_rejected" else None
+        return last_refusal(session=session, instance_id=instance_id)
 
 
 def _waiting_message(step: StepInstance, directory: Directory) -> str:
@@ -138,7 +138,7 @@ def run_step(instance_id: int) -> str:
             continue
 
         form = Stegåtgärd.with_initial_data(
-            description=describe(step, directory=directory, today=today, last_refusal=_last_refusal(instance_id))
+            description=describe(step, directory=directory, today=today, refusal=_last_refusal(instance_id))
         )
         answer = suspend_step(f"r{step.input_round}", _waiting_message(step, directory), form)
         outcome = record_input(instance_id, answer.model_dump(), step.input_round, flow_run_id)

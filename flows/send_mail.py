@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from models.tables import Mode
 from tasks.mail import deliver
 
 
@@ -12,7 +13,7 @@ from tasks.mail import deliver
 def send_mail() -> dict:
     """Send due mail; messages that cannot be sent now wait, and are retried."""
     logger = get_run_logger()
-    report = deliver("live")
+    report = deliver(Mode.live)
     if report.server_unreachable:
         logger.warning("SMTP-servern svarar inte: %s. Meddelandena väntar.", "; ".join(report.errors))
     logger.info("Skickade %s meddelanden; %s försöks igen senare; %s misslyckades.", report.sent, report.retried, report.dead_lettered)

@@ -38,10 +38,10 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 from prefect.states import Scheduled
 from sqlmodel import Session, func, select
 
-from arshjul import clock as clocks
-from arshjul import runtime
-from arshjul.clock import SimulatedClock
-from arshjul.database import session_scope
+from arshjul.core import clock as clocks
+from arshjul.core import runtime
+from arshjul.core.clock import SimulatedClock
+from arshjul.core.database import session_scope
 from flows.daily_sweep import sweep
 from flows.run_step import run_step
 from models import notices as n
@@ -50,14 +50,14 @@ from models.people import load_directory
 from models.reporting import deliveries
 from models.states import ACTION_LABELS, Action
 from models.steps import step_is_done, unfinished_dependencies
-from models.tables import AuditEntry, Cycle, OutboxMessage, OutboxState, StepInstance, StepState
+from models.tables import AuditEntry, Cycle, Mode, OutboxMessage, OutboxState, StepInstance, StepState
 from tasks.artifacts import publish_status
 from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
 from tasks.mail import deliver
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
 log = logging.getLogger(__name__)
-MODE = "simulation"
+MODE = Mode.simulation
 
 
 @dataclass

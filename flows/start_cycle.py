@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from arshjul import clock, runtime
-from arshjul.database import session_scope
+from arshjul.core import clock, runtime
+from arshjul.core.database import session_scope
 from models.cycles import store_cycle
+from models.tables import Mode
 from tasks.flow_runs import create_step_runs
 
 
 @flow(name="arshjul-starta-cykel")
-def start_cycle(year: int, mode: str = "live") -> dict:
+def start_cycle(year: int, mode: Mode = Mode.live) -> dict:
     """Plan the year, store every step instance and schedule a step run per instance.
     Running it again creates nothing that exists."""
     logger = get_run_logger()

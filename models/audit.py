@@ -2,7 +2,7 @@
 
 Each entry's hash covers its own fields and the previous entry's hash. Changing or
 deleting an entry breaks every later link, which `verify_chain` reports. Appending is
-serialised so the chain never forks: BEGIN IMMEDIATE on SQLite (see arshjul.database),
+serialised so the chain never forks: BEGIN IMMEDIATE on SQLite (see arshjul.core.database),
 a transaction-scoped advisory lock on PostgreSQL.
 """
 

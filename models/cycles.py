@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from models.audit import append_audit
 from models.definition import Definition
 from models.planning import PlannedStep, plan_cycle
-from models.tables import Absence, Cycle, Person, StepDependency, StepInstance, StepState, Unit
+from models.tables import Absence, Cycle, Mode, Person, StepDependency, StepInstance, StepState, Unit
 
 
 def definition_digest(definition: Definition) -> str:
@@ -99,10 +99,10 @@ class StoredCycle:
 
 
 def store_cycle(
-    definition: Definition, year: int, *, session: Session, now: dt.datetime, mode: str = "live", actor: str = "system", source: str = "cli"
+    definition: Definition, year: int, *, session: Session, now: dt.datetime, mode: Mode = Mode.live, actor: str = "system", source: str = "cli"
 ) -> StoredCycle:
     """Create (or complete) the cycle's rows; raise PlanningError if it cannot be planned.
-    `mode` "simulation" keeps `arshjul simulate`'s cycle apart from the live one."""
+    `Mode.simulation` keeps `arshjul simulate`'s cycle apart from the live one."""
     steps = plan_cycle(definition, year)  # before any write: a bad definition writes nothing
     org_key = definition.organisation.info.key
     if session.get_bind().dialect.name == "postgresql":

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from models.people import Directory
-from models.tables import OutboxMessage, OutboxState
+from models.tables import Mode, OutboxMessage, OutboxState
 from models.workdays import WorkingCalendar
 
 # Kinds and what they are about.
@@ -52,13 +52,13 @@ class Notice:
     on_behalf_of: str | None = None  # the absent person whose step it is
     context: dict = field(default_factory=dict)
 
-    def key(self, mode: str = "live") -> str:
+    def key(self, mode: Mode = Mode.live) -> str:
         return message_key(self.instance_id, self.kind, self.stage, self.recipient_key, mode)
 
 
-def message_key(instance_id: int | None, kind: str, stage: str, recipient_key: str, mode: str = "live") -> str:
+def message_key(instance_id: int | None, kind: str, stage: str, recipient_key: str, mode: Mode = Mode.live) -> str:
     key = f"{instance_id if instance_id is not None else '-'}:{kind}:{stage}:{recipient_key}"
-    return key if mode == "live" else f"{mode}:{key}"
+    return key if mode is Mode.live else f"{mode}:{key}"
 
 
 def message_id_for(key: str, domain: str) -> str:
@@ -110,7 +110,7 @@ def addressed(
     ]
 
 
-def enqueue(notices: list[Notice], *, session: Session, directory: Directory, now: dt.datetime, mail_domain: str, mode: str = "live") -> set[str]:
+def enqueue(notices: list[Notice], *, session: Session, directory: Directory, now: dt.datetime, mail_domain: str, mode: Mode = Mode.live) -> set[str]:
     """Write notices to the outbox in the caller's transaction; existing keys are left as
     they are. Returns the keys that were new."""
     if not notices:

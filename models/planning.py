@@ -20,8 +20,8 @@ from apscheduler.triggers.cron import CronTrigger
 from models.definition import Definition, Rule, StepTemplate
 from models.organisation import OWNER_MANAGER, SELF_BODY, Organisation, Target
 from models.source import FieldPath, Issue
+from models.swedish import month_name, period_label
 
-MONTH_NAMES = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"]
 
 
 class PlanningError(Exception):
@@ -71,14 +71,6 @@ class PlannedStep:
     def uid(self) -> str:
         """Stable across runs and machines: the same instance always has the same UID."""
         return f"{self.year}.{self.key.replace(':', '.').replace('@', '.')}"
-
-
-def period_label(period: str) -> str:
-    """'2027-02' → 'februari 2027'; '2027-02-16' → '16 februari 2027'."""
-    parts = [int(part) for part in period.split("-")]
-    if len(parts) == 2:
-        return f"{MONTH_NAMES[parts[1] - 1]} {parts[0]}"
-    return f"{parts[2]} {MONTH_NAMES[parts[1] - 1]} {parts[0]}"
 
 
 def instance_name(template: StepTemplate, period: str | None) -> str:
@@ -199,7 +191,7 @@ class CyclePlanner:
                 candidates = [m.date for m in meetings if (m.date.year, m.date.month) == (year, month)]
                 if not candidates:
                     body = self.org.bodies[body_key].name
-                    raise _RuleError((name, "month"), f"{body} har inget sammanträde i {MONTH_NAMES[month - 1]} {year} ({self.definition.meetings_file_name(year)})")
+                    raise _RuleError((name, "month"), f"{body} har inget sammanträde i {month_name(month)} {year} ({self.definition.meetings_file_name(year)})")
                 day = candidates[0] if rule.which == "first" else candidates[-1]
             else:
                 candidates = [m.date for m in meetings if m.date > occurrence]

@@ -29,10 +29,6 @@ class StatusRow:
         return sum(self.counts[c] for c in COLUMNS if c != "overdue")
 
 
-def cycle_steps(session: Session, cycle_id: int) -> list[StepInstance]:
-    return list(session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)))
-
-
 def status_rows(steps: list[StepInstance], today: dt.date, level_order: list[str]) -> list[StatusRow]:
     """One row per (process, level): how many steps are in each state, and how many are overdue.
     A submitted step that waits for its decider counts as submitted; a done one as done."""

@@ -15,7 +15,7 @@ from models import notices as n
 from models.audit import append_audit
 from models.people import Directory
 from models.states import ACTION_INFINITIVES, Action, TransitionError, is_done, transition
-from models.tables import STATE_NAMES, StepDependency, StepInstance, StepState
+from models.tables import STATE_NAMES, Mode, StepDependency, StepInstance, StepState
 from models.workdays import WorkingCalendar
 
 DIARIENUMMER = re.compile(r"^[A-ZÅÄÖ]{1,12}/\d{1,6}(:\d{1,4})?/\d{4}$")
@@ -36,7 +36,7 @@ class Context:
     calendar: WorkingCalendar
     directory: Directory
     mail_domain: str = "arshjul.example.se"
-    mode: str = "live"  # the cycle's mode: "live" or "simulation"
+    mode: Mode = Mode.live  # the cycle's
 
 
 def has_decider(step: StepInstance) -> bool:

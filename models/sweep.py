@@ -15,15 +15,15 @@ from sqlmodel import Session, select
 
 from models import notices as n
 from models.states import awaits_owner
+from models.queries import digest_interest
 from models.steps import Context
-from models.tables import Cycle, StepInstance, StepState
+from models.tables import Cycle, Mode, StepInstance, StepState
 
 # How far around today a step can be for any notice: reminders reach at most 60 working
 # days (about 90 calendar days) before the deadline; escalation ladders are shorter than
 # 120 working days after it.
 _BEFORE = dt.timedelta(days=100)
 _AFTER = dt.timedelta(days=200)
-_DIGEST_HORIZON = 20  # working days ahead that a digest lists as "coming"
 
 
 @dataclass
@@ -34,7 +34,7 @@ class SweepSelection:
     escalated: list[tuple[StepInstance, dict]] = field(default_factory=list)
 
 
-def candidate_steps(session: Session, today: dt.date, *, mode: str = "live") -> list[StepInstance]:
+def candidate_steps(session: Session, today: dt.date, *, mode: Mode = Mode.live) -> list[StepInstance]:
     """Steps waiting for their owner whose deadline is near enough to today for a notice
     (one indexed range query on (state, due))."""
     query = (
@@ -88,7 +88,7 @@ def select_due_work(steps: list[StepInstance], today: dt.date, ctx: Context) -> 
     return selection
 
 
-def digest_notices(session: Session, today: dt.date, ctx: Context, *, mode: str = "live") -> list[n.Notice]:
+def digest_notices(session: Session, today: dt.date, ctx: Context, *, mode: Mode = Mode.live) -> list[n.Notice]:
     """The weekly digest (first working day of the ISO week) for everyone with open or
     coming steps, and the daily digest for those who chose it instead of single mails."""
     calendar = ctx.calendar
@@ -96,23 +96,7 @@ def digest_notices(session: Session, today: dt.date, ctx: Context, *, mode: str 
         return []
     monday = today - dt.timedelta(days=today.weekday())
     first_working_day_of_week = calendar.roll(monday, "next") == today
-    horizon = calendar.add_working_days(today, _DIGEST_HORIZON)
-    query = (
-        select(StepInstance)
-        .join(Cycle, Cycle.id == StepInstance.cycle_id)
-        .where(
-            Cycle.mode == mode,
-            StepInstance.state.in_([s.value for s in (StepState.planned, StepState.open, StepState.returned, StepState.submitted)]),
-            StepInstance.opens <= horizon,
-        )
-    )
-    interested: dict[str, int] = {}
-    for step in session.exec(query):
-        state = StepState(step.state)
-        if state is StepState.submitted and step.decider:
-            interested[step.decider] = interested.get(step.decider, 0) + 1
-        elif state is not StepState.submitted and step.owner:
-            interested[step.owner] = interested.get(step.owner, 0) + 1
+    interested = digest_interest(session=session, today=today, calendar=calendar, mode=mode)
     send_at = calendar.at_start_of_day(today).in_timezone("UTC")
     year, week, _ = today.isocalendar()
     notices = []

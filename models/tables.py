@@ -1,4 +1,4 @@
-"""The app database, as SQLModel tables. Alembic owns the schema (arshjul/migrations).
+"""The app database, as SQLModel tables. Alembic owns the schema (arshjul/core/migrations).
 
 Times are stored in UTC (`UTCDateTime` makes them aware on the way back, also on
 SQLite); business dates (opens, due) are plain dates in the organisation's time zone.
@@ -43,6 +43,31 @@ class UTCDateTime(TypeDecorator):
 
 def utc_column(**kwargs) -> Column:
     return Column(UTCDateTime(), **kwargs)
+
+
+class ModeText(TypeDecorator):
+    """A `Mode` stored as its text, and read back as a `Mode`."""
+
+    impl = String(12)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else Mode(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Mode(value)
+
+
+class Mode(enum.StrEnum):
+    """Whose cycle: the live one, or `arshjul simulate`'s, kept apart from it (its runs,
+    its mail, its audit entries)."""
+
+    live = "live"
+    simulation = "simulation"
+
+    @classmethod
+    def of(cls, simulation: bool) -> Mode:
+        return cls.simulation if simulation else cls.live
 
 
 class StepState(str, enum.Enum):
@@ -117,7 +142,7 @@ class Cycle(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     organisation: str = Field(max_length=80)
     year: int
-    mode: str = Field(default="live", max_length=12)  # "live", or "simulation" for `arshjul simulate`
+    mode: Mode = Field(default=Mode.live, sa_column=Column(ModeText(), nullable=False))
     definition_digest: str = Field(max_length=64)
     created_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
     # Random, per database: part of the idempotency keys of the cycle's flow runs, so a
@@ -228,7 +253,7 @@ class OutboxMessage(SQLModel, table=True):
     key: str = Field(max_length=400, unique=True)
     instance_id: int | None = Field(default=None, foreign_key="step_instance.id", index=True)
     cycle_id: int | None = Field(default=None, index=True)
-    mode: str = Field(default="live", max_length=12)  # the live service never sends a simulation's mail
+    mode: Mode = Field(default=Mode.live, sa_column=Column(ModeText(), nullable=False))  # the live service never sends a simulation's mail
     kind: str = Field(max_length=30)
     stage: str = Field(max_length=40)
     recipient_key: str = Field(max_length=80, index=True)

@@ -33,56 +33,13 @@ from models.definition import (
 from models.organisation import OWNER_MANAGER, SELF_BODY, Organisation
 from models.planning import PlanningError, plan_cycle, select_targets
 from models.source import FieldPath, Issue, SourceDocument, SourceError, load_source
+from models.swedish import describe_error
 
 MEETINGS_FILE = re.compile(r"^meetings-(\d{4})\.yaml$")
 
 
 # ---------------------------------------------------------------------------------------
-# Schema errors in Swedish
-
-
-def _describe(error: dict) -> str:
-    kind = error["type"]
-    value = error.get("input")
-    shown = repr(value) if not isinstance(value, (dict, list)) else "värdet"
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return "saknas (obligatoriskt fält)"
-    if kind == "extra_forbidden":
-        return "okänt fält"
-    if kind.startswith("date") or kind.startswith("time"):
-        return f"ogiltigt {'datum' if kind.startswith('date') else 'klockslag'} {shown} (skriv ÅÅÅÅ-MM-DD respektive TT:MM)"
-    if kind == "string_pattern_mismatch":
-        if "@" in str(ctx.get("pattern", "")):
-            return f"ogiltig e-postadress {shown}"
-        if "#" in str(ctx.get("pattern", "")):
-            return f"ogiltig färg {shown} (skriv #RRGGBB)"
-        return f"ogiltig nyckel {shown}: använd gemener a–z, siffror, _ . -"
-    if kind == "literal_error":
-        return f"ogiltigt värde {shown}; tillåtna: {ctx.get('expected', '')}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"förväntade ett heltal, fick {shown}"
-    if kind in ("bool_type", "bool_parsing"):
-        return f"förväntade true eller false, fick {shown}"
-    if kind in ("string_type",):
-        return f"förväntade en text, fick {shown}"
-    if kind == "list_type":
-        return "förväntade en lista"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return "förväntade en mappning (nyckel: värde)"
-    if kind == "too_short":
-        return "får inte vara tom"
-    if kind == "too_long" or kind == "string_too_long":
-        return "är för lång"
-    if kind == "string_too_short":
-        return "får inte vara tom"
-    if kind in ("greater_than_equal", "greater_than"):
-        return f"måste vara minst {ctx.get('ge', ctx.get('gt'))}, fick {shown}"
-    if kind in ("less_than_equal", "less_than"):
-        return f"får vara högst {ctx.get('le', ctx.get('lt'))}, fick {shown}"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    return error["msg"]
+# Schema errors
 
 
 def _schema_issues(document: SourceDocument, model: type[BaseModel]) -> tuple[Any, list[Issue]]:
@@ -94,7 +51,7 @@ def _schema_issues(document: SourceDocument, model: type[BaseModel]) -> tuple[An
         for error in exc.errors(include_url=False):
             # Drop pydantic's internal loc parts (function-before[...], union branches).
             loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and ("[" in part or part in {"str", "int", "list[str]"})))
-            issue = document.issue(loc, _describe(error))
+            issue = document.issue(loc, describe_error(error))
             if issue not in seen:
                 seen.add(issue)
                 issues.append(issue)

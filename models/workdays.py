@@ -15,7 +15,8 @@ from functools import cached_property
 import holidays
 import pendulum
 
-WEEKDAY_NAMES = ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"]
+from models.swedish import weekday
+
 
 
 class WorkingCalendar:
@@ -44,7 +45,7 @@ class WorkingCalendar:
     def non_working_reason(self, day: dt.date) -> str | None:
         """Why `day` is not a working day (in Swedish), or None if it is one."""
         if day.weekday() >= 5:
-            return WEEKDAY_NAMES[day.weekday()]
+            return weekday(day)
         name = self._holidays.get(day)
         if name:
             return str(name)

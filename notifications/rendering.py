@@ -21,6 +21,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from models.swedish import count, day_month, genitive, join_list, relative_day, swedish_date, upper_first, weekday, working_days
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 KINDS = (
@@ -90,64 +92,6 @@ class RenderedMessage:
     html: str
 
 
-# -- Swedish wording helpers (no locale: the server's locale must not change a mail) -------
-
-WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-MONTHS = (
-    "januari", "februari", "mars", "april", "maj", "juni",
-    "juli", "augusti", "september", "oktober", "november", "december",
-)  # fmt: skip
-
-
-def swedish_date(day: dt.date) -> str:
-    """'onsdag 23 december 2026' — the form for running text."""
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def weekday(day: dt.date) -> str:
-    return WEEKDAYS[day.weekday()]
-
-
-def swedish_day_month(day: dt.date, today: dt.date | None = None) -> str:
-    """'23 december', with the year only when it is not the current one (or unknown)."""
-    text = f"{day.day} {MONTHS[day.month - 1]}"
-    return text if today is not None and today.year == day.year else f"{text} {day.year}"
-
-
-def count(n: int, singular: str, plural: str) -> str:
-    """'1 arbetsdag', '3 arbetsdagar'."""
-    return f"{n} {singular if n == 1 else plural}"
-
-
-def working_days(n: int) -> str:
-    return count(n, "arbetsdag", "arbetsdagar")
-
-
-def relative_day(day: dt.date, today: dt.date | None) -> str | None:
-    """'i dag', 'i morgon' or 'i går' when the day is that close to `today`, else None."""
-    if today is None:
-        return None
-    return {0: "i dag", 1: "i morgon", -1: "i går"}.get((day - today).days)
-
-
-def genitive(name: str) -> str:
-    """Swedish genitive: 'Eva Eks', but 'Lars' and 'Max' stay as they are."""
-    return name if name[-1:].lower() in ("s", "x", "z") else f"{name}s"
-
-
-def upper_first(text: str) -> str:
-    """'Öppet, försenat'. Unlike Jinja's `capitalize`, leaves the rest alone ('RS' stays)."""
-    return text[:1].upper() + text[1:]
-
-
-def join_list(items) -> str:
-    """'A', 'A och B', 'A, B och C'."""
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " och " + items[-1]
-
-
 def lines_to_html(text: str) -> Markup:
     """Escape free text people typed (comments, reasons) and keep their line breaks."""
     return Markup("<br>\n").join(escape(line) for line in text.strip().splitlines())
@@ -208,11 +152,11 @@ def subject_for(message: MessageFacts) -> str:
     else:
         title = f"{LABELS[kind]}: {step.name} – {step.unit_name}"
         suffix = {
-            "opened": f"deadline {swedish_day_month(step.due, today)}",
+            "opened": f"deadline {day_month(step.due, today)}",
             "reminder": f"{working_days(message.working_days_left)} kvar",
             "overdue": f"{working_days(message.working_days_late)} sent",
             "escalation": f"{escalation_owner(message)}, {working_days(message.working_days_late)} sent",
-            "deadline_moved": swedish_day_month(step.due, today),
+            "deadline_moved": day_month(step.due, today),
         }.get(kind)
         subject = f"{title} ({suffix})" if suffix else title
     if message.on_behalf_of_name:
@@ -263,7 +207,7 @@ def _environment() -> Environment:
     environment.filters.update(
         swedish_date=swedish_date,
         weekday=weekday,
-        day_month=swedish_day_month,
+        day_month=day_month,
         working_days=working_days,
         genitive=genitive,
         join_list=join_list,

@@ -50,13 +50,13 @@ from emails.utils import SafeMIMEMultipart
 from sqlalchemy import Connection, Engine, bindparam, or_, update
 from sqlmodel import Session, select
 
-from arshjul.database import read_only
+from arshjul.core.database import read_only
 from models import notices as n
 from models.definition import Definition
 from models.people import Directory, load_directory
 from models.steps import Neighbours, state_label, step_is_done
-from models.tables import OutboxMessage, OutboxState, StepInstance, StepState
-from notifications.ics import Deadline, build_calendar
+from models.tables import Mode, OutboxMessage, OutboxState, StepInstance, StepState
+from arshjul.views.ics import Deadline, build_calendar
 from notifications.rendering import MessageFacts, StepFacts, render
 
 log = logging.getLogger(__name__)
@@ -113,11 +113,11 @@ class _Unreachable(Exception):
     pass
 
 
-def _is_due(now: dt.datetime, mode: str):
+def _is_due(now: dt.datetime, mode: Mode):
     return (OutboxMessage.mode == mode) & (OutboxMessage.state == OutboxState.pending.value) & (OutboxMessage.next_attempt_at <= now)
 
 
-def next_due(session: Session, *, now: dt.datetime, mode: str) -> OutboxMessage | None:
+def next_due(session: Session, *, now: dt.datetime, mode: Mode) -> OutboxMessage | None:
     """The next message due, claimed or not (no lock taken)."""
     return session.exec(select(OutboxMessage).where(_is_due(now, mode)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)).first()
 
@@ -133,7 +133,7 @@ def _real_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def claim_page(connection: Connection, *, now: dt.datetime, mode: str, sender: str, size: int, claim_seconds: float) -> list[int]:
+def claim_page(connection: Connection, *, now: dt.datetime, mode: Mode, sender: str, size: int, claim_seconds: float) -> list[int]:
     """Take up to `size` messages due at `now` that nobody holds, for `claim_seconds`;
     returns their ids in sending order."""
     clock = _real_now()
@@ -476,7 +476,7 @@ def deliver_due(
     smtp: SmtpConfig,
     now: dt.datetime,
     ui_url: str,
-    mode: str = "live",
+    mode: Mode = Mode.live,
     limit: int | None = None,
     max_attempts: int = 8,
     retry_base_seconds: float = 60.0,
@@ -517,7 +517,7 @@ class _Batch:
     builder: MessageBuilder
     smtp: SmtpConfig
     now: dt.datetime
-    mode: str
+    mode: Mode
     limit: int | None
     max_attempts: int
     retry_base_seconds: float

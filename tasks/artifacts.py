@@ -9,14 +9,15 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlmodel import Session, select
 
-from arshjul import runtime
+from arshjul.core import runtime
 from models.people import load_directory
-from models.reporting import COLUMN_NAMES, COLUMNS, cycle_steps, overdue_items, status_rows
-from models.tables import Cycle, OutboxMessage, OutboxState
+from models.queries import cycle_steps, failed_messages
+from models.reporting import COLUMN_NAMES, COLUMNS, overdue_items, status_rows
+from models.tables import Cycle, Mode, OutboxMessage, OutboxState
 
 
 def _artifact_key(cycle: Cycle, name: str) -> str:
-    mode = "" if cycle.mode == "live" else "simulering-"
+    mode = "" if cycle.mode == Mode.live else "simulering-"
     return f"arshjul-{mode}{cycle.year}-{name}"
 
 
@@ -25,7 +26,7 @@ def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
     definition = runtime.definition()
     org = definition.organisation
     with Session(runtime.engine()) as session:
-        steps = cycle_steps(session, cycle.id)
+        steps = cycle_steps(session=session, cycle_id=cycle.id)
         directory = load_directory(session, cycle.organisation)
         items = overdue_items(session, steps, today, org.calendar)
     table = []
@@ -82,6 +83,6 @@ def failed_mail_markdown(failed: list) -> str:
 def publish_failed_mail() -> int:
     """The dead letters, for the regionstab (also `arshjul mail failed`)."""
     with Session(runtime.engine()) as session:
-        failed = list(session.exec(select(OutboxMessage).where(OutboxMessage.mode == "live", OutboxMessage.state == OutboxState.failed.value).order_by(OutboxMessage.id)))
+        failed = failed_messages(session=session, mode=Mode.live)
     create_markdown_artifact(key="arshjul-misslyckade-utskick", markdown=failed_mail_markdown(failed), description="E-post som inte gick att skicka.")
     return len(failed)

@@ -10,14 +10,14 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Scheduled
 from sqlmodel import Session, select
 
-from arshjul import runtime
-from arshjul.database import session_scope
-from models.tables import Cycle, StepInstance
+from arshjul.core import runtime
+from arshjul.core.database import session_scope
+from models.tables import Cycle, Mode, StepInstance
 
 STEP_FLOW = "arshjul-steg"
 # Live runs go to the deployment `arshjul serve` (or the workers) execute; the simulation's
 # runs to one nobody serves, because the simulation executes them itself.
-STEP_DEPLOYMENT = {"live": "arshjul", "simulation": "simulering"}
+STEP_DEPLOYMENT = {Mode.live: "arshjul", Mode.simulation: "simulering"}
 
 
 class DeploymentMissing(RuntimeError):
@@ -28,14 +28,14 @@ def run_name(step: StepInstance, year: int) -> str:
     return f"{year} · {step.name} · {step.unit_name}"
 
 
-def run_tags(step: StepInstance, year: int, mode: str) -> list[str]:
+def run_tags(step: StepInstance, year: int, mode: Mode) -> list[str]:
     tags = ["årshjul", f"år:{year}", f"process:{step.process}", f"nivå:{step.level}", f"enhet:{step.unit}", f"roll:{step.owner_role}"]
-    if mode == "simulation":
+    if mode is Mode.simulation:
         tags.append("simulering")
     return tags
 
 
-def step_deployment_id(mode: str):
+def step_deployment_id(mode: Mode):
     name = f"{STEP_FLOW}/{STEP_DEPLOYMENT[mode]}"
     with get_client(sync_client=True) as client:
         try:

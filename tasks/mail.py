@@ -12,8 +12,9 @@ import datetime as dt
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from arshjul import clock, runtime
-from arshjul.settings import Settings, get_settings
+from arshjul.core import clock, runtime
+from arshjul.core.settings import Settings, get_settings
+from models.tables import Mode
 from notifications.sender import DeliveryReport, SmtpConfig, deliver_due
 
 
@@ -27,7 +28,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     return SmtpConfig(host="127.0.0.1", port=settings.sink_port, timeout=settings.smtp_timeout, sender=settings.mail_from)
 
 
-def deliver(mode: str = "live", limit: int | None = None, *, workers: int = 1, now: dt.datetime | None = None) -> DeliveryReport:
+def deliver(mode: Mode = Mode.live, limit: int | None = None, *, workers: int = 1, now: dt.datetime | None = None) -> DeliveryReport:
     """Send what is due at `now` (default: the clock's now). With `workers` > 1 the batch
     is shared by that many senders, this process and `workers - 1` more, each claiming
     pages of it in turn: for bulk sending on several cores (`limit` is for one sender)."""
@@ -42,11 +43,11 @@ def deliver(mode: str = "live", limit: int | None = None, *, workers: int = 1, n
     )
 
 
-def _deliver_in_child(mode: str, now: dt.datetime) -> DeliveryReport:
+def _deliver_in_child(mode: Mode, now: dt.datetime) -> DeliveryReport:
     return deliver(mode, now=now)
 
 
-def _deliver_in_processes(mode: str, workers: int, now: dt.datetime) -> DeliveryReport:
+def _deliver_in_processes(mode: Mode, workers: int, now: dt.datetime) -> DeliveryReport:
     # This process is one of the senders: it starts at once, while the others are still
     # starting. "spawn": a child starts clean (no inherited database connections or
     # threads); it reads the same ARSHJUL_* settings from the environment. `now` is

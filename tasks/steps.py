@@ -15,8 +15,9 @@ from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 from sqlmodel import Session, select
 
-from arshjul import clock, runtime
-from arshjul.database import session_scope
+from arshjul.core import clock, runtime
+from arshjul.core.database import session_scope
+from models.queries import waiting_steps_with_runs
 from models.states import ACTION_BY_LABEL, Action
 from models.steps import (
     NEIGHBOUR_COLUMNS,
@@ -183,10 +184,6 @@ def nudge_run_after_external_action(step: StepInstance, form: dict) -> bool:
 def waiting_dependents_of_done_steps(cycle_id: int) -> list[str]:
     """Safety net for the sweep: runs still waiting although their dependencies are done."""
     with Session(runtime.engine()) as session:
-        waiting = session.exec(
-            select(StepInstance).where(
-                StepInstance.cycle_id == cycle_id, StepInstance.state.in_([StepState.open, StepState.returned]), StepInstance.flow_run_id.is_not(None)
-            )
-        ).all()
+        waiting = waiting_steps_with_runs(session=session, cycle_id=cycle_id)
         needs = dependencies_by_step([s.id for s in waiting], session=session, columns=NEIGHBOUR_COLUMNS)
         return [s.flow_run_id for s in waiting if not unfinished(needs[s.id])]

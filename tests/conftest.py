@@ -17,8 +17,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="arshjul-prefect-home-"))
 os.environ.setdefault("ARSHJUL_HOME", tempfile.mkdtemp(prefix="arshjul-home-"))
 
-from arshjul.database import make_engine, migrate  # noqa: E402
-from arshjul.settings import DEFAULT_ORGANISATION  # noqa: E402
+from arshjul.core.database import make_engine, migrate  # noqa: E402
+from arshjul.core.settings import DEFAULT_ORGANISATION  # noqa: E402
 from models.validation import load_definition  # noqa: E402
 
 SMALL_ORG = Path(__file__).parent / "fixtures" / "small"

@@ -1,0 +1,121 @@
+"""What every `arshjul` command shares: the consoles, the settings, loading the
+organisation and the app database, and failing with a Swedish message and exit code 2.
+
+Importing this module configures Prefect's environment (the embedded server, PREFECT_HOME
+under ./var), so it must be imported before anything imports Prefect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from arshjul.core.database import get_engine, migrate
+from arshjul.core.settings import Settings, get_settings
+from arshjul.service import api_healthy, configure_prefect_environment
+from models.definition import Definition, DefinitionError
+from models.queries import find_cycle
+from models.swedish import describe_setting_error
+from models.tables import Cycle, Mode
+from models.validation import load_definition
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings_or_exit() -> Settings:
+    """The settings, or a Swedish message naming each bad ARSHJUL_* value and exit code 2
+    (not a traceback: this runs before any command)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = [describe_setting_error(error, prefix="ARSHJUL_") for error in exc.errors()]
+        errors.print("[red]Fel:[/red] felaktiga inställningar:\n  " + "\n  ".join(problems), highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+
+
+# Before anything imports Prefect: the embedded server and PREFECT_HOME under ./var.
+EMBEDDED_PREFECT = configure_prefect_environment(_settings_or_exit())
+
+OrgOption = Annotated[
+    Optional[Path], typer.Option("--org", help="Organisationens mapp (standard: ARSHJUL_ORG eller regionens mapp).")
+]
+SimulationOption = Annotated[bool, typer.Option("--simulation", help="Simuleringens cykel i stället för den skarpa.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    errors.print(f"[red]Fel:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def print_issues(heading: str, issues) -> NoReturn:
+    """A located list of problems (a folder's, a cycle's) and exit code 2."""
+    errors.print(f"[red]{heading}[/red]", highlight=False)
+    for issue in issues:
+        errors.print(f"  {issue}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def load(org: Path | None) -> Definition:
+    folder = org or get_settings().org
+    try:
+        return load_definition(folder)
+    except DefinitionError as exc:
+        print_issues(f"{len(exc.issues)} fel i {folder}:", exc.issues)
+
+
+def database() -> Engine:
+    """The app database, migrated (migrations run on every start)."""
+    engine = get_engine()
+    migrate(engine)
+    return engine
+
+
+def today_in(definition: Definition) -> dt.date:
+    return definition.organisation.calendar.local_date(dt.datetime.now(dt.timezone.utc))
+
+
+def parse_date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"ogiltigt datum '{value}' för {option} (skriv ÅÅÅÅ-MM-DD)")
+
+
+def check_year(year: int) -> None:
+    if not 2000 <= year <= 2100:
+        fail(f"orimligt planår {year}")
+
+
+def require_prefect() -> None:
+    """Commands that create or resume runs need a Prefect server."""
+    url = os.environ["PREFECT_API_URL"]
+    if not api_healthy(url):
+        hint = "starta `arshjul serve` i ett annat fönster" if EMBEDDED_PREFECT else "kontrollera PREFECT_API_URL"
+        fail(f"ingen Prefect-server svarar på {url}: {hint}")
+
+
+def export_settings(org: Path | None) -> None:
+    """Served runs run in child processes: they must see the same settings."""
+    settings = get_settings()
+    os.environ["ARSHJUL_HOME"] = str(settings.home.resolve())
+    os.environ["ARSHJUL_ORG"] = str((org or settings.org).resolve())
+    if settings.database_url:
+        os.environ["ARSHJUL_DATABASE_URL"] = settings.database_url
+    settings.org = (org or settings.org).resolve()
+
+
+def cycle_or_fail(session: Session, organisation: str, year: int, mode: Mode) -> Cycle:
+    cycle = find_cycle(session=session, organisation=organisation, year=year, mode=mode)
+    if cycle is None:
+        simulation = mode is Mode.simulation
+        command = "simulate" if simulation else "cycle start"
+        fail(f"cykel {year} är inte startad{' i simuleringen' if simulation else ''}: kör `arshjul {command} {year}`")
+    return cycle

@@ -1,0 +1,161 @@
+"""`arshjul mail …`: what was sent to whom and when, what failed, sending it again."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+from sqlmodel import Session
+
+from arshjul.cli.common import console, database, errors, fail, load
+from arshjul.core.database import session_scope
+from models.queries import failed_messages, outbox_log
+from models.tables import Mode, OutboxState
+
+KIND_NAMES = {
+    "opened": "steget öppnat",
+    "awaiting_decision": "att besluta",
+    "reminder": "påminnelse",
+    "due_today": "deadline i dag",
+    "overdue": "försenat",
+    "escalation": "eskalering",
+    "returned": "återremitterat",
+    "decided": "godkänt",
+    "deadline_moved": "ny deadline",
+    "digest": "sammanfattning",
+}
+STATE_NAMES = {"pending": "väntar", "sent": "skickat", "failed": "misslyckat"}
+
+
+def mail_log(
+    to: Annotated[Optional[str], typer.Option("--to", help="Mottagarens e-postadress.")] = None,
+    step: Annotated[
+        Optional[str], typer.Option("--step", help="Stegmall (t.ex. enhet_verksamhetsplan) eller stegets id.")
+    ] = None,
+    year: Annotated[Optional[int], typer.Option(help="Planår.")] = None,
+    simulation: Annotated[bool, typer.Option("--simulation", help="Simuleringens e-post.")] = False,
+    output_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Vad som skickats till vem och när, och vad som misslyckats."""
+    engine = database()
+    with Session(engine) as session:
+        rows = outbox_log(session=session, mode=Mode.of(simulation), recipient=to, step=step, year=year)
+    if output_json:
+        listed = [
+            {
+                "key": m.key,
+                "kind": m.kind,
+                "to": m.recipient,
+                "on_behalf_of": m.on_behalf_of,
+                "step": s.key if s else None,
+                "state": OutboxState(m.state).value,
+                "attempts": m.attempts,
+                "subject": m.subject,
+                "created_at": m.created_at.isoformat(),
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "message_id": m.message_id,
+                "error": m.last_error,
+            }
+            for m, s, _ in rows
+        ]
+        sys.stdout.write(json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"{len(rows)} meddelanden", header_style="bold")
+    for column in ("ID", "Skapat (UTC)", "Till", "Typ", "Steg", "Läge", "Skickat (UTC)", "Fel"):
+        table.add_column(column)
+    for message, instance, _ in rows:
+        state = OutboxState(message.state).value
+        table.add_row(
+            str(message.id),
+            f"{message.created_at:%Y-%m-%d %H:%M}",
+            message.recipient + (f" (för {message.on_behalf_of})" if message.on_behalf_of else ""),
+            KIND_NAMES.get(message.kind, message.kind),
+            f"{instance.name} · {instance.unit_name}" if instance else "–",
+            STATE_NAMES.get(state, state) + (f" ({message.attempts} försök)" if message.attempts > 1 else ""),
+            f"{message.sent_at:%Y-%m-%d %H:%M}" if message.sent_at else "–",
+            message.last_error or "",
+        )
+    console.print(table)
+
+
+def mail_failed() -> None:
+    """Meddelanden som inte gick att skicka efter sista försöket."""
+    engine = database()
+    with Session(engine) as session:
+        failed = failed_messages(session=session)
+    if not failed:
+        console.print("Inga misslyckade utskick.", highlight=False)
+        return
+    title = f"{len(failed)} misslyckade utskick – skicka om med `arshjul mail resend ID` eller `--all`"
+    table = Table(title=title, header_style="bold")
+    for column in ("ID", "Till", "Typ", "Ämne", "Försök", "Senaste fel"):
+        table.add_column(column)
+    for message in failed:
+        table.add_row(
+            str(message.id),
+            message.recipient,
+            KIND_NAMES.get(message.kind, message.kind),
+            message.subject or "–",
+            str(message.attempts),
+            message.last_error or "",
+        )
+    console.print(table)
+
+
+def mail_resend(
+    ids: Annotated[Optional[list[int]], typer.Argument(metavar="[ID]...")] = None,
+    all_failed: Annotated[bool, typer.Option("--all", help="Alla misslyckade.")] = False,
+) -> None:
+    """Lägg misslyckade meddelanden i kö igen (samma Message-ID)."""
+    from arshjul.core import clock
+
+    if not ids and not all_failed:
+        fail("ange meddelandenas id eller --all")
+    engine = database()
+    with session_scope(engine) as session:
+        rows = failed_messages(session=session, ids=ids)
+        if ids and len(rows) != len(set(ids)):
+            missing = sorted(set(ids) - {r.id for r in rows})
+            fail(f"inga misslyckade meddelanden med id {', '.join(map(str, missing))}")
+        for row in rows:
+            row.state = OutboxState.pending
+            row.attempts = 0
+            row.next_attempt_at = clock.now()
+            session.add(row)
+    console.print(
+        f"{len(rows)} meddelanden ligger i kö igen; de skickas inom en minut av `arshjul serve` (eller `arshjul mail send`).",
+        highlight=False,
+    )
+
+
+def mail_send(
+    simulation: Annotated[bool, typer.Option("--simulation")] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=16, help="Antal parallella processer (för stora utskick).")
+    ] = 1,
+) -> None:
+    """Skicka det som är på tur i utkorgen nu."""
+    from tasks.mail import deliver
+
+    load(None)
+    database()
+    report = deliver(Mode.of(simulation), workers=workers)
+    console.print(
+        f"Skickade {report.sent}; {report.retried} försöks igen senare; {report.dead_lettered} misslyckades.",
+        highlight=False,
+    )
+    if report.server_unreachable:
+        errors.print(f"SMTP-servern svarar inte ({'; '.join(report.errors)}): meddelandena väntar.", highlight=False)
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="E-post: logg, misslyckade utskick, skicka om.", no_args_is_help=True)
+    group.command("log")(mail_log)
+    group.command("failed")(mail_failed)
+    group.command("resend")(mail_resend)
+    group.command("send")(mail_send)
+    app.add_typer(group, name="mail")

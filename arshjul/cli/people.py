@@ -1,0 +1,70 @@
+"""`arshjul people …`: who is away (their stand-in gets their mail), and who stands in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlmodel import Session
+
+from arshjul.cli.common import console, database, fail, load, parse_date
+from arshjul.core.database import session_scope
+from models.people import load_directory
+from models.tables import Absence
+
+
+def people_absent(
+    person: Annotated[str, typer.Argument(help="Personens e-postadress eller nyckel.")],
+    start: Annotated[str, typer.Option("--from", help="Första frånvarodag ÅÅÅÅ-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Sista frånvarodag ÅÅÅÅ-MM-DD.")],
+    note: Annotated[str, typer.Option(help="Notering (t.ex. semester).")] = "",
+) -> None:
+    """Registrera frånvaro: ersättaren får personens meddelanden under perioden."""
+    definition = load(None)
+    engine = database()
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    if last < first:
+        fail(f"frånvaron slutar ({last}) före den börjar ({first})")
+    org_key = definition.organisation.info.key
+    with Session(engine) as session:
+        directory = load_directory(session, org_key)
+    member = directory.by_email(person) or directory.members.get(person)
+    if member is None:
+        fail(f"okänd person '{person}' (har en cykel startats? personerna läses in då)")
+    with session_scope(engine) as session:
+        session.add(
+            Absence(organisation=org_key, person_key=member.key, start=first, end=last, note=note or None, source="cli")
+        )
+    standin = directory.name(member.standin) if member.standin else None
+    covered = f" {standin} får meddelandena under tiden." if standin else " Personen har ingen ersättare!"
+    console.print(f"{member.name} är frånvarande {first}–{last}." + covered, highlight=False)
+
+
+def people_list() -> None:
+    """Personer, ersättare och frånvaro."""
+    definition = load(None)
+    engine = database()
+    with Session(engine) as session:
+        directory = load_directory(session, definition.organisation.info.key)
+    table = Table(title=f"{len(directory.members)} personer", header_style="bold")
+    for column in ("Namn", "E-post", "Titel", "Ersättare", "Frånvaro", "Utskick"):
+        table.add_column(column)
+    for member in sorted(directory.members.values(), key=lambda m: m.name):
+        periods = ", ".join(f"{a}–{b}" for a, b in directory.absences.get(member.key, []))
+        table.add_row(
+            member.name,
+            member.email,
+            member.title or "",
+            directory.name(member.standin) if member.standin else "–",
+            periods or "–",
+            "daglig sammanfattning" if member.digest == "daily" else "enskilda + veckosammanfattning",
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Personer: frånvaro och ersättare.", no_args_is_help=True)
+    group.command("absent")(people_absent)
+    group.command("list")(people_list)
+    app.add_typer(group, name="people")

@@ -1,0 +1,136 @@
+"""`arshjul validate`, `arshjul plan` and `arshjul wheel`: the organisation's folder
+checked, and a cycle's plan as a table, JSON, CSV, iCalendar or the wall wheel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from arshjul.cli.common import OrgOption, check_year, console, errors, fail, load, print_issues, today_in
+from models.definition import Definition
+from models.planning import PlannedStep, PlanningError, filter_steps, plan_cycle
+
+FORMATS = ("table", "json", "csv", "ics")
+
+
+def planned(
+    definition: Definition, year: int, *, unit: str | None = None, role: str | None = None, person: str | None = None
+) -> list[PlannedStep]:
+    """The cycle's plan, narrowed as asked; a Swedish message and exit code 2 for an
+    unknown unit, role or person, or a year that cannot be planned."""
+    org = definition.organisation
+    if unit is not None and unit not in org.units and unit not in org.bodies:
+        fail(f"okänd enhet '{unit}'. Se organisation.yaml för giltiga nycklar.")
+    if role is not None and role not in org.roles:
+        fail(f"okänd roll '{role}'. Giltiga roller: {', '.join(sorted(org.roles))}")
+    person_key = None
+    if person is not None:
+        found = org.people.get(person) or org.people_by_email.get(person.lower())
+        if found is None:
+            fail(f"okänd person '{person}' (ange nyckel eller e-postadress)")
+        person_key = found.key
+    try:
+        steps = plan_cycle(definition, year)
+    except PlanningError as exc:  # the year lacks meetings, for instance
+        print_issues(f"Cykel {year} kan inte planeras:", exc.issues)
+    return filter_steps(steps, org, unit=unit, role=role, person=person_key)
+
+
+def validate(folder: Annotated[Optional[Path], typer.Argument(help="Organisationens mapp.")] = None) -> None:
+    """Kontrollera en organisations mapp (organisation, årshjul, sammanträdesplaner)."""
+    definition = load(folder)
+    org = definition.organisation
+    cycles = definition.covered_cycles()
+    console.print(
+        f"[green]OK[/green] {definition.folder}: {len(definition.arshjul.steps)} stegmallar, "
+        f"{len(org.units)} enheter, {len(org.bodies)} organ, {len(org.people)} personer, "
+        f"sammanträdesplaner {', '.join(str(y) for y in sorted(definition.meetings)) or 'saknas'}"
+        + (f"; cykel {', '.join(map(str, cycles))} planerad utan fel." if cycles else "."),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def plan(
+    year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
+    org: OrgOption = None,
+    unit: Annotated[
+        Optional[str], typer.Option(help="Bara denna enhet (och enheterna under den) eller detta organ.")
+    ] = None,
+    role: Annotated[Optional[str], typer.Option(help="Bara steg som denna roll äger eller beslutar.")] = None,
+    person: Annotated[
+        Optional[str], typer.Option(help="Bara steg som denna person (nyckel eller e-post) äger eller beslutar.")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table, json, csv eller ics.")] = "table",
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Skriv till fil i stället för standard ut.")
+    ] = None,
+) -> None:
+    """Visa alla steg i en cykel med deadlines, ansvariga och beroenden."""
+    from arshjul.views import plan_output
+
+    check_year(year)
+    if format not in FORMATS:
+        fail(f"okänt format '{format}': välj table, json, csv eller ics")
+    definition = load(org)
+    steps = planned(definition, year, unit=unit, role=role, person=person)
+    if format == "table":
+        title = f"Årshjul {year} – {definition.organisation.info.name} ({len(steps)} steg)"
+        table = plan_output.render_table(steps, definition, title=title)
+        if output:
+            with output.open("w", encoding="utf-8") as handle:
+                Console(file=handle, width=200).print(table)
+        else:
+            console.print(table)
+        return
+    if format == "json":
+        data: str | bytes = plan_output.render_json(steps, definition)
+    elif format == "csv":
+        data = plan_output.render_csv(steps, definition)
+    else:
+        data = plan_output.render_ics(steps, definition, year=year, now=dt.datetime.now(dt.timezone.utc))
+    if output:
+        output.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+        errors.print(f"Skrev {len(steps)} steg till {output}", highlight=False)
+    elif isinstance(data, bytes):
+        sys.stdout.buffer.write(data)
+    else:
+        sys.stdout.write(data)
+
+
+def wheel(
+    year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
+    out: Annotated[Path, typer.Option("--out", help="SVG-fil att skriva.")],
+    org: OrgOption = None,
+    unit: Annotated[Optional[str], typer.Option(help="Bara denna enhet (och enheterna under den).")] = None,
+    today: Annotated[
+        Optional[str], typer.Option(help="Dagens datum att markera (ÅÅÅÅ-MM-DD); standard i dag.")
+    ] = None,
+) -> None:
+    """Rita årshjulet som SVG: tolv månader, en ring per nivå, varje steg som en båge."""
+    from arshjul.views.wheel import render_wheel
+
+    check_year(year)
+    definition = load(org)
+    marked = today_in(definition)
+    if today is not None:
+        try:
+            marked = dt.date.fromisoformat(today)
+        except ValueError:
+            fail(f"ogiltigt datum '{today}' (skriv ÅÅÅÅ-MM-DD)")
+    steps = planned(definition, year, unit=unit)
+    subtitle = definition.organisation.target(unit).name if unit else None
+    svg = render_wheel(steps, definition, year=year, today=marked, subtitle=subtitle)
+    out.write_text(svg, encoding="utf-8")
+    errors.print(f"Skrev årshjulet {year} ({len(steps)} steg) till {out}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)
+    app.command()(plan)
+    app.command()(wheel)

@@ -1,0 +1,142 @@
+"""`arshjul plan` output: the same rows as a rich table, JSON, CSV or iCalendar."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable
+
+from rich.table import Table
+
+from models.definition import Definition
+from models.planning import PlannedStep
+from arshjul.views.ics import Deadline, build_calendar
+
+FIELDS = [
+    "step", "period", "name", "kind", "process", "level", "unit", "unit_name",
+    "owner_role", "owner", "owner_name", "owner_email", "decided_by", "decided_by_name",
+    "decider", "meeting", "opens", "due", "nominal_due", "depends_on", "reminders", "escalation", "uid",
+]
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def plan_row(step: PlannedStep, definition: Definition) -> dict:
+    org = definition.organisation
+    owner = org.people.get(step.owner) if step.owner else None
+    return {
+        "step": step.step,
+        "period": step.period,
+        "name": step.name,
+        "kind": step.kind,
+        "process": step.process,
+        "level": step.level,
+        "unit": step.unit,
+        "unit_name": step.unit_name,
+        "owner_role": step.owner_role,
+        "owner": step.owner,
+        "owner_name": owner.name if owner else None,
+        "owner_email": owner.email if owner else None,
+        "decided_by": step.decided_by,
+        "decided_by_name": org.decider_name(step.decided_by),
+        "decider": step.decider,
+        "meeting": _date(step.meeting),
+        "opens": _date(step.opens),
+        "due": _date(step.due),
+        "nominal_due": _date(step.nominal_due),
+        "depends_on": step.depends_on,
+        "reminders": [_date(day) for day in step.reminders],
+        "escalation": [
+            {"after": e.after, "on": _date(e.on), "alert": e.alert, "person": e.person} for e in step.escalation
+        ],
+        "uid": f"{step.uid}@{org.info.key}",
+    }
+
+
+def render_json(steps: Iterable[PlannedStep], definition: Definition) -> str:
+    return json.dumps([plan_row(step, definition) for step in steps], ensure_ascii=False, indent=2) + "\n"
+
+
+def render_csv(steps: Iterable[PlannedStep], definition: Definition) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for step in steps:
+        row = plan_row(step, definition)
+        row["depends_on"] = ";".join(row["depends_on"])
+        row["reminders"] = ";".join(row["reminders"])
+        row["escalation"] = ";".join(f"{e['on']}:{e['alert']}:{e['person'] or ''}" for e in row["escalation"])
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def step_description(step: PlannedStep, definition: Definition) -> str:
+    """The plain-text body shared by calendar entries: what, who, when."""
+    org = definition.organisation
+    owner = org.people.get(step.owner) if step.owner else None
+    lines = [
+        f"Steg: {step.name}",
+        f"Enhet: {step.unit_name}",
+        f"Ansvarig: {owner.name if owner else '–'} ({org.roles[step.owner_role].name})",
+        f"Öppnar: {step.opens.isoformat()}",
+        f"Deadline: {step.due.isoformat()}",
+    ]
+    if step.decided_by:
+        lines.append(f"Beslutas av: {org.decider_name(step.decided_by)}")
+    if step.meeting:
+        lines.append(f"Sammanträde: {step.meeting.isoformat()}")
+    if step.nominal_due:
+        lines.append(f"(Flyttad från {step.nominal_due.isoformat()}, som inte är en arbetsdag.)")
+    if step.description:
+        lines += ["", step.description]
+    return "\n".join(lines)
+
+
+def deadline_for(step: PlannedStep, definition: Definition, *, url: str | None = None, sequence: int = 0) -> Deadline:
+    return Deadline(
+        uid=f"{step.uid}@{definition.organisation.info.key}",
+        summary=f"Deadline: {step.name} – {step.unit_name}",
+        due=step.due,
+        description=step_description(step, definition),
+        reminders=tuple(step.reminders),
+        url=url,
+        sequence=sequence,
+        categories=(definition.processes[step.process].name,),
+    )
+
+
+def render_ics(steps: Iterable[PlannedStep], definition: Definition, *, year: int, now: dt.datetime) -> bytes:
+    org = definition.organisation
+    return build_calendar(
+        (deadline_for(step, definition) for step in steps),
+        name=f"Årshjul {year} – {org.info.name}",
+        timezone=org.info.timezone,
+        dtstamp=now,
+        reminder_time=org.info.workday_start,
+    )
+
+
+def render_table(steps: list[PlannedStep], definition: Definition, *, title: str) -> Table:
+    org = definition.organisation
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in ("Deadline", "Öppnar", "Steg", "Enhet", "Nivå", "Ansvarig", "Beslutas av", "Process"):
+        table.add_column(column, no_wrap=column in ("Deadline", "Öppnar"))
+    for step in steps:
+        owner = org.people.get(step.owner) if step.owner else None
+        due = step.due.isoformat() + (" *" if step.nominal_due else "")
+        table.add_row(
+            due,
+            step.opens.isoformat(),
+            step.name,
+            step.unit_name,
+            org.level_names.get(step.level, step.level),
+            owner.name if owner else "–",
+            org.decider_name(step.decided_by) or "–",
+            definition.processes[step.process].name,
+        )
+    table.caption = "* flyttad till föregående arbetsdag" if any(s.nominal_due for s in steps) else None
+    return table

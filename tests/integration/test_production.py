@@ -1,0 +1,152 @@
+"""The production topology on this machine: a Prefect server on PostgreSQL, the
+deployments of prefect.yaml in a process work pool with two workers, the app on
+PostgreSQL. Step runs are spread over both workers; stopping one loses no step."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.conftest import SMALL_ORG, _postgres_database, free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.prefect, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def run(command: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, **kwargs)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def wait_for(condition, timeout: float = 120, interval: float = 1.0, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.fixture
+def topology(tmp_path):
+    from arshjul.service import PrefectServer
+
+    prefect_url, drop_prefect = _postgres_database()
+    app_url, drop_app = _postgres_database()
+    asyncpg_url = make_url(prefect_url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    server = PrefectServer(tmp_path / "prefect", port=free_port(), database_url=asyncpg_url).start()
+    env = dict(
+        os.environ,
+        PREFECT_API_URL=server.api_url,
+        PREFECT_HOME=str(tmp_path / "prefect-client"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        ARSHJUL_HOME=str(tmp_path / "app"),
+        ARSHJUL_DATABASE_URL=app_url,
+        ARSHJUL_ORG=str(SMALL_ORG),
+        ARSHJUL_PROJECT_DIR=str(ROOT),
+        ARSHJUL_SMTP_HOST="127.0.0.1",  # no mail is sent in this test; nothing may go to a sink
+        ARSHJUL_SMTP_PORT=str(free_port()),
+    )
+    workers: dict[str, subprocess.Popen] = {}
+    try:
+        yield {"env": env, "server": server, "workers": workers, "app_url": app_url, "tmp": tmp_path}
+    finally:
+        for process in workers.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in workers.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        server.stop()
+        drop_app()
+        drop_prefect()
+
+
+def start_worker(topology, name: str) -> subprocess.Popen:
+    log = (topology["tmp"] / f"{name}.log").open("w")
+    process = subprocess.Popen(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "arshjul", "--name", name, "--limit", "2"],
+        env=topology["env"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    topology["workers"][name] = process
+    return process
+
+
+def test_two_workers_share_the_step_runs_and_one_can_stop(topology):
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from sqlmodel import Session, select
+
+    from arshjul.core.database import make_engine
+    from models.tables import StepInstance, StepState
+    from arshjul.service import drain_prefect_workers
+
+    env = topology["env"]
+    run([str(BIN / "prefect"), "work-pool", "create", "arshjul", "--type", "process"], env)
+    run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], env)
+    start_worker(topology, "worker-a")
+    start_worker(topology, "worker-b")
+    started = run([str(BIN / "arshjul"), "cycle", "start", "2027"], env)
+    assert "15 nya steg" in started.stdout and "15 nya körningar" in started.stdout
+
+    engine = make_engine(topology["app_url"])
+
+    def steps():
+        with Session(engine) as session:
+            return {s.key: s for s in session.exec(select(StepInstance))}
+
+    # Every step whose opening time has passed (real clock) gets opened by some worker.
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    due = [s for s in steps().values() if s.opens_at <= now]
+    assert len(due) >= 4
+    wait_for(lambda: all(steps()[s.key].state != StepState.planned for s in due), message="the due steps to open", timeout=180)
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
+        def labels(flow_run_id):
+            with get_client(sync_client=True) as client:
+                return client.read_flow_run(flow_run_id).labels.get("prefect.worker.name")
+
+        def paused(flow_run_id):
+            with get_client(sync_client=True) as client:
+                return client.read_flow_run(flow_run_id).state.is_paused()
+
+        wait_for(lambda: all(paused(s.flow_run_id) for s in due), message="the due runs to suspend")
+        workers_used = {labels(s.flow_run_id) for s in due}
+        assert workers_used == {"worker-a", "worker-b"}, workers_used
+
+        # Stop worker A; everything from now on must still happen, on worker B.
+        topology["workers"]["worker-a"].send_signal(signal.SIGTERM)
+        topology["workers"]["worker-a"].wait(timeout=60)
+        regionplan = steps()["regionplan:region"]
+        run([str(BIN / "arshjul"), "steps", "submit", str(regionplan.id), "--as", "erik.ekonom@example.se"], env)
+        run([str(BIN / "arshjul"), "steps", "approve", str(regionplan.id), "--as", "sigrid.sekreterare@example.se", "--diarienummer", "RF/3/2026"], env)
+        with get_client(sync_client=True) as client:
+            wait_for(lambda: client.read_flow_run(regionplan.flow_run_id).state.is_completed(), message="the regionplan run to complete on worker B", timeout=120)
+        assert labels(regionplan.flow_run_id) == "worker-b"
+        board = steps()["rs_verksamhetsplan:rs"]
+        # The board's plan waited for the regionplan; approving it woke the run, which
+        # worker B executes: it now asks for the submission.
+        with get_client(sync_client=True) as client:
+            wait_for(
+                lambda: (state := client.read_flow_run(board.flow_run_id).state).is_paused() and bool(state.state_details.run_input_keyset),
+                message="the board plan's run to ask for its form", timeout=120,
+            )
+        assert labels(board.flow_run_id) == "worker-b"
+        drain_prefect_workers()
+    assert steps()["regionplan:region"].state == StepState.approved
+    engine.dispose()
