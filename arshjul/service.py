@@ -81,7 +81,7 @@ class PrefectServer:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
-    def start(self, timeout: float = 90) -> "PrefectServer":
+    def start(self, timeout: float = 90) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         env = dict(
             os.environ,
@@ -91,8 +91,8 @@ class PrefectServer:
             PREFECT_SERVER_API_PORT=str(self.port),
             PREFECT_UI_API_URL=self.api_url,
             # On SQLite the late-runs service fights bulk run creation for the database
-            # lock (requests stalled for minutes, measured); a served run starts at its
-            # scheduled time anyway, and a slipped deadline is ours to show, not Prefect's.
+            # lock and stalls requests; a served run starts at its scheduled time anyway,
+            # and a slipped deadline is ours to show, not Prefect's.
             PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
         )
         env.pop("PREFECT_API_URL", None)  # the server must not try to reach itself as a client
@@ -101,7 +101,10 @@ class PrefectServer:
         log_file = (self.home / "server.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -140,16 +143,18 @@ def trigger_daily_sweep() -> None:
         log.info("%s är ingen arbetsdag (%s): ingen daglig kontroll", today, calendar.non_working_reason(today))
         return
     run_deployment(
-        f"{FLOW_NAME}/arshjul", parameters={"day": today.isoformat()}, timeout=0,
-        idempotency_key=f"daglig-kontroll-{today.isoformat()}", flow_run_name=f"Daglig kontroll {today.isoformat()}",
+        f"{FLOW_NAME}/arshjul",
+        parameters={"day": today.isoformat()},
+        timeout=0,
+        idempotency_key=f"daglig-kontroll-{today.isoformat()}",
+        flow_run_name=f"Daglig kontroll {today.isoformat()}",
     )
 
 
 def deliver_mail() -> None:
     """APScheduler job: send what is due in the outbox."""
-    from tasks.mail import deliver
-
     from models.tables import Mode
+    from tasks.mail import deliver
 
     deliver(Mode.live)
 
@@ -167,8 +172,16 @@ def start_service_clock(engine, timezone: str):
     )
     scheduler.start(paused=True)
     jobs = {
-        "daglig-kontroll": dict(func="arshjul.service:trigger_daily_sweep", trigger=CronTrigger(day_of_week="mon-fri", hour=7, minute=0, timezone=timezone), misfire_grace_time=8 * 3600),
-        "utskick": dict(func="arshjul.service:deliver_mail", trigger=IntervalTrigger(seconds=60, timezone=timezone), misfire_grace_time=60),
+        "daglig-kontroll": dict(
+            func="arshjul.service:trigger_daily_sweep",
+            trigger=CronTrigger(day_of_week="mon-fri", hour=7, minute=0, timezone=timezone),
+            misfire_grace_time=8 * 3600,
+        ),
+        "utskick": dict(
+            func="arshjul.service:deliver_mail",
+            trigger=IntervalTrigger(seconds=60, timezone=timezone),
+            misfire_grace_time=60,
+        ),
     }
     for job_id, spec in jobs.items():
         # Keep a stored job as it is: replacing it would recompute its next run and
@@ -187,7 +200,9 @@ def served_deployments():
 
     return [
         run_step.to_deployment(name="arshjul", description="Ett steg i årshjulet: öppnas, lämnas in och beslutas."),
-        daily_sweep.to_deployment(name="arshjul", description="Daglig kontroll 07:00 arbetsdagar (startas av tjänstens klocka)."),
+        daily_sweep.to_deployment(
+            name="arshjul", description="Daglig kontroll 07:00 arbetsdagar (startas av tjänstens klocka)."
+        ),
         follow_up.to_deployment(name="arshjul", description="Uppföljning av en cykel: vad levererades, vad blev sent."),
         simulate_year.to_deployment(name="arshjul", description="Spela upp en hel cykel på en simulerad klocka."),
     ]

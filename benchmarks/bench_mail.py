@@ -30,15 +30,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlmodel import Session, select  # noqa: E402
+
 from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from models import notices as n  # noqa: E402
 from models.cycles import store_cycle  # noqa: E402
 from models.people import load_directory  # noqa: E402
 from models.validation import load_definition  # noqa: E402
-from notifications.sender import MessageBuilder, SmtpConfig, deliver_due  # noqa: E402
-from sqlmodel import Session, select  # noqa: E402
+from notifications.facts import MessageBuilder  # noqa: E402
+from notifications.sender import SmtpConfig, deliver_due  # noqa: E402
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # in the past: due for the real clock too
 SMALL_ORG = ROOT / "tests" / "fixtures" / "small"
 REGION = ROOT / "calendar" / "region-jamtland-harjedalen"
@@ -53,10 +55,11 @@ class SinkProcess:
         self.port = free_port()
         self.process = None
 
-    def __enter__(self) -> "SinkProcess":
+    def __enter__(self) -> SinkProcess:
         code = (
             "import sys, time; from pathlib import Path; from notifications.sink import MailSink; "
-            f"MailSink(Path({str(self.folder)!r}), port={self.port}).start(); print('ready', flush=True); time.sleep(3600)"
+            f"MailSink(Path({str(self.folder)!r}), port={self.port}).start(); "
+            "print('ready', flush=True); time.sleep(3600)"
         )
         self.process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout.readline().strip() == "ready"
@@ -82,9 +85,9 @@ def bench_delivery(count: int, workers: int) -> None:
     from sqlalchemy import func, update
 
     from arshjul.core.database import dispose_engines
-    from tasks.mail import deliver
     from arshjul.core.settings import get_settings
     from models.tables import OutboxMessage, OutboxState, StepInstance
+    from tasks.mail import deliver
 
     definition = load_definition(REGION)
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,16 +98,26 @@ def bench_delivery(count: int, workers: int) -> None:
             store_cycle(definition, 2027, session=session, now=NOW)
         with Session(engine) as session:
             steps = list(session.exec(select(StepInstance)))
-            directory = load_directory(session, definition.organisation.info.key)
+            directory = load_directory(session=session, organisation=definition.organisation.info.key)
         notices = [
-            n.Notice(kind=n.REMINDER, stage=f"bench-{i}", recipient_key=steps[i % len(steps)].owner, send_at=NOW, instance_id=steps[i % len(steps)].id, cycle_id=steps[0].cycle_id, context={"working_days_left": 1 + i % 5})
+            n.Notice(
+                kind=n.REMINDER,
+                stage=f"bench-{i}",
+                recipient_key=steps[i % len(steps)].owner,
+                send_at=NOW,
+                instance_id=steps[i % len(steps)].id,
+                cycle_id=steps[0].cycle_id,
+                context={"working_days_left": 1 + i % 5},
+            )
             for i in range(count)
         ]
         with session_scope(engine) as session:
             n.enqueue(notices, session=session, directory=directory, now=NOW, mail_domain="arshjul.bench")
 
         # The baseline's messages, rendered before the clock starts.
-        builder = MessageBuilder(definition, directory, ui_url="http://127.0.0.1:4200", sender="Årshjulet <arshjul@example.se>")
+        builder = MessageBuilder(
+            definition, directory, ui_url="http://127.0.0.1:4200", sender="Årshjulet <arshjul@example.se>"
+        )
         with Session(engine) as session:
             ids = list(session.exec(select(OutboxMessage.id).order_by(OutboxMessage.id)))
             prerendered = [(item.row.recipient, item.message.as_bytes()) for item in builder.prepare(ids, session, NOW)]
@@ -124,7 +137,11 @@ def bench_delivery(count: int, workers: int) -> None:
             """All `count` messages, due again, through the outbox to a sink of their own:
             messages per second."""
             with session_scope(engine) as session:  # due again, as `arshjul mail resend` leaves them
-                session.exec(update(OutboxMessage).values(state=OutboxState.pending.value, attempts=0, sent_at=None, next_attempt_at=NOW))
+                session.exec(
+                    update(OutboxMessage).values(
+                        state=OutboxState.pending.value, attempts=0, sent_at=None, next_attempt_at=NOW
+                    )
+                )
             with SinkProcess(folder) as sink:
                 started = time.perf_counter()
                 report = send(SmtpConfig(host="127.0.0.1", port=sink.port))
@@ -132,30 +149,51 @@ def bench_delivery(count: int, workers: int) -> None:
                 time.sleep(1)  # let the sink write the last files
                 delivered = sink.messages()
             with Session(engine) as session:
-                unsent = session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != OutboxState.sent.value)).one()
+                unsent = session.exec(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != OutboxState.sent.value)
+                ).one()
             assert report.sent == count == delivered and not unsent, (report, delivered, unsent)
             return rate
 
         def in_processes(smtp: SmtpConfig):
             # `arshjul mail send --workers N`: the settings come from the environment.
-            os.environ.update(ARSHJUL_DATABASE_URL=str(engine.url), ARSHJUL_ORG=str(REGION), ARSHJUL_SMTP_HOST=smtp.host, ARSHJUL_SMTP_PORT=str(smtp.port))
+            os.environ.update(
+                ARSHJUL_DATABASE_URL=str(engine.url),
+                ARSHJUL_ORG=str(REGION),
+                ARSHJUL_SMTP_HOST=smtp.host,
+                ARSHJUL_SMTP_PORT=str(smtp.port),
+            )
             get_settings.cache_clear()
             dispose_engines()
             return deliver("live", workers=workers)
 
         ui_url = "http://127.0.0.1:4200"
-        single_rate = outbox_rate(tmp / "single", lambda smtp: deliver_due(engine, definition, smtp=smtp, now=NOW, ui_url=ui_url))
-        threaded_rate = outbox_rate(tmp / "threaded", lambda smtp: deliver_due(engine, definition, smtp=smtp, now=NOW, ui_url=ui_url, connections=2))
+        single_rate = outbox_rate(
+            tmp / "single", lambda smtp: deliver_due(engine, definition, smtp=smtp, now=NOW, ui_url=ui_url)
+        )
+        threaded_rate = outbox_rate(
+            tmp / "threaded",
+            lambda smtp: deliver_due(engine, definition, smtp=smtp, now=NOW, ui_url=ui_url, connections=2),
+        )
         parallel_rate = outbox_rate(tmp / "parallel", in_processes)
         engine.dispose()
         # The baseline again, after: this machine's speed drifts by a fifth within minutes,
         # so the ratio is taken to the mean of a measurement on either side.
         raw_after = send_raw(tmp / "raw-after")
     raw_rate = (raw_before + raw_after) / 2
-    print(f"raw smtplib, pre-rendered, one connection:                {raw_rate:6.0f} messages/s (mean of {raw_before:.0f} before and {raw_after:.0f} after)")
-    print(f"outbox, one sender, one connection (claim, render, .ics, send, mark): {single_rate:6.0f} messages/s   ratio {single_rate / raw_rate:.2f}")
-    print(f"outbox, one process, two connections (arshjul mail send):  {threaded_rate:6.0f} messages/s   ratio {threaded_rate / raw_rate:.2f}")
-    print(f"outbox, {workers} processes, two connections each (--workers {workers}): {parallel_rate:6.0f} messages/s   ratio {parallel_rate / raw_rate:.2f} (target ≥ 0.5)")
+    rows = [
+        (
+            "raw smtplib, pre-rendered, one connection",
+            raw_rate,
+            f"(mean of {raw_before:.0f} before and {raw_after:.0f} after)",
+        ),
+        ("outbox, one sender, one connection (claim, render, .ics, send, mark)", single_rate, ""),
+        ("outbox, one process, two connections (arshjul mail send)", threaded_rate, ""),
+        (f"outbox, {workers} processes, two connections each (--workers {workers})", parallel_rate, "(target ≥ 0.5)"),
+    ]
+    for label, rate, note in rows:
+        ratio = f"ratio {rate / raw_rate:.2f} " if rate is not raw_rate else ""
+        print(f"{label + ':':<72} {rate:6.0f} messages/s   {ratio}{note}".rstrip())
 
 
 def bench_sweep_selection(instances: int, admin_url: str) -> None:
@@ -182,7 +220,8 @@ def bench_sweep_selection(instances: int, admin_url: str) -> None:
         with engine.begin() as connection:
             # Bulk load with one INSERT … SELECT: 99 % done or far from a notice, 1 % due
             # today (a reminder today, the deadline today, or overdue with a ladder).
-            connection.execute(text("""
+            connection.execute(
+                text("""
                 INSERT INTO step_instance (cycle_id, key, step, period, name, kind, process, level, unit, unit_name,
                     owner_role, owner, decided_by, decided_by_kind, decider, meeting, opens, due, nominal_due,
                     reminders, escalation, description, uid, opens_at, state, sequence, input_round, updated_at)
@@ -197,13 +236,18 @@ def bench_sweep_selection(instances: int, admin_url: str) -> None:
                     CASE WHEN g % 100 = 0 OR g % 2 = 0 THEN 'open' ELSE 'approved' END,
                     0, 0, now()
                 FROM generate_series(1, :count) AS g
-            """), {"cycle": cycle_id, "count": instances})
+            """),
+                {"cycle": cycle_id, "count": instances},
+            )
             connection.execute(text("ANALYZE step_instance"))
         load_seconds = time.perf_counter() - started
         with Session(engine) as session:
-            context = Context(calendar=definition.organisation.calendar, directory=load_directory(session, definition.organisation.info.key))
+            context = Context(
+                calendar=definition.organisation.calendar,
+                directory=load_directory(session=session, organisation=definition.organisation.info.key),
+            )
             started = time.perf_counter()
-            candidates = candidate_steps(session, today)
+            candidates = candidate_steps(session=session, today=today)
             selection = select_due_work(candidates, today, context)
             select_seconds = time.perf_counter() - started
         due = sum(1 for notice in selection.notices if notice.kind == n.REMINDER)
@@ -213,7 +257,10 @@ def bench_sweep_selection(instances: int, admin_url: str) -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     print(f"sweep selection over {instances:,} step instances in PostgreSQL (loaded in {load_seconds:.1f} s):")
-    print(f"  {len(candidates):,} candidates, {due:,} reminders due today, selected in {select_seconds:.2f} s (target < 2 s)")
+    print(
+        f"  {len(candidates):,} candidates, {due:,} reminders due today, "
+        f"selected in {select_seconds:.2f} s (target < 2 s)"
+    )
 
 
 def main() -> None:

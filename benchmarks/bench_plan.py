@@ -34,9 +34,11 @@ def generate(folder: Path, units: int) -> None:
     data = yaml.safe_load((folder / "organisation.yaml").read_text(encoding="utf-8"))
     # Keep the units the data refers to by name (förvaltningar, staff departments that
     # hold roles); grow everything else.
-    named = {"region", "hs", "ruf", "regionstab"} | {
-        role["held_by"]["manager_of_unit"] for role in data["roles"] if "manager_of_unit" in role["held_by"]
-    } | {body["administration"] for body in data["bodies"] if body.get("administration")}
+    named = (
+        {"region", "hs", "ruf", "regionstab"}
+        | {role["held_by"]["manager_of_unit"] for role in data["roles"] if "manager_of_unit" in role["held_by"]}
+        | {body["administration"] for body in data["bodies"] if body.get("administration")}
+    )
     tree = [u for u in data["units"] if u["key"] in named]
     people = list(data["people"])
     count = 0
@@ -60,7 +62,9 @@ def generate(folder: Path, units: int) -> None:
         index += 1
     data["units"] = tree
     data["people"] = people
-    (folder / "organisation.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (folder / "organisation.yaml").write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
 
 
 def main() -> None:
@@ -81,8 +85,19 @@ def main() -> None:
 
         started = time.perf_counter()
         result = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "arshjul"), "plan", "2027", "--org", str(folder), "--format", "json", "--output", str(Path(tmp) / "plan.json")],
-            capture_output=True, text=True,
+            [
+                str(ROOT / ".venv" / "bin" / "arshjul"),
+                "plan",
+                "2027",
+                "--org",
+                str(folder),
+                "--format",
+                "json",
+                "--output",
+                str(Path(tmp) / "plan.json"),
+            ],
+            capture_output=True,
+            text=True,
         )
         command_seconds = time.perf_counter() - started
         if result.returncode != 0:
@@ -92,7 +107,10 @@ def main() -> None:
     print(f"step instances in cycle 2027:  {len(steps)}")
     print(f"load + schema/reference checks: {load_seconds:.2f} s")
     print(f"plan_cycle(2027):               {plan_seconds:.2f} s")
-    print(f"`arshjul plan 2027 --format json` (whole command, incl. validation of cycle 2027): {command_seconds:.2f} s (target < 5 s)")
+    print(
+        "`arshjul plan 2027 --format json` (whole command, incl. validation of cycle 2027): "
+        f"{command_seconds:.2f} s (target < 5 s)"
+    )
 
 
 if __name__ == "__main__":

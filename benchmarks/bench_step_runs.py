@@ -50,7 +50,9 @@ def main() -> None:
             server.stop()
     bare, opened, submitted = figures
     print(f"bare flow runs:                   {bare:6.2f} runs/s")
-    print(f"step runs, opening (open+suspend): {opened:6.2f} runs/s   ratio bare/step {bare / opened:4.2f} (target ≤ 1.5)")
+    print(
+        f"step runs, opening (open+suspend): {opened:6.2f} runs/s   ratio bare/step {bare / opened:4.2f} (target ≤ 1.5)"
+    )
     print(f"step runs, submission (resume):   {submitted:6.2f} runs/s   ratio bare/step {bare / submitted:4.2f}")
 
     if not args.skip_simulation:
@@ -59,12 +61,20 @@ def main() -> None:
             for key in ("PREFECT_API_URL", "PREFECT_HOME", "ARSHJUL_ORG", "ARSHJUL_DATABASE_URL"):
                 env.pop(key, None)
             started = time.perf_counter()
-            result = subprocess.run([str(ROOT / ".venv" / "bin" / "arshjul"), "simulate", "2027", "--json"], env=env, capture_output=True, text=True)
+            result = subprocess.run(
+                [str(ROOT / ".venv" / "bin" / "arshjul"), "simulate", "2027", "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             seconds = time.perf_counter() - started
             if result.returncode != 0:
                 raise SystemExit(f"simulation failed:\n{result.stderr[-3000:]}")
             summary = json.loads(result.stdout)
-        print(f"full simulation of the region's cycle 2027: {seconds:6.1f} s wall (target < 600 s), including the Prefect server's start")
+        print(
+            f"full simulation of the region's cycle 2027: {seconds:6.1f} s wall (target < 600 s), "
+            "including the Prefect server's start"
+        )
         print("  " + ", ".join(f"{key} {value}" for key, value in summary.items()))
 
 
@@ -72,7 +82,8 @@ def measure(home: Path, count: int, workers: int) -> tuple[float, float, float]:
     from prefect import flow
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from flows.simulate_year import execute_step_run, thread_client, without_suspension_observer
+    from flows.in_process import execute_step_run, thread_client
+    from flows.prefect_internals import without_suspension_observer
 
     global bare_flow
 
@@ -87,7 +98,7 @@ def measure(home: Path, count: int, workers: int) -> tuple[float, float, float]:
         return len(run_ids) / (time.perf_counter() - started)
 
     def execute_bare(run_id: str) -> None:
-        from prefect.flow_engine import run_flow
+        from flows.prefect_internals import run_flow
 
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             run = thread_client().read_flow_run(run_id)
@@ -101,7 +112,9 @@ def measure(home: Path, count: int, workers: int) -> tuple[float, float, float]:
         return _measure_runs(home, count, workers, timed, execute_bare, execute_step)
 
 
-def _measure_runs(home: Path, count: int, workers: int, timed, execute_bare, execute_step) -> tuple[float, float, float]:
+def _measure_runs(
+    home: Path, count: int, workers: int, timed, execute_bare, execute_step
+) -> tuple[float, float, float]:
     from prefect import get_client
 
     from flows.start_cycle import start_cycle
@@ -109,7 +122,9 @@ def _measure_runs(home: Path, count: int, workers: int, timed, execute_bare, exe
 
     bare_deployment = bare_flow.to_deployment(name="bench").apply()
     with get_client(sync_client=True) as client:
-        bare_runs = [str(client.create_flow_run_from_deployment(bare_deployment, parameters={"n": i}).id) for i in range(count)]
+        bare_runs = [
+            str(client.create_flow_run_from_deployment(bare_deployment, parameters={"n": i}).id) for i in range(count)
+        ]
     bare_rate = timed(bare_runs, execute_bare)
 
     from sqlmodel import Session, select
@@ -125,8 +140,10 @@ def _measure_runs(home: Path, count: int, workers: int, timed, execute_bare, exe
         start_cycle(2027)
         with Session(runtime.engine()) as session:
             blocked = set(session.exec(select(StepDependency.instance_id)).all())
-            rows = [row for row in session.exec(select(StepInstance).order_by(StepInstance.opens)) if row.id not in blocked][:count]
-            directory = load_directory(session, runtime.definition().organisation.info.key)
+            rows = [
+                row for row in session.exec(select(StepInstance).order_by(StepInstance.opens)) if row.id not in blocked
+            ][:count]
+            directory = load_directory(session=session, organisation=runtime.definition().organisation.info.key)
         step_ids = [row.flow_run_id for row in rows]
         opening_rate = timed(step_ids, execute_step)
         with get_client(sync_client=True) as client:

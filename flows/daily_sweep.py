@@ -8,7 +8,7 @@ import datetime as dt
 from collections import Counter
 
 from prefect import flow, get_client, get_run_logger
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from arshjul.core import clock, runtime
 from arshjul.core.database import session_scope
@@ -16,7 +16,7 @@ from models import notices as n
 from models.audit import append_audit
 from models.queries import live_cycles
 from models.sweep import candidate_steps, digest_notices, select_due_work
-from models.tables import Cycle, Mode, StepInstance
+from models.tables import Mode, StepInstance
 from tasks.artifacts import publish_failed_mail, publish_status
 from tasks.events import emit_step_event
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
@@ -30,21 +30,40 @@ def sweep(today: dt.date, *, mode: Mode = Mode.live) -> dict:
     Returns counts of what was new today, and the steps that became overdue or escalated."""
     now = clock.now()
     with session_scope(runtime.engine()) as session:
-        ctx = runtime.step_context(session, mode=mode)
-        steps = candidate_steps(session, today, mode=mode)
+        ctx = runtime.step_context(session=session, mode=mode)
+        steps = candidate_steps(session=session, today=today, mode=mode)
         selection = select_due_work(steps, today, ctx)
-        digests = digest_notices(session, today, ctx, mode=mode)
-        new_keys = n.enqueue(selection.notices + digests, session=session, directory=ctx.directory, now=now, mail_domain=ctx.mail_domain, mode=mode)
+        digests = digest_notices(session=session, today=today, ctx=ctx, mode=mode)
+        new_keys = n.enqueue(
+            selection.notices + digests,
+            session=session,
+            directory=ctx.directory,
+            now=now,
+            mail_domain=ctx.mail_domain,
+            mode=mode,
+        )
         new = [notice for notice in selection.notices if notice.key(mode) in new_keys]
         by_id = {step.id: step for step in steps}
         for notice in new:
             if notice.kind in (n.REMINDER, n.ESCALATION, n.OVERDUE, n.DUE_TODAY):
                 step = by_id[notice.instance_id]
                 append_audit(
-                    session=session, at=now, actor="system", source="sweep",
-                    action={n.ESCALATION: "step.escalated", n.OVERDUE: "step.overdue"}.get(notice.kind, "step.reminded"),
-                    cycle_id=step.cycle_id, instance_id=step.id,
-                    after={"kind": notice.kind, "stage": notice.stage, "to": notice.recipient_key, "on_behalf_of": notice.on_behalf_of} | notice.context,
+                    session=session,
+                    at=now,
+                    actor="system",
+                    source="sweep",
+                    action={n.ESCALATION: "step.escalated", n.OVERDUE: "step.overdue"}.get(
+                        notice.kind, "step.reminded"
+                    ),
+                    cycle_id=step.cycle_id,
+                    instance_id=step.id,
+                    after={
+                        "kind": notice.kind,
+                        "stage": notice.stage,
+                        "to": notice.recipient_key,
+                        "on_behalf_of": notice.on_behalf_of,
+                    }
+                    | notice.context,
                 )
     counts = Counter(notice.kind for notice in new)
     newly_overdue = [by_id[x.instance_id] for x in new if x.kind == n.OVERDUE]
@@ -85,7 +104,15 @@ def daily_sweep(day: str | None = None) -> dict:
     for step in result["newly_overdue"]:
         emit_step_event("overdue", step, payload={"due": step.due.isoformat()})
     for step, notice in result["escalated"]:
-        emit_step_event("escalated", step, payload={"to": notice.recipient_key, "stage": notice.stage, "working_days_late": notice.context.get("working_days_late")})
+        emit_step_event(
+            "escalated",
+            step,
+            payload={
+                "to": notice.recipient_key,
+                "stage": notice.stage,
+                "working_days_late": notice.context.get("working_days_late"),
+            },
+        )
     tag_overdue_runs(result["newly_overdue"])
     with Session(runtime.engine()) as session:
         cycles = live_cycles(session=session, organisation=definition.organisation.info.key)
@@ -96,9 +123,17 @@ def daily_sweep(day: str | None = None) -> dict:
         publish_status(cycle.id, today)
     failed = publish_failed_mail()
     if failed:
-        logger.warning("%s e-postmeddelanden har inte gått fram: se artefakten arshjul-misslyckade-utskick eller `arshjul mail failed`.", failed)
+        logger.warning(
+            "%s e-postmeddelanden har inte gått fram: "
+            "se artefakten arshjul-misslyckade-utskick eller `arshjul mail failed`.",
+            failed,
+        )
     logger.info(
         "%s: %s påminnelser, %s nya förseningar, %s eskaleringar, %s sammanfattningar till utkorgen.",
-        today, result["reminders"], result["overdue"], result["escalations"], result["digests"],
+        today,
+        result["reminders"],
+        result["overdue"],
+        result["escalations"],
+        result["digests"],
     )
     return {key: value for key, value in result.items() if key not in ("newly_overdue", "escalated")}

@@ -10,16 +10,32 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from arshjul.core import clock, runtime
 from arshjul.core.settings import get_settings
 from models.people import load_directory
 from models.queries import cycle_steps, find_cycle
 from models.reporting import deliveries, overdue_items
-from models.tables import Cycle, Mode
+from models.tables import Mode, StepState
 
-REPORT_FIELDS = ["steg", "period", "namn", "enhet", "process", "nivå", "ägare", "deadline", "inlämnat", "inlämnat_av", "beslutat", "beslutat_av", "diarienummer", "arbetsdagar_sent", "läge"]
+REPORT_FIELDS = [
+    "steg",
+    "period",
+    "namn",
+    "enhet",
+    "process",
+    "nivå",
+    "ägare",
+    "deadline",
+    "inlämnat",
+    "inlämnat_av",
+    "beslutat",
+    "beslutat_av",
+    "diarienummer",
+    "arbetsdagar_sent",
+    "läge",
+]
 
 
 def follow_up_report(year: int, *, mode: Mode = Mode.live, today: dt.date | None = None) -> dict:
@@ -32,37 +48,69 @@ def follow_up_report(year: int, *, mode: Mode = Mode.live, today: dt.date | None
         if cycle is None:
             raise LookupError(f"cykel {year} är inte startad ({'simulering' if mode is Mode.simulation else 'skarp'})")
         steps = cycle_steps(session=session, cycle_id=cycle.id)
-        directory = load_directory(session, cycle.organisation)
-        late_items = overdue_items(session, steps, today, org.calendar)
+        directory = load_directory(session=session, organisation=cycle.organisation)
+        late_items = overdue_items(session=session, steps=steps, today=today, calendar=org.calendar)
     delivered = deliveries(steps, org.calendar)
     by_id = {d.step.id: d for d in delivered}
     rows = []
     for step in sorted(steps, key=lambda s: (s.due, s.name, s.unit_name)):
         delivery = by_id.get(step.id)
-        rows.append({
-            "steg": step.step, "period": step.period or "", "namn": step.name, "enhet": step.unit_name,
-            "process": definition.processes[step.process].name if step.process in definition.processes else step.process,
-            "nivå": org.level_names.get(step.level, step.level), "ägare": directory.name(step.owner), "deadline": step.due.isoformat(),
-            "inlämnat": delivery.submitted_on.isoformat() if delivery else "", "inlämnat_av": directory.name(step.submitted_by) if step.submitted_by else "",
-            "beslutat": delivery.decided_on.isoformat() if delivery and delivery.decided_on else "",
-            "beslutat_av": directory.name(step.decided_by_person) if step.decided_by_person else "", "diarienummer": step.diarienummer or "",
-            "arbetsdagar_sent": delivery.working_days_late if delivery else "", "läge": "klart" if delivery else str(step.state.value if hasattr(step.state, "value") else step.state),
-        })
+        rows.append(
+            {
+                "steg": step.step,
+                "period": step.period or "",
+                "namn": step.name,
+                "enhet": step.unit_name,
+                "process": definition.processes[step.process].name
+                if step.process in definition.processes
+                else step.process,
+                "nivå": org.level_names.get(step.level, step.level),
+                "ägare": directory.name(step.owner),
+                "deadline": step.due.isoformat(),
+                "inlämnat": delivery.submitted_on.isoformat() if delivery else "",
+                "inlämnat_av": directory.name(step.submitted_by) if step.submitted_by else "",
+                "beslutat": delivery.decided_on.isoformat() if delivery and delivery.decided_on else "",
+                "beslutat_av": directory.name(step.decided_by_person) if step.decided_by_person else "",
+                "diarienummer": step.diarienummer or "",
+                "arbetsdagar_sent": delivery.working_days_late if delivery else "",
+                "läge": "klart" if delivery else StepState(step.state).value,
+            }
+        )
     late = [d for d in delivered if d.working_days_late > 0]
     late_by_process = Counter(d.step.process for d in late)
     lines = [
-        f"# Uppföljning av årshjulet {year}", "",
-        f"Läget {today.isoformat()}: {len(delivered)} av {len(steps)} steg klara, varav {len(late)} efter deadline; {len(late_items)} försenade och ännu inte inlämnade.", "",
-        "| Process | Klara | Sent klara |", "|---|---|---|",
+        f"# Uppföljning av årshjulet {year}",
+        "",
+        f"Läget {today.isoformat()}: {len(delivered)} av {len(steps)} steg klara, varav {len(late)} efter deadline; "
+        f"{len(late_items)} försenade och ännu inte inlämnade.",
+        "",
+        "| Process | Klara | Sent klara |",
+        "|---|---|---|",
     ]
     done_by_process = Counter(d.step.process for d in delivered)
     for process, count in sorted(done_by_process.items()):
-        lines.append(f"| {definition.processes[process].name if process in definition.processes else process} | {count} | {late_by_process.get(process, 0)} |")
+        name = definition.processes[process].name if process in definition.processes else process
+        lines.append(f"| {name} | {count} | {late_by_process.get(process, 0)} |")
     if late:
-        lines += ["", "## Levererat efter deadline", "", "| Steg | Enhet | Deadline | Inlämnat | Arbetsdagar sent |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Levererat efter deadline",
+            "",
+            "| Steg | Enhet | Deadline | Inlämnat | Arbetsdagar sent |",
+            "|---|---|---|---|---|",
+        ]
         for d in sorted(late, key=lambda d: -d.working_days_late)[:50]:
-            lines.append(f"| {d.step.name} | {d.step.unit_name} | {d.step.due} | {d.submitted_on} | {d.working_days_late} |")
-    return {"cycle": cycle, "rows": rows, "markdown": "\n".join(lines), "done": len(delivered), "late": len(late), "total": len(steps)}
+            lines.append(
+                f"| {d.step.name} | {d.step.unit_name} | {d.step.due} | {d.submitted_on} | {d.working_days_late} |"
+            )
+    return {
+        "cycle": cycle,
+        "rows": rows,
+        "markdown": "\n".join(lines),
+        "done": len(delivered),
+        "late": len(late),
+        "total": len(steps),
+    }
 
 
 def write_report_csv(rows: list[dict], path: Path) -> Path:
@@ -81,6 +129,17 @@ def follow_up(year: int, mode: Mode = Mode.live) -> dict:
     report = follow_up_report(year, mode=mode)
     suffix = "" if mode is Mode.live else "-simulering"
     path = write_report_csv(report["rows"], get_settings().home / "reports" / f"uppfoljning-{year}{suffix}.csv")
-    create_markdown_artifact(key=f"arshjul{suffix}-{year}-uppfoljning", markdown=report["markdown"], description=f"Uppföljning av årshjulet {year}")
-    logger.info("Uppföljning %s: %s av %s klara, %s sent; rapport %s", year, report["done"], report["total"], report["late"], path)
+    create_markdown_artifact(
+        key=f"arshjul{suffix}-{year}-uppfoljning",
+        markdown=report["markdown"],
+        description=f"Uppföljning av årshjulet {year}",
+    )
+    logger.info(
+        "Uppföljning %s: %s av %s klara, %s sent; rapport %s",
+        year,
+        report["done"],
+        report["total"],
+        report["late"],
+        path,
+    )
     return {"done": report["done"], "late": report["late"], "total": report["total"], "csv": str(path)}

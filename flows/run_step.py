@@ -2,8 +2,9 @@
 
 Scheduled at the step's opening time. When it starts it opens the step (state, audit
 entry, notice to the owner). While steps it depends on are not done it waits visibly
-for them (the owner can work, but not submit). Then it suspends with a Swedish form: lämna in, godkänn or återremittera, with a
-comment, a diarienummer and the acting person's e-mail address. Each resume re-runs
+for them (the owner can work, but not submit). Then it suspends with a Swedish form:
+lämna in, godkänn or återremittera, with a comment, a diarienummer and the acting
+person's e-mail address. Each resume re-runs
 this flow from the top; the database says how far the step has come, so nothing is kept
 in memory between executions.
 """
@@ -16,15 +17,16 @@ from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.input import RunInput
 from pydantic import Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from arshjul.core import clock, runtime
 from arshjul.core.database import session_scope
 from flows.suspension import suspend_step
 from models.people import Directory, load_directory
 from models.queries import last_refusal
-from models.steps import advance_round, state_label, step_is_done
-from models.tables import AuditEntry, Cycle, StepInstance, StepState
+from models.states import state_label, step_is_done
+from models.steps import advance_round
+from models.tables import Cycle, StepInstance, StepState
 from tasks.steps import blockers_of, open_step_now, read_step, record_input
 
 FLOW_NAME = "arshjul-steg"
@@ -38,7 +40,9 @@ class Stegåtgärd(RunInput):
     )
     epostadress: str = Field(description="Din e-postadress i organisationen; den avgör vem som agerar.")
     kommentar: str = Field(default="", description="Krävs vid återremiss: vad ska göras om?")
-    diarienummer: str = Field(default="", description="Ärendets diarienummer, t.ex. RS/342/2027 (krävs när ett politiskt organ beslutar).")
+    diarienummer: str = Field(
+        default="", description="Ärendets diarienummer, t.ex. RS/342/2027 (krävs när ett politiskt organ beslutar)."
+    )
 
 
 def _date(day) -> str:
@@ -53,7 +57,8 @@ def describe(step: StepInstance, *, directory: Directory, today, refusal: str | 
     overdue = calendar.working_days_after(step.due, today)
     lines = [f"## {step.name}", f"**Enhet:** {step.unit_name}  "]
     lines.append(f"**Ägare:** {owner.name if owner else '–'}{f' ({owner.title})' if owner and owner.title else ''}  ")
-    lines.append(f"**Deadline:** {_date(step.due)}{f' – försenat {overdue} arbetsdagar' if overdue and not step_is_done(step) and StepState(step.state) is not StepState.submitted else ''}  ")
+    late = overdue and not step_is_done(step) and StepState(step.state) is not StepState.submitted
+    lines.append(f"**Deadline:** {_date(step.due)}{f' – försenat {overdue} arbetsdagar' if late else ''}  ")
     if step.decided_by:
         body = runtime.definition().organisation.decider_name(step.decided_by)
         who = f" – beslutet registreras av {decider.name}" if decider else ""
@@ -71,9 +76,8 @@ def describe(step: StepInstance, *, directory: Directory, today, refusal: str | 
             + " – välj *lämna in*."
         )
     elif state is StepState.submitted:
-        lines.append(
-            f"**Väntar på:** beslut av {decider.name if decider else 'beslutsfattaren'} – välj *godkänn* eller *återremittera* (med kommentar)."
-        )
+        who = decider.name if decider else "beslutsfattaren"
+        lines.append(f"**Väntar på:** beslut av {who} – välj *godkänn* eller *återremittera* (med kommentar).")
     if step.last_comment:
         lines += ["", f"**Senaste kommentar:** {step.last_comment}"]
     if step.diarienummer:
@@ -100,7 +104,7 @@ def _waiting_message(step: StepInstance, directory: Directory) -> str:
 
 def _directory(step: StepInstance) -> Directory:
     with Session(runtime.engine()) as session:
-        return load_directory(session, session.get(Cycle, step.cycle_id).organisation)
+        return load_directory(session=session, organisation=session.get(Cycle, step.cycle_id).organisation)
 
 
 @flow(name=FLOW_NAME, persist_result=True, retries=2, retry_delay_seconds=10)
@@ -132,7 +136,9 @@ def run_step(instance_id: int) -> str:
             logger.info("Kan lämnas in när detta är klart: %s%s", waiting_for, more)
             # Its own key space ("d"): the form of the same round ("r") must not find
             # this wait's resume and mistake it for an answer.
-            suspend_step(f"d{step.input_round}", f"Väntar på beroenden: {waiting_for}{more}", state_name="Väntar på beroenden")
+            suspend_step(
+                f"d{step.input_round}", f"Väntar på beroenden: {waiting_for}{more}", state_name="Väntar på beroenden"
+            )
             with session_scope(runtime.engine()) as session:
                 advance_round(instance_id, expected_round=step.input_round, session=session)
             continue
@@ -141,11 +147,12 @@ def run_step(instance_id: int) -> str:
             description=describe(step, directory=directory, today=today, refusal=_last_refusal(instance_id))
         )
         answer = suspend_step(f"r{step.input_round}", _waiting_message(step, directory), form)
-        outcome = record_input(instance_id, answer.model_dump(), step.input_round, flow_run_id)
-        if outcome["accepted"]:
-            logger.info("%s", outcome["message"])
-        elif outcome["stale"]:
+        outcome = record_input(
+            instance_id, answer.model_dump(), expected_round=step.input_round, flow_run_id=flow_run_id
+        )
+        if outcome.accepted:
+            logger.info("%s", outcome.message)
+        elif outcome.stale:
             logger.info("Steget har ändrats utanför formuläret; läser om läget.")
         else:
-            logger.warning("Åtgärden avvisades: %s", outcome["message"])
-
+            logger.warning("Åtgärden avvisades: %s", outcome.message)

@@ -16,5 +16,15 @@ def send_mail() -> dict:
     report = deliver(Mode.live)
     if report.server_unreachable:
         logger.warning("SMTP-servern svarar inte: %s. Meddelandena väntar.", "; ".join(report.errors))
-    logger.info("Skickade %s meddelanden; %s försöks igen senare; %s misslyckades.", report.sent, report.retried, report.dead_lettered)
-    return {"sent": report.sent, "retried": report.retried, "dead_lettered": report.dead_lettered, "server_unreachable": report.server_unreachable}
+    logger.info(
+        "Skickade %s meddelanden; %s försöks igen senare; %s misslyckades.",
+        report.sent,
+        report.retried,
+        report.dead_lettered,
+    )
+    return {
+        "sent": report.sent,
+        "retried": report.retried,
+        "dead_lettered": report.dead_lettered,
+        "server_unreachable": report.server_unreachable,
+    }

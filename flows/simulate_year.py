@@ -10,9 +10,8 @@ message goes through the outbox and SMTP to the sink. The history stays in the a
 database and in Prefect.
 
 Runs are created as the simulated clock reaches their opening (created ahead with
-opening times in the past, they would keep the server's late-run service busy).
-A run executed by a served deployment costs about 2 s of subprocess start each time;
-in-process it costs about a third of a second, which is what makes a year take minutes.
+opening times in the past, they would keep the server's late-run service busy), and
+executed in-process (`flows.in_process`).
 """
 
 from __future__ import annotations
@@ -20,22 +19,21 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import logging
-import random
-import ssl
-import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 
-from prefect import flow, get_client, get_run_logger
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateName, FlowRunFilterStateType
-from prefect.client.schemas.objects import State, StateType
-from prefect.exceptions import Pause
-from prefect.flow_engine import run_flow
-from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW, temporary_settings
-from prefect.states import Scheduled
+from prefect import flow, get_run_logger
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateName,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
 from sqlmodel import Session, func, select
 
 from arshjul.core import clock as clocks
@@ -43,13 +41,15 @@ from arshjul.core import runtime
 from arshjul.core.clock import SimulatedClock
 from arshjul.core.database import session_scope
 from flows.daily_sweep import sweep
+from flows.in_process import execute_step_run, in_process_execution, thread_client
 from flows.run_step import run_step
+from flows.simulated_people import Intent, SimulatedPeople
 from models import notices as n
 from models.cycles import store_cycle
+from models.dependencies import unfinished_dependencies
 from models.people import load_directory
 from models.reporting import deliveries
-from models.states import ACTION_LABELS, Action
-from models.steps import step_is_done, unfinished_dependencies
+from models.states import Action, step_is_done
 from models.tables import AuditEntry, Cycle, Mode, OutboxMessage, OutboxState, StepInstance, StepState
 from tasks.artifacts import publish_status
 from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
@@ -57,6 +57,7 @@ from tasks.mail import deliver
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
 log = logging.getLogger(__name__)
+
 MODE = Mode.simulation
 
 
@@ -77,172 +78,37 @@ class SimulationSummary:
     wall_seconds: float
 
 
-@dataclass
-class Intent:
-    """What a simulated person will do on a day."""
-
-    instance_id: int
-    day: dt.date
-    action: Action
-    wrong_first: bool = False
-
-
-_local = threading.local()
-
-
-def thread_client():
-    """One Prefect client per thread (and API), kept open: opening a client costs ~60 ms,
-    a call ~9 ms."""
-    url = PREFECT_API_URL.value()
-    if getattr(_local, "client_url", None) != url:
-        _local.client = get_client(sync_client=True).__enter__()
-        _local.client_url = url
-    return _local.client
-
-
-def in_process_settings() -> dict:
-    """Prefect settings for runs executed in this process: no heartbeat thread (stopping
-    it costs a second per run); the status task runs outside any flow run, where their
-    logs cannot go to the API (they stay on the console)."""
-    return {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}
-
-
-@contextmanager
-def shared_ssl_contexts():
-    """Prefect opens two API clients per run it executes, and each builds a new SSL
-    context, parsing the whole CA bundle (a fifth of the simulation's time). All of them
-    talk to the same server, so one context per set of arguments serves them all; the
-    contexts are only read after creation."""
-    original = ssl.create_default_context
-    cache: dict = {}
-    lock = threading.Lock()
-
-    def shared(purpose=ssl.Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
-        key = (purpose, cafile, capath, cadata)
-        with lock:
-            if key not in cache:
-                cache[key] = original(purpose, cafile=cafile, capath=capath, cadata=cadata)
-            return cache[key]
-
-    ssl.create_default_context = shared
-    try:
-        yield
-    finally:
-        ssl.create_default_context = original
-
-
-@contextmanager
-def without_suspension_observer():
-    """Prefect 3.8's engine watches every deployment run it executes for a suspension
-    requested from outside (a thread with an event-stream subscription per run, joined
-    with up to 2 s of wait at the end). The simulation's runs are executed here, last
-    under a second and are suspended only by themselves, so the watch is skipped: it cost
-    a third of the simulation's time."""
-    import prefect.flow_engine as engine
-
-    original = getattr(engine, "observe_flow_run_suspension", None)
-    if original is None:  # another Prefect version: nothing to skip
-        yield
-        return
-    engine.observe_flow_run_suspension = lambda *args, **kwargs: nullcontext()
-    try:
-        yield
-    finally:
-        engine.observe_flow_run_suspension = original
-
-
-def execute_step_run(flow_run_id: str) -> State:
-    """Execute one step run in this process until it completes or suspends again;
-    returns the state it ended in."""
-    now = dt.datetime.now(dt.timezone.utc)
-    client = thread_client()
-    run = client.read_flow_run(flow_run_id)
-    scheduled = run.state.state_details.scheduled_time if run.state.type is StateType.SCHEDULED else None
-    if scheduled and scheduled > now:
-        # Prefect will not start a run before its scheduled (real) time; the simulated
-        # clock has reached it, so bring it forward.
-        client.set_flow_run_state(run.id, Scheduled(scheduled_time=now), force=True)
-        run = client.read_flow_run(flow_run_id)
-    try:
-        run_flow(run_step, flow_run=run, parameters=run.parameters, return_type="state")
-    except Pause:
-        pass
-    return client.read_flow_run(flow_run_id).state
-
-
 def register_simulation_deployment():
     """The step deployment the simulation's runs belong to (served by nobody)."""
-    return run_step.to_deployment(name=STEP_DEPLOYMENT[MODE], description="Stegkörningar för `arshjul simulate`; körs av simuleringen själv.").apply()
+    return run_step.to_deployment(
+        name=STEP_DEPLOYMENT[MODE], description="Stegkörningar för `arshjul simulate`; körs av simuleringen själv."
+    ).apply()
 
 
 class Simulation:
-    def __init__(self, year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, until: dt.date | None = None, progress=None):
-        if not 0 <= late_share <= 1:
-            raise ValueError("late_share must be between 0 and 1")
+    def __init__(
+        self,
+        year: int,
+        *,
+        late_share: float = 0.2,
+        seed: int = 1,
+        workers: int = 4,
+        until: dt.date | None = None,
+        progress=None,
+    ):
         self.year = year
         self.until = until  # stop after this day; a later run continues from there
-        self.late_share = late_share
-        self.seed = seed
         self.workers = workers
         self.progress = progress or (lambda message: None)
         self.definition = runtime.definition()
         self.calendar = self.definition.organisation.calendar
+        self.people = SimulatedPeople(self.definition, seed=seed, late_share=late_share)
         self.executions = 0
-        self.intents: dict[dt.date, list[Intent]] = defaultdict(list)
-        self.planned_for: set[tuple[int, int]] = set()  # (instance, round) already given an intent
         # How each run ended its last execution here (only this process executes them),
         # so that a person's attempt needs no request to Prefect to know whether the form
         # is there; attempts blocked by late dependencies are retried every working day.
         self.showing_form: set[str] = set()
         self.waiting_for_dependencies: set[str] = set()
-
-    # -- the people ------------------------------------------------------------------
-
-    def rng(self, step: StepInstance, round_: int) -> random.Random:
-        return random.Random(f"{self.seed}:{step.key}:{round_}")
-
-    def plan_owner(self, step: StepInstance, today: dt.date) -> None:
-        """When the owner (or stand-in) will submit: on time, or late for a share of them."""
-        if (step.id, step.input_round) in self.planned_for:
-            return
-        self.planned_for.add((step.id, step.input_round))
-        rng = self.rng(step, step.input_round)
-        if StepState(step.state) is StepState.returned:
-            day = self.calendar.add_working_days(today, rng.randint(2, 4))
-        elif rng.random() < self.late_share:
-            day = self.calendar.add_working_days(step.due, rng.randint(1, 6))
-        else:
-            span = max(self.calendar.working_days_after(today, step.due), 0)
-            day = self.calendar.add_working_days(today, rng.randint(min(1, span), max(span, 1))) if span else today
-        self.intents[max(day, today)].append(Intent(step.id, max(day, today), Action.submit, wrong_first=rng.random() < 0.03))
-
-    def plan_decider(self, step: StepInstance, today: dt.date) -> None:
-        if (step.id, step.input_round) in self.planned_for:
-            return
-        self.planned_for.add((step.id, step.input_round))
-        rng = self.rng(step, step.input_round)
-        if step.decided_by_kind == "body" and step.meeting and step.meeting >= today:
-            day = self.calendar.roll(step.meeting, "next")  # the body decides at its meeting
-        else:
-            day = self.calendar.add_working_days(today, rng.randint(1, 3))
-        action = Action.send_back if step.input_round < 3 and rng.random() < 0.08 else Action.approve
-        self.intents[day].append(Intent(step.id, day, action))
-
-    def form_for(self, step: StepInstance, intent: Intent, directory, today: dt.date, *, wrong: bool) -> dict:
-        principal = step.owner if intent.action is Action.submit else step.decider
-        actor = directory.acting_for(principal, today)
-        if wrong:  # someone without the right role tries first; the rules refuse it
-            others = [m for key, m in directory.members.items() if key != actor and not directory.may_act_for(key, principal)]
-            email = random.Random(f"{self.seed}:{step.key}:wrong").choice(others).email
-        else:
-            email = directory[actor].email
-        form = {"åtgärd": ACTION_LABELS[intent.action], "epostadress": email, "kommentar": "", "diarienummer": ""}
-        if intent.action is Action.send_back:
-            form["kommentar"] = "Komplettera med måluppfyllelse och koppling till regionplanens mål."
-        if intent.action is Action.approve and step.decided_by_kind == "body":
-            short = self.definition.organisation.bodies[step.decided_by].short or "RS"
-            form["diarienummer"] = f"{short.upper()}/{100 + step.id % 900}/{today.year}"
-        return form
 
     # -- Prefect ---------------------------------------------------------------------
 
@@ -267,7 +133,12 @@ class Simulation:
         """Runs that were resumed (a dependency finished) and wait to be executed."""
         runs = thread_client().read_flow_runs(
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]), name=FlowRunFilterStateName(any_=["Resuming"]))),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]),
+                    name=FlowRunFilterStateName(any_=["Resuming"]),
+                )
+            ),
             limit=200,
         )
         return [str(run.id) for run in runs]
@@ -280,10 +151,12 @@ class Simulation:
         if not intents:
             return
         with Session(runtime.engine()) as session:
-            directory = load_directory(session, self.definition.organisation.info.key)
+            directory = load_directory(session=session, organisation=self.definition.organisation.info.key)
         attempts: dict[int, list[tuple[Intent, bool]]] = defaultdict(list)
         for intent in intents:
-            attempts[intent.instance_id] += [(intent, True), (intent, False)] if intent.wrong_first else [(intent, False)]
+            attempts[intent.instance_id] += (
+                [(intent, True), (intent, False)] if intent.wrong_first else [(intent, False)]
+            )
         done_before = self.done_count()
         tomorrow = self.calendar.add_working_days(today, 1)
         while attempts:
@@ -294,15 +167,17 @@ class Simulation:
                     step = session.get(StepInstance, instance_id)
                 accepted = False
                 if self.ready_for(step, intent) and step.flow_run_id in self.showing_form:
-                    form = self.form_for(step, intent, directory, today, wrong=wrong)
-                    accepted = thread_client().resume_flow_run(step.flow_run_id, run_input=form).status.value == "ACCEPT"
+                    form = self.people.form_for(step, intent, directory, today, wrong=wrong)
+                    accepted = (
+                        thread_client().resume_flow_run(step.flow_run_id, run_input=form).status.value == "ACCEPT"
+                    )
                 if accepted:
                     self.showing_form.discard(step.flow_run_id)
                     resumed.append(step.flow_run_id)
                 else:
                     # Not possible yet (a dependency is late, or the run has not asked
                     # yet): the person tries again the next working day.
-                    self.intents[tomorrow].append(intent)
+                    self.people.try_again(intent, tomorrow)
                     attempts[instance_id] = []
                 if not attempts[instance_id]:
                     del attempts[instance_id]
@@ -311,9 +186,13 @@ class Simulation:
 
     def done_count(self) -> int:
         """Steps done (approved, or submitted when nobody decides) — the SQL form of step_is_done."""
-        done = (StepInstance.state == StepState.approved.value) | ((StepInstance.state == StepState.submitted.value) & StepInstance.decided_by.is_(None))
+        done = (StepInstance.state == StepState.approved.value) | (
+            (StepInstance.state == StepState.submitted.value) & StepInstance.decided_by.is_(None)
+        )
         with Session(runtime.engine()) as session:
-            return session.exec(select(func.count()).select_from(StepInstance).where(StepInstance.cycle_id == self.cycle_id, done)).one()
+            return session.exec(
+                select(func.count()).select_from(StepInstance).where(StepInstance.cycle_id == self.cycle_id, done)
+            ).one()
 
     def wake_ready(self, deployment_id, done_before: int) -> None:
         """Execute the runs that finished steps woke (their dependencies are now done);
@@ -328,11 +207,16 @@ class Simulation:
         while True:
             runs = thread_client().read_flow_runs(
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
-                limit=200, offset=offset,
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                ),
+                limit=200,
+                offset=offset,
             )
             for run in runs:
-                (self.showing_form if run.state.state_details.run_input_keyset else self.waiting_for_dependencies).add(str(run.id))
+                (self.showing_form if run.state.state_details.run_input_keyset else self.waiting_for_dependencies).add(
+                    str(run.id)
+                )
             if len(runs) < 200:
                 return
             offset += 200
@@ -341,7 +225,9 @@ class Simulation:
         """The daily sweep's safety net, as `daily_sweep` runs it live: a run that began
         to wait for a dependency while that dependency was being finished in a parallel
         run was not woken by it."""
-        candidates = [run for run in waiting_dependents_of_done_steps(self.cycle_id) if run in self.waiting_for_dependencies]
+        candidates = [
+            run for run in waiting_dependents_of_done_steps(self.cycle_id) if run in self.waiting_for_dependencies
+        ]
         self.execute_all(resume_waiting_runs(candidates))
 
     def ready_for(self, step: StepInstance, intent: Intent) -> bool:
@@ -357,14 +243,15 @@ class Simulation:
 
     def plan_people(self, cycle_id: int, today: dt.date) -> None:
         with Session(runtime.engine()) as session:
-            steps = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id, StepInstance.state.in_([s.value for s in (StepState.open, StepState.returned, StepState.submitted)]))).all()
-        for step in steps:
-            if step_is_done(step):
-                continue  # submitted, and nobody decides
-            if StepState(step.state) is StepState.submitted:
-                self.plan_decider(step, today)
-            else:
-                self.plan_owner(step, today)
+            steps = session.exec(
+                select(StepInstance).where(
+                    StepInstance.cycle_id == cycle_id,
+                    StepInstance.state.in_(
+                        [s.value for s in (StepState.open, StepState.returned, StepState.submitted)]
+                    ),
+                )
+            ).all()
+        self.people.plan(list(steps), today)
 
     def at(self, clock: SimulatedClock, day: dt.date, hour: int) -> None:
         moment = self.calendar.at_start_of_day(day).replace(hour=hour).in_timezone("UTC")
@@ -375,17 +262,25 @@ class Simulation:
         started = time.perf_counter()
         org_key = self.definition.organisation.info.key
         with Session(runtime.engine()) as session:
-            existing = session.exec(select(Cycle).where(Cycle.organisation == org_key, Cycle.year == self.year, Cycle.mode == MODE)).first()
-            resume_from = session.exec(select(func.max(AuditEntry.at)).where(AuditEntry.cycle_id == existing.id)).one() if existing else None
+            existing = session.exec(
+                select(Cycle).where(Cycle.organisation == org_key, Cycle.year == self.year, Cycle.mode == MODE)
+            ).first()
+            resume_from = (
+                session.exec(select(func.max(AuditEntry.at)).where(AuditEntry.cycle_id == existing.id)).one()
+                if existing
+                else None
+            )
         from models.planning import plan_cycle
 
         first_opening = min(step.opens for step in plan_cycle(self.definition, self.year))
-        start = resume_from or self.calendar.at_start_of_day(self.calendar.add_working_days(first_opening, -1)).in_timezone("UTC")
+        start = resume_from or self.calendar.at_start_of_day(
+            self.calendar.add_working_days(first_opening, -1)
+        ).in_timezone("UTC")
         clock = SimulatedClock(start)
         previous_clock = clocks.use(clock)
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="simulering")
         try:
-            with temporary_settings(in_process_settings()), shared_ssl_contexts(), without_suspension_observer():
+            with in_process_execution():
                 return self._run(clock, started)
         finally:
             self.pool.shutdown()
@@ -393,7 +288,9 @@ class Simulation:
 
     def _run(self, clock: SimulatedClock, started: float) -> SimulationSummary:
         with session_scope(runtime.engine()) as session:
-            cycle_id = store_cycle(self.definition, self.year, session=session, now=clock.now(), mode=MODE, source="simulation").cycle.id
+            cycle_id = store_cycle(
+                self.definition, self.year, session=session, now=clock.now(), mode=MODE, source="simulation"
+            ).cycle.id
         self.cycle_id = cycle_id
         deployment_id = register_simulation_deployment()
         self.learn_run_states(deployment_id)
@@ -422,22 +319,28 @@ class Simulation:
                 create_step_runs.fn(cycle_id, opening_by=day)
                 with Session(runtime.engine()) as session:
                     remaining = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
-            opening = [step.flow_run_id for step in remaining if StepState(step.state) is StepState.planned and step.opens <= day and step.flow_run_id]
+            opening = [
+                step.flow_run_id
+                for step in remaining
+                if StepState(step.state) is StepState.planned and step.opens <= day and step.flow_run_id
+            ]
             self.execute_all(opening)
             deliver(MODE)
             self.plan_people(cycle_id, day)
             self.at(clock, day, 10)
-            self.act(self.intents.pop(day, []), deployment_id, day)
+            self.act(self.people.due_on(day), deployment_id, day)
             self.plan_people(cycle_id, day)  # decisions wanted on submissions made today
             self.at(clock, day, 14)
-            self.act(self.intents.pop(day, []), deployment_id, day)
+            self.act(self.people.due_on(day), deployment_id, day)
             self.at(clock, day, 16)
             deliver(MODE)
             if last_month != (day.year, day.month):
                 if last_month is not None:
                     publish_status(cycle_id, day)
                 last_month = (day.year, day.month)
-                self.progress(f"{day.isoformat()}: {sum(step_is_done(s) for s in remaining)} av {len(remaining)} steg klara")
+                self.progress(
+                    f"{day.isoformat()}: {sum(step_is_done(s) for s in remaining)} av {len(remaining)} steg klara"
+                )
             if days > 2000:
                 raise RuntimeError("the simulation does not finish: steps remain open after 2,000 working days")
         publish_status(cycle_id, day)
@@ -447,14 +350,22 @@ class Simulation:
     def summary(self, cycle_id: int, days: int, seconds: float) -> SimulationSummary:
         with Session(runtime.engine()) as session:
             steps = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
-            outbox = session.exec(select(OutboxMessage.kind, OutboxMessage.state).where(OutboxMessage.cycle_id == cycle_id, OutboxMessage.mode == MODE)).all()
-            digests = session.exec(select(OutboxMessage.state).where(OutboxMessage.cycle_id.is_(None), OutboxMessage.mode == MODE)).all()
+            outbox = session.exec(
+                select(OutboxMessage.kind, OutboxMessage.state).where(
+                    OutboxMessage.cycle_id == cycle_id, OutboxMessage.mode == MODE
+                )
+            ).all()
+            digests = session.exec(
+                select(OutboxMessage.state).where(OutboxMessage.cycle_id.is_(None), OutboxMessage.mode == MODE)
+            ).all()
             audit = session.exec(select(AuditEntry.action).where(AuditEntry.cycle_id == cycle_id)).all()
         done = deliveries(steps, self.calendar)
         kinds = defaultdict(int)
         for kind, _ in outbox:
             kinds[kind] += 1
-        sent = sum(1 for _, state in outbox if state == OutboxState.sent.value) + sum(1 for state in digests if state == OutboxState.sent.value)
+        sent = sum(1 for _, state in outbox if state == OutboxState.sent.value) + sum(
+            1 for state in digests if state == OutboxState.sent.value
+        )
         return SimulationSummary(
             year=self.year,
             steps_total=len(steps),
@@ -472,7 +383,9 @@ class Simulation:
         )
 
 
-def simulate(year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, until: dt.date | None = None, progress=None) -> SimulationSummary:
+def simulate(
+    year: int, *, late_share: float = 0.2, seed: int = 1, workers: int = 4, until: dt.date | None = None, progress=None
+) -> SimulationSummary:
     return Simulation(year, late_share=late_share, seed=seed, workers=workers, until=until, progress=progress).run()
 
 

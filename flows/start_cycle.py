@@ -21,8 +21,19 @@ def start_cycle(year: int, mode: Mode = Mode.live) -> dict:
         stored = store_cycle(definition, year, session=session, now=clock.now(), mode=mode, source="system")
         cycle_id = stored.cycle.id
     runs = create_step_runs(cycle_id)
-    summary = {"cycle_id": cycle_id, "year": year, "mode": mode, "instances_created": len(stored.created), "instances_existing": stored.existing, "flow_runs_created": runs}
+    summary = {
+        "cycle_id": cycle_id,
+        "year": year,
+        "mode": mode,
+        "instances_created": len(stored.created),
+        "instances_existing": stored.existing,
+        "flow_runs_created": runs,
+    }
     logger.info(
-        "Cykel %s: %s nya steg (%s fanns redan), %s nya stegkörningar.", year, len(stored.created), stored.existing, runs
+        "Cykel %s: %s nya steg (%s fanns redan), %s nya stegkörningar.",
+        year,
+        len(stored.created),
+        stored.existing,
+        runs,
     )
     return summary

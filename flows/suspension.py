@@ -13,15 +13,19 @@ from contextlib import nullcontext
 from typing import TypeVar
 
 import orjson
-from prefect._flow_run_suspension import mark_flow_run_suspension_requested
-from prefect._internal.pydantic.v2_schema import create_v2_schema, is_v2_model
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import Abort, Pause
 from prefect.input import keyset_from_paused_state
 from prefect.input.run_input import RunInput
 from prefect.states import Paused
-from prefect.utilities.engine import propose_state_sync
+
+from flows.prefect_internals import (
+    create_v2_schema,
+    is_v2_model,
+    mark_flow_run_suspension_requested,
+    propose_state_sync,
+)
 
 F = TypeVar("F", bound=RunInput)
 
@@ -30,7 +34,9 @@ F = TypeVar("F", bound=RunInput)
 INPUT_STATE_NAME = "Suspended"
 
 
-def suspend_step(key: str, message: str, form: type[F] | None = None, *, state_name: str = INPUT_STATE_NAME) -> F | None:
+def suspend_step(
+    key: str, message: str, form: type[F] | None = None, *, state_name: str = INPUT_STATE_NAME
+) -> F | None:
     """Suspend the current run until it is resumed (with `form` filled in, if given).
 
     Returns the form's input (or None) when this wait has already been resumed; otherwise
@@ -66,8 +72,12 @@ def suspend_step(key: str, message: str, form: type[F] | None = None, *, state_n
 def save_form(form: type[RunInput], keyset: dict, client: SyncPrefectClient, flow_run_id) -> None:
     """`RunInput.save` (the form's schema and description, which the UI's Resume dialog
     reads), through the given client: Prefect's own opens a new client per value."""
-    schema = create_v2_schema(form.__name__, model_base=form) if is_v2_model(form) else form.model_json_schema(by_alias=True)
+    schema = (
+        create_v2_schema(form.__name__, model_base=form) if is_v2_model(form) else form.model_json_schema(by_alias=True)
+    )
     client.create_flow_run_input(flow_run_id=flow_run_id, key=keyset["schema"], value=orjson.dumps(schema).decode())
     description = form._description if isinstance(form._description, str) else None
     if description:
-        client.create_flow_run_input(flow_run_id=flow_run_id, key=keyset["description"], value=orjson.dumps(description).decode())
+        client.create_flow_run_input(
+            flow_run_id=flow_run_id, key=keyset["description"], value=orjson.dumps(description).decode()
+        )

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.tables import AuditEntry
 
@@ -27,7 +27,7 @@ SOURCES = ("ui", "cli", "sweep", "email-link", "system", "simulation")
 
 def _hashed_fields(entry: AuditEntry) -> dict:
     return {
-        "at": entry.at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
+        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor": entry.actor,
         "actor_role": entry.actor_role,
         "source": entry.source,
@@ -65,11 +65,12 @@ def append_audit(
     if source not in SOURCES:
         raise ValueError(f"unknown audit source {source!r}")
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_AUDIT_LOCK))
-    prev_hash = session.exec(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first() or GENESIS_HASH
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_AUDIT_LOCK))
+    last = select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)
+    prev_hash = session.exec(last).first() or GENESIS_HASH
     # Round-trip the payloads through JSON so the hash covers exactly what is stored.
     entry = AuditEntry(
-        at=at.astimezone(dt.timezone.utc),
+        at=at.astimezone(dt.UTC),
         actor=actor,
         actor_role=actor_role,
         source=source,
@@ -95,31 +96,44 @@ class ChainProblem:
     message: str
 
 
-def verify_chain(session: Session, batch: int = 5000) -> tuple[int, list[ChainProblem]]:
+def verify_chain(*, session: Session, batch: int = 5000) -> tuple[int, list[ChainProblem]]:
     """Walk the whole log in order; return (entries checked, problems found)."""
     problems: list[ChainProblem] = []
     expected_prev = GENESIS_HASH
     checked = 0
     last_id = 0
     while True:
-        entries = session.exec(select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)).all()
+        entries = session.exec(
+            select(AuditEntry).where(col(AuditEntry.id) > last_id).order_by(col(AuditEntry.id)).limit(batch)
+        ).all()
         if not entries:
             break
         for entry in entries:
+            assert entry.id is not None  # read from the table
             checked += 1
             if entry.prev_hash != expected_prev:
-                problems.append(ChainProblem(entry.id, "länken till föregående post är bruten (en post har ändrats eller tagits bort)"))
+                problems.append(
+                    ChainProblem(
+                        entry.id, "länken till föregående post är bruten (en post har ändrats eller tagits bort)"
+                    )
+                )
             if entry_hash(entry, entry.prev_hash) != entry.hash:
-                problems.append(ChainProblem(entry.id, "postens innehåll stämmer inte med dess hash (posten har ändrats)"))
+                problems.append(
+                    ChainProblem(entry.id, "postens innehåll stämmer inte med dess hash (posten har ändrats)")
+                )
             expected_prev = entry.hash
             last_id = entry.id
     return checked, problems
 
 
 def iter_entries(
-    session: Session, *, since: dt.datetime | None = None, until: dt.datetime | None = None, instance_id: int | None = None
+    *,
+    session: Session,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    instance_id: int | None = None,
 ) -> Iterator[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.id)
+    query = select(AuditEntry).order_by(col(AuditEntry.id))
     if since is not None:
         query = query.where(AuditEntry.at >= since)
     if until is not None:

@@ -16,8 +16,21 @@ from sqlmodel import Session, select
 
 from models.audit import append_audit
 from models.definition import Definition
-from models.planning import PlannedStep, plan_cycle
-from models.tables import Absence, Cycle, Mode, Person, StepDependency, StepInstance, StepState, Unit
+from models.planned import PlannedStep
+from models.planning import plan_cycle
+from models.tables import (
+    Absence,
+    Cycle,
+    Mode,
+    Person,
+    PersonBase,
+    StepDependency,
+    StepInstance,
+    StepState,
+    Unit,
+    UnitBase,
+    stored_id,
+)
 
 
 def definition_digest(definition: Definition) -> str:
@@ -34,28 +47,63 @@ def sync_organisation(definition: Definition, *, session: Session) -> None:
     key = org.info.key
     units = {u.key: u for u in session.exec(select(Unit).where(Unit.organisation == key))}
     wanted = [
-        dict(key=u.key, name=u.name, level=u.level, parent_key=u.parent, manager_key=u.manager, is_body=False) for u in org.source.units
+        UnitBase(
+            organisation=key,
+            key=u.key,
+            name=u.name,
+            level=u.level,
+            parent_key=u.parent,
+            manager_key=u.manager,
+            is_body=False,
+        )
+        for u in org.source.units
     ] + [
-        dict(key=b.key, name=b.name, level=b.level, parent_key=b.parent, manager_key=b.secretary, is_body=True) for b in org.source.bodies
+        UnitBase(
+            organisation=key,
+            key=b.key,
+            name=b.name,
+            level=b.level,
+            parent_key=b.parent,
+            manager_key=b.secretary,
+            is_body=True,
+        )
+        for b in org.source.bodies
     ]
     for values in wanted:
-        row = units.get(values["key"]) or Unit(organisation=key, **values)
-        for name, value in values.items():
-            setattr(row, name, value)
-        session.add(row)
+        unit = units.get(values.key) or Unit(organisation=key, key=values.key, name=values.name, level=values.level)
+        unit.sqlmodel_update(values)
+        session.add(unit)
     people = {p.key: p for p in session.exec(select(Person).where(Person.organisation == key))}
-    for person in org.source.people:
-        values = dict(name=person.name, email=person.email.lower(), title=person.title, reports_to=person.reports_to, standin=person.standin, digest=person.digest)
-        row = people.get(person.key) or Person(organisation=key, key=person.key, **values)
-        for name, value in values.items():
-            setattr(row, name, value)
-        session.add(row)
+    for source in org.source.people:
+        person_values = PersonBase(
+            organisation=key,
+            key=source.key,
+            name=source.name,
+            email=source.email.lower(),
+            title=source.title,
+            reports_to=source.reports_to,
+            standin=source.standin,
+            digest=source.digest,
+        )
+        person = people.get(source.key) or Person(
+            organisation=key, key=source.key, name=source.name, email=person_values.email
+        )
+        person.sqlmodel_update(person_values)
+        session.add(person)
     # Absences from YAML are replaced wholesale; those entered with the CLI are kept.
     for absence in session.exec(select(Absence).where(Absence.organisation == key, Absence.source == "yaml")):
         session.delete(absence)
-    for person in org.source.people:
-        for period in person.absent:
-            session.add(Absence(organisation=key, person_key=person.key, start=period.start, end=period.end, note=period.note, source="yaml"))
+    for source in org.source.people:
+        for period in source.absent:
+            absence = Absence(
+                organisation=key,
+                person_key=source.key,
+                start=period.start,
+                end=period.end,
+                note=period.note,
+                source="yaml",
+            )
+            session.add(absence)
     session.flush()
 
 
@@ -83,7 +131,9 @@ def instance_row(step: PlannedStep, definition: Definition, cycle_id: int, now: 
         due=step.due,
         nominal_due=step.nominal_due,
         reminders=[day.isoformat() for day in step.reminders],
-        escalation=[{"after": e.after, "on": e.on.isoformat(), "alert": e.alert, "person": e.person} for e in step.escalation],
+        escalation=[
+            {"after": e.after, "on": e.on.isoformat(), "alert": e.alert, "person": e.person} for e in step.escalation
+        ],
         description=step.description,
         uid=f"{step.uid}@{definition.organisation.info.key}",
         state=StepState.planned,
@@ -99,7 +149,14 @@ class StoredCycle:
 
 
 def store_cycle(
-    definition: Definition, year: int, *, session: Session, now: dt.datetime, mode: Mode = Mode.live, actor: str = "system", source: str = "cli"
+    definition: Definition,
+    year: int,
+    *,
+    session: Session,
+    now: dt.datetime,
+    mode: Mode = Mode.live,
+    actor: str = "system",
+    source: str = "cli",
 ) -> StoredCycle:
     """Create (or complete) the cycle's rows; raise PlanningError if it cannot be planned.
     `Mode.simulation` keeps `arshjul simulate`'s cycle apart from the live one."""
@@ -107,23 +164,31 @@ def store_cycle(
     org_key = definition.organisation.info.key
     if session.get_bind().dialect.name == "postgresql":
         # Two starts of the same cycle queue here; the second finds the first one's rows.
-        session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:name))").bindparams(name=f"arshjul.cycle.{org_key}.{year}.{mode}"))
+        lock = text("SELECT pg_advisory_xact_lock(hashtext(:name))").bindparams(
+            name=f"arshjul.cycle.{org_key}.{year}.{mode}"
+        )
+        session.connection().execute(lock)
     sync_organisation(definition, session=session)
-    cycle = session.exec(select(Cycle).where(Cycle.organisation == org_key, Cycle.year == year, Cycle.mode == mode)).first()
+    cycle = session.exec(
+        select(Cycle).where(Cycle.organisation == org_key, Cycle.year == year, Cycle.mode == mode)
+    ).first()
     if cycle is None:
-        cycle = Cycle(organisation=org_key, year=year, mode=mode, definition_digest=definition_digest(definition), created_at=now)
+        cycle = Cycle(
+            organisation=org_key, year=year, mode=mode, definition_digest=definition_digest(definition), created_at=now
+        )
         session.add(cycle)
         session.flush()
-    existing = {row.key: row for row in session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle.id))}
+    cycle_id = stored_id(cycle)
+    existing = {row.key: row for row in session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id))}
     created: list[StepInstance] = []
     for step in steps:
         if step.key not in existing:
-            row = instance_row(step, definition, cycle.id, now)
+            row = instance_row(step, definition, cycle_id, now)
             session.add(row)
             created.append(row)
     session.flush()
     if created:
-        ids = {row.key: row.id for row in [*existing.values(), *created]}
+        ids = {row.key: stored_id(row) for row in [*existing.values(), *created]}
         new_keys = {row.key for row in created}
         for step in steps:
             if step.key in new_keys:
@@ -136,7 +201,13 @@ def store_cycle(
             action="cycle.started" if not existing else "cycle.extended",
             source=source,
             cycle_id=cycle.id,
-            after={"year": year, "mode": mode, "organisation": org_key, "instances_created": len(created), "definition_digest": definition_digest(definition)},
+            after={
+                "year": year,
+                "mode": mode,
+                "organisation": org_key,
+                "instances_created": len(created),
+                "definition_digest": definition_digest(definition),
+            },
         )
         session.flush()
     return StoredCycle(cycle=cycle, created=created, existing=len(existing))

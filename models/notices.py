@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.people import Directory
 from models.tables import Mode, OutboxMessage, OutboxState
@@ -80,7 +80,7 @@ def delivery_time(now: dt.datetime, calendar: WorkingCalendar, workday_end: dt.t
 def addressed(
     kind: str,
     stage: str,
-    principal: str,
+    principal: str | None,
     *,
     directory: Directory,
     day: dt.date,
@@ -91,7 +91,7 @@ def addressed(
 ) -> list[Notice]:
     """A notice meant for `principal`, delivered to whoever acts for them on `day`
     (their stand-in while they are away), unless that person reads a daily digest."""
-    if principal not in directory:
+    if principal is None or principal not in directory:
         return []
     recipient = directory.acting_for(principal, day)
     if kind in FOLDED_INTO_DAILY_DIGEST and directory[recipient].digest == "daily":
@@ -110,7 +110,15 @@ def addressed(
     ]
 
 
-def enqueue(notices: list[Notice], *, session: Session, directory: Directory, now: dt.datetime, mail_domain: str, mode: Mode = Mode.live) -> set[str]:
+def enqueue(
+    notices: list[Notice],
+    *,
+    session: Session,
+    directory: Directory,
+    now: dt.datetime,
+    mail_domain: str,
+    mode: Mode = Mode.live,
+) -> set[str]:
     """Write notices to the outbox in the caller's transaction; existing keys are left as
     they are. Returns the keys that were new."""
     if not notices:
@@ -141,6 +149,11 @@ def enqueue(notices: list[Notice], *, session: Session, directory: Directory, no
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     new: set[str] = set()
     for start in range(0, len(rows), 500):  # stay under the backends' bound-parameter limits
-        statement = insert(OutboxMessage).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.key)
+        statement = (
+            insert(OutboxMessage)
+            .values(rows[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(col(OutboxMessage.key))
+        )
         new.update(session.exec(statement).scalars())
     return new

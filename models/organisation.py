@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from models.definition import Body, OrganisationFile, Person, Role, Unit
+from models.schema import Body, OrganisationFile, Person, Role, Unit
 from models.workdays import WorkingCalendar
 
 OWNER_MANAGER = "owner_manager"  # escalation target: the owner's manager in the unit tree

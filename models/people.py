@@ -71,7 +71,7 @@ class Directory:
         return False
 
 
-def load_directory(session: Session, organisation: str) -> Directory:
+def load_directory(*, session: Session, organisation: str) -> Directory:
     members = {
         p.key: Member(p.key, p.name, p.email, p.title, p.standin, p.reports_to, p.digest)
         for p in session.exec(select(Person).where(Person.organisation == organisation))

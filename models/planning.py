@@ -12,74 +12,17 @@ below; else all of its instances. A rule anchored on several instances uses the 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from graphlib import TopologicalSorter
 
 from apscheduler.triggers.cron import CronTrigger
 
-from models.definition import Definition, Rule, StepTemplate
+from models.definition import Definition
 from models.organisation import OWNER_MANAGER, SELF_BODY, Organisation, Target
+from models.planned import Escalation, PlannedStep, PlanningError, instance_name
+from models.schema import Rule, StepTemplate
 from models.source import FieldPath, Issue
-from models.swedish import month_name, period_label
-
-
-
-class PlanningError(Exception):
-    def __init__(self, issues: list[Issue]):
-        self.issues = issues
-        super().__init__("\n".join(str(issue) for issue in issues))
-
-
-@dataclass(frozen=True)
-class Escalation:
-    after: int  # working days overdue
-    on: dt.date
-    alert: str  # role key or OWNER_MANAGER
-    person: str | None
-
-
-@dataclass
-class PlannedStep:
-    """One step instance of a cycle, fully resolved."""
-
-    year: int
-    key: str  # unique within the cycle: "<step>[@<period>]:<target>"
-    step: str
-    period: str | None
-    name: str
-    kind: str
-    process: str
-    level: str
-    unit: str
-    unit_name: str
-    owner_role: str
-    owner: str | None
-    decided_by: str | None
-    decided_by_kind: str | None  # "body" or "role"
-    decider: str | None  # the person who records the decision: the body's secretary or the role holder
-    meeting: dt.date | None
-    opens: dt.date
-    due: dt.date
-    nominal_due: dt.date | None
-    depends_on: list[str] = field(default_factory=list)
-    reminders: list[dt.date] = field(default_factory=list)
-    escalation: list[Escalation] = field(default_factory=list)
-    description: str | None = None
-    reference: str | None = None
-
-    @property
-    def uid(self) -> str:
-        """Stable across runs and machines: the same instance always has the same UID."""
-        return f"{self.year}.{self.key.replace(':', '.').replace('@', '.')}"
-
-
-def instance_name(template: StepTemplate, period: str | None) -> str:
-    if period is None:
-        return template.name
-    label = period_label(period)
-    if "{period}" in template.name:
-        return template.name.replace("{period}", label)
-    return f"{template.name} – {label}"
+from models.swedish import month_name
 
 
 def select_targets(org: Organisation, template: StepTemplate) -> list[str]:
@@ -94,8 +37,22 @@ def select_targets(org: Organisation, template: StepTemplate) -> list[str]:
         keys = [key for key in keys if org.target(key).anchor in allowed]
     if selector and selector.exclude:
         excluded = {key for root in selector.exclude for key in org.subtree(root)}
-        keys = [key for key in keys if key not in excluded and not (key in org.bodies and org.target(key).anchor in excluded)]
+        keys = [
+            key
+            for key in keys
+            if key not in excluded and not (key in org.bodies and org.target(key).anchor in excluded)
+        ]
     return keys
+
+
+@dataclass(frozen=True)
+class Responsible:
+    """Who owns a step instance and who decides it."""
+
+    owner: str
+    decided_by: str | None  # a body or a role
+    decided_by_kind: str | None  # "body" or "role"
+    decider: str | None  # the person who records the decision
 
 
 class _RuleError(Exception):
@@ -125,16 +82,23 @@ class CyclePlanner:
         year = self.year + recurrence.year
         if recurrence.meetings is not None:
             self._require_meetings(year, ("recurrence", "meetings"))
-            dates = [m.date for m in self.definition.meeting_dates.get(recurrence.meetings, []) if m.date.year == year]
-            return [(day.isoformat(), day) for day in dates]
+            meeting_days = [
+                m.date for m in self.definition.meeting_dates.get(recurrence.meetings, []) if m.date.year == year
+            ]
+            return [(day.isoformat(), day) for day in meeting_days]
         cron = recurrence.cron
+        assert cron is not None  # the schema asks for cron or meetings
         trigger = CronTrigger(
-            month=cron.month, day=cron.day, day_of_week=cron.day_of_week, timezone="UTC",
-            start_date=dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc), end_date=dt.datetime(year, 12, 31, 23, 59, tzinfo=dt.timezone.utc),
+            month=cron.month,
+            day=cron.day,
+            day_of_week=cron.day_of_week,
+            timezone="UTC",
+            start_date=dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+            end_date=dt.datetime(year, 12, 31, 23, 59, tzinfo=dt.UTC),
         )
         dates: list[dt.date] = []
         previous = None
-        now = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
+        now = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
         while (fire := trigger.get_next_fire_time(previous, now)) is not None:
             dates.append(fire.date())
             previous = now = fire + dt.timedelta(seconds=1)
@@ -143,7 +107,9 @@ class CyclePlanner:
 
     def _require_meetings(self, year: int, field_path: FieldPath) -> None:
         if year not in self.definition.meetings:
-            raise _RuleError(field_path, f"sammanträdesplanen för {year} saknas ({self.definition.meetings_file_name(year)})")
+            raise _RuleError(
+                field_path, f"sammanträdesplanen för {year} saknas ({self.definition.meetings_file_name(year)})"
+            )
 
     # -- references to other steps ---------------------------------------------------
 
@@ -172,7 +138,14 @@ class CyclePlanner:
     # -- rules -----------------------------------------------------------------------
 
     def resolve(
-        self, rule: Rule, name: str, target: Target, period: str | None, occurrence: dt.date | None, template_recurs_on_meetings: bool = False
+        self,
+        rule: Rule,
+        name: str,
+        target: Target,
+        *,
+        period: str | None,
+        occurrence: dt.date | None,
+        recurs_on_meetings: bool = False,
     ) -> tuple[dt.date, dt.date | None, dt.date | None]:
         """(date, nominal date if it was moved off a non-working day, meeting date)."""
         meeting_date = None
@@ -182,7 +155,9 @@ class CyclePlanner:
             body_key = rule.meeting
             if body_key == SELF_BODY:
                 if not target.is_body:
-                    raise _RuleError((name, "meeting"), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet")
+                    raise _RuleError(
+                        (name, "meeting"), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet"
+                    )
                 body_key = target.key
             meetings = self.definition.meeting_dates.get(body_key, [])
             if rule.month is not None:
@@ -191,9 +166,14 @@ class CyclePlanner:
                 candidates = [m.date for m in meetings if (m.date.year, m.date.month) == (year, month)]
                 if not candidates:
                     body = self.org.bodies[body_key].name
-                    raise _RuleError((name, "month"), f"{body} har inget sammanträde i {month_name(month)} {year} ({self.definition.meetings_file_name(year)})")
+                    raise _RuleError(
+                        (name, "month"),
+                        f"{body} har inget sammanträde i {month_name(month)} {year} "
+                        f"({self.definition.meetings_file_name(year)})",
+                    )
                 day = candidates[0] if rule.which == "first" else candidates[-1]
             else:
+                assert occurrence is not None  # `after: occurrence` is only valid in a recurring step
                 candidates = [m.date for m in meetings if m.date > occurrence]
                 if not candidates:
                     self._require_meetings(occurrence.year + 1, (name, "after"))
@@ -204,11 +184,14 @@ class CyclePlanner:
         elif rule.step is not None:
             related = self.related(rule.step, target, period)
             if not related:
-                raise _RuleError((name, "step"), f"steget '{rule.step}' har ingen instans att utgå från för {target.name}")
+                raise _RuleError(
+                    (name, "step"), f"steget '{rule.step}' har ingen instans att utgå från för {target.name}"
+                )
             day = max(step.opens if rule.edge == "opens" else step.due for step in related)
         else:
+            assert occurrence is not None  # `occurrence: true` is only valid in a recurring step
             day = occurrence
-            if template_recurs_on_meetings:
+            if recurs_on_meetings:
                 meeting_date = occurrence  # the occurrence is itself a meeting
         if rule.offset:
             return self.calendar.add_working_days(day, rule.offset), None, meeting_date
@@ -218,6 +201,14 @@ class CyclePlanner:
 
     # -- people ------------------------------------------------------------------------
 
+    def responsible(self, template: StepTemplate, target: Target) -> Responsible:
+        """Who owns the step for `target`, and who decides it."""
+        owner = self.org.role_holder(template.owner_role, target.anchor)
+        if owner is None:
+            raise _RuleError(("owner_role",), f"rollen '{template.owner_role}' har ingen innehavare för {target.name}")
+        decided_by, decided_by_kind, decider = self.decider(template, target)
+        return Responsible(owner=owner, decided_by=decided_by, decided_by_kind=decided_by_kind, decider=decider)
+
     def decider(self, template: StepTemplate, target: Target) -> tuple[str | None, str | None, str | None]:
         """(decided_by key, 'body' or 'role', the person who records the decision)."""
         decided_by = template.decided_by
@@ -225,7 +216,9 @@ class CyclePlanner:
             return None, None, None
         if decided_by == SELF_BODY:
             if not target.is_body:
-                raise _RuleError(("decided_by",), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet")
+                raise _RuleError(
+                    ("decided_by",), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet"
+                )
             decided_by = target.key
         if decided_by in self.org.bodies:
             return decided_by, "body", self.org.bodies[decided_by].secretary
@@ -234,14 +227,16 @@ class CyclePlanner:
             raise _RuleError(("decided_by",), f"rollen '{decided_by}' har ingen innehavare för {target.name}")
         return decided_by, "role", holder
 
-    def escalation(self, template: StepTemplate, target: Target, owner: str, due: dt.date) -> list[Escalation]:
+    def escalation(self, template: StepTemplate, target: Target, *, owner: str, due: dt.date) -> list[Escalation]:
         stages = []
         for stage in template.escalation:
             if stage.alert == OWNER_MANAGER:
                 person = self.org.manager_of(owner)
             else:
                 person = self.org.role_holder(stage.alert, target.anchor)
-            stages.append(Escalation(stage.after, self.calendar.add_working_days(due, stage.after), stage.alert, person))
+            stages.append(
+                Escalation(stage.after, self.calendar.add_working_days(due, stage.after), stage.alert, person)
+            )
         return stages
 
     # -- the whole cycle ---------------------------------------------------------------
@@ -251,24 +246,39 @@ class CyclePlanner:
         for target_key in select_targets(self.org, template):
             target = self.org.target(target_key)
             try:
-                owner = self.org.role_holder(template.owner_role, target.anchor)
-                if owner is None:
-                    raise _RuleError(("owner_role",), f"rollen '{template.owner_role}' har ingen innehavare för {target.name}")
-                decided_by, decided_kind, decider = self.decider(template, target)
+                responsible = self.responsible(template, target)
                 occurrences = self.occurrences(template)
             except _RuleError as error:
                 self.issues.append(self.definition.template_issue(template.key, error.field_path, str(error)))
                 continue
             for period, occurrence in occurrences:
                 try:
-                    self.plan_instance(template, target, period, occurrence, owner, decided_by, decided_kind, decider, explicit)
+                    self.plan_instance(
+                        template,
+                        target,
+                        period=period,
+                        occurrence=occurrence,
+                        responsible=responsible,
+                        explicit=explicit,
+                    )
                 except _RuleError as error:
                     self.issues.append(self.definition.template_issue(template.key, error.field_path, str(error)))
 
-    def plan_instance(self, template, target, period, occurrence, owner, decided_by, decided_kind, decider, explicit) -> None:
-        opens, _, _ = self.resolve(template.opens, "opens", target, period, occurrence)
+    def plan_instance(
+        self,
+        template: StepTemplate,
+        target: Target,
+        *,
+        period: str | None,
+        occurrence: dt.date | None,
+        responsible: Responsible,
+        explicit: bool,
+    ) -> None:
+        opens, _, _ = self.resolve(template.opens, "opens", target, period=period, occurrence=occurrence)
         on_meetings = template.recurrence is not None and template.recurrence.meetings is not None
-        due, nominal_due, meeting = self.resolve(template.due, "due", target, period, occurrence, on_meetings)
+        due, nominal_due, meeting = self.resolve(
+            template.due, "due", target, period=period, occurrence=occurrence, recurs_on_meetings=on_meetings
+        )
         where = f"{target.name}{', period ' + period if period else ''}, cykel {self.year}"
         if due < opens:
             raise _RuleError(("due",), f"deadline {due} ligger före öppningen {opens} ({where})")
@@ -278,7 +288,8 @@ class CyclePlanner:
                 if dependency.due > due:
                     raise _RuleError(
                         ("depends_on", position),
-                        f"'{dependency_key}' för {dependency.unit_name} har deadline {dependency.due}, efter detta stegs deadline {due} ({where})",
+                        f"'{dependency_key}' för {dependency.unit_name} har deadline {dependency.due}, "
+                        f"efter detta stegs deadline {due} ({where})",
                     )
                 depends_on.append(dependency.key)
         instance = PlannedStep(
@@ -293,19 +304,23 @@ class CyclePlanner:
             unit=target.key,
             unit_name=target.name,
             owner_role=template.owner_role,
-            owner=owner,
-            decided_by=decided_by,
-            decided_by_kind=decided_kind,
-            decider=decider,
+            owner=responsible.owner,
+            decided_by=responsible.decided_by,
+            decided_by_kind=responsible.decided_by_kind,
+            decider=responsible.decider,
             meeting=meeting,
             opens=opens,
             due=due,
             nominal_due=nominal_due,
             depends_on=depends_on,
             reminders=sorted(
-                {day for day in (self.calendar.add_working_days(due, -days) for days in template.reminders) if day > opens}
+                {
+                    day
+                    for day in (self.calendar.add_working_days(due, -days) for days in template.reminders)
+                    if day > opens
+                }
             ),
-            escalation=self.escalation(template, target, owner, due),
+            escalation=self.escalation(template, target, owner=responsible.owner, due=due),
             description=template.description,
             reference=template.reference,
         )
@@ -327,23 +342,3 @@ class CyclePlanner:
 def plan_cycle(definition: Definition, year: int) -> list[PlannedStep]:
     """Every step instance of plan year `year`, sorted by deadline."""
     return CyclePlanner(definition, year).plan()
-
-
-def filter_steps(
-    steps: list[PlannedStep],
-    org: Organisation,
-    *,
-    unit: str | None = None,
-    role: str | None = None,
-    person: str | None = None,
-) -> list[PlannedStep]:
-    """Narrow a plan: to a unit and everything under it (or to one body), to steps a
-    role owns or decides, or to steps a person owns or decides."""
-    if unit is not None:
-        inside = {unit} if unit in org.bodies else set(org.subtree(unit))
-        steps = [s for s in steps if s.unit in inside]
-    if role is not None:
-        steps = [s for s in steps if s.owner_role == role or (s.decided_by_kind == "role" and s.decided_by == role)]
-    if person is not None:
-        steps = [s for s in steps if person in (s.owner, s.decider)]
-    return steps

@@ -21,7 +21,9 @@ _OWNER_WAITS = (StepState.open.value, StepState.returned.value)
 
 
 def find_cycle(*, session: Session, organisation: str, year: int, mode: Mode) -> Cycle | None:
-    return session.exec(select(Cycle).where(Cycle.organisation == organisation, Cycle.year == year, Cycle.mode == mode)).first()
+    return session.exec(
+        select(Cycle).where(Cycle.organisation == organisation, Cycle.year == year, Cycle.mode == mode)
+    ).first()
 
 
 def live_cycles(*, session: Session, organisation: str) -> list[Cycle]:
@@ -53,7 +55,9 @@ def steps_matching(
         query = query.where(StepInstance.unit == unit)
     if role is not None:
         query = query.where(StepInstance.owner_role == role)
-    rows = [(step, cycle) for step, cycle in session.exec(query.order_by(col(StepInstance.due), col(StepInstance.name)))]
+    rows = [
+        (step, cycle) for step, cycle in session.exec(query.order_by(col(StepInstance.due), col(StepInstance.name)))
+    ]
     if overdue_on is not None:
         rows = [(step, cycle) for step, cycle in rows if is_overdue(StepState(step.state), step.due, overdue_on)]
     return rows
@@ -65,7 +69,9 @@ def template_instances(*, session: Session, cycle_id: int, step: str) -> list[St
 
 
 def step_history(*, session: Session, instance_id: int) -> list[AuditEntry]:
-    return list(session.exec(select(AuditEntry).where(AuditEntry.instance_id == instance_id).order_by(col(AuditEntry.id))))
+    return list(
+        session.exec(select(AuditEntry).where(AuditEntry.instance_id == instance_id).order_by(col(AuditEntry.id)))
+    )
 
 
 def last_refusal(*, session: Session, instance_id: int) -> str | None:
@@ -120,7 +126,9 @@ def digest_interest(*, session: Session, today: dt.date, calendar: WorkingCalend
     horizon = digest_horizon(today, calendar)
     query = select(StepInstance.state, StepInstance.owner, StepInstance.decider).where(
         _in_mode(mode),
-        col(StepInstance.state).in_([s.value for s in (StepState.planned, StepState.open, StepState.returned, StepState.submitted)]),
+        col(StepInstance.state).in_(
+            [s.value for s in (StepState.planned, StepState.open, StepState.returned, StepState.submitted)]
+        ),
         StepInstance.opens <= horizon,
     )
     interested: dict[str, int] = {}
@@ -133,7 +141,9 @@ def digest_interest(*, session: Session, today: dt.date, calendar: WorkingCalend
     return interested
 
 
-def digest_steps(*, session: Session, person: str, today: dt.date, calendar: WorkingCalendar, mode: Mode) -> DigestSteps:
+def digest_steps(
+    *, session: Session, person: str, today: dt.date, calendar: WorkingCalendar, mode: Mode
+) -> DigestSteps:
     horizon = digest_horizon(today, calendar)
     owned = session.exec(
         select(StepInstance).where(
@@ -143,11 +153,15 @@ def digest_steps(*, session: Session, person: str, today: dt.date, calendar: Wor
         )
     ).all()
     deciding = session.exec(
-        select(StepInstance).where(_in_mode(mode), StepInstance.decider == person, StepInstance.state == StepState.submitted.value)
+        select(StepInstance).where(
+            _in_mode(mode), StepInstance.decider == person, StepInstance.state == StepState.submitted.value
+        )
     ).all()
     return DigestSteps(
         open=sorted((s for s in owned if StepState(s.state) is not StepState.planned), key=lambda s: s.due),
-        coming=sorted((s for s in owned if StepState(s.state) is StepState.planned and s.opens <= horizon), key=lambda s: s.opens),
+        coming=sorted(
+            (s for s in owned if StepState(s.state) is StepState.planned and s.opens <= horizon), key=lambda s: s.opens
+        ),
         to_decide=sorted(deciding, key=lambda s: s.due),
     )
 

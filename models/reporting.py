@@ -7,15 +7,21 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models.states import is_overdue
-from models.steps import step_is_done
-from models.tables import StepDependency, StepInstance, StepState
+from models.states import is_overdue, step_is_done
+from models.tables import StepDependency, StepInstance, StepState, stored_id
 from models.workdays import WorkingCalendar
 
 COLUMNS = ("planned", "open", "submitted", "returned", "done", "overdue")
-COLUMN_NAMES = {"planned": "Planerade", "open": "Öppna", "submitted": "Inlämnade", "returned": "Återremitterade", "done": "Klara", "overdue": "Försenade"}
+COLUMN_NAMES = {
+    "planned": "Planerade",
+    "open": "Öppna",
+    "submitted": "Inlämnade",
+    "returned": "Återremitterade",
+    "done": "Klara",
+    "overdue": "Försenade",
+}
 
 
 @dataclass
@@ -51,17 +57,24 @@ class OverdueItem:
     waiting_downstream: list[StepInstance]
 
 
-def overdue_items(session: Session, steps: list[StepInstance], today: dt.date, calendar: WorkingCalendar) -> list[OverdueItem]:
-    by_id = {step.id: step for step in steps}
+def overdue_items(
+    *, session: Session, steps: list[StepInstance], today: dt.date, calendar: WorkingCalendar
+) -> list[OverdueItem]:
+    by_id = {stored_id(step): step for step in steps}
     downstream: dict[int, list[StepInstance]] = defaultdict(list)
     ids = list(by_id)
     for chunk in range(0, len(ids), 500):
-        for link in session.exec(select(StepDependency).where(StepDependency.depends_on_id.in_(ids[chunk : chunk + 500]))):
+        links = select(StepDependency).where(col(StepDependency.depends_on_id).in_(ids[chunk : chunk + 500]))
+        for link in session.exec(links):
             dependent = by_id.get(link.instance_id)
             if dependent is not None and not step_is_done(dependent):
                 downstream[link.depends_on_id].append(dependent)
     items = [
-        OverdueItem(step, calendar.working_days_after(step.due, today), sorted(downstream.get(step.id, []), key=lambda s: s.due))
+        OverdueItem(
+            step,
+            calendar.working_days_after(step.due, today),
+            sorted(downstream.get(stored_id(step), []), key=lambda s: s.due),
+        )
         for step in steps
         if is_overdue(StepState(step.state), step.due, today)
     ]

@@ -76,7 +76,7 @@ class SourceError(Exception):
 
 
 _resolver = yaml.resolver.Resolver()
-# libyaml's parser where PyYAML was built with it: the same nodes and marks, ten times faster.
+# libyaml's parser where PyYAML was built with it: the same nodes and marks, much faster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -131,10 +131,16 @@ def load_source(path: Path) -> SourceDocument:
 
 
 def _build(
-    node: yaml.Node, path: FieldPath, document: SourceDocument, issues: list[Issue], open_nodes: frozenset[int] = frozenset()
+    node: yaml.Node,
+    path: FieldPath,
+    document: SourceDocument,
+    issues: list[Issue],
+    open_nodes: frozenset[int] = frozenset(),
 ) -> Any:
     if id(node) in open_nodes or len(path) > 50:
-        issues.append(Issue(document.name, node.start_mark.line + 1, format_path(path), "rekursivt eller för djupt nästlat värde"))
+        issues.append(
+            Issue(document.name, node.start_mark.line + 1, format_path(path), "rekursivt eller för djupt nästlat värde")
+        )
         return None
     open_nodes = open_nodes | {id(node)}
     document.locations[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -148,7 +154,12 @@ def _build(
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 issues.append(
-                    Issue(document.name, key_node.start_mark.line + 1, format_path(path), "en nyckel måste vara en enkel text")
+                    Issue(
+                        document.name,
+                        key_node.start_mark.line + 1,
+                        format_path(path),
+                        "en nyckel måste vara en enkel text",
+                    )
                 )
                 continue
             key = str(key_node.value)

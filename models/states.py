@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from models.tables import StepState
+from models.tables import STATE_NAMES, StepInstance, StepState
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     submit = "submit"
     approve = "approve"
     send_back = "return"
@@ -38,7 +38,10 @@ def transition(state: StepState, action: Action, *, has_decider: bool) -> StepSt
             return StepState.submitted
         if state is StepState.planned:
             raise TransitionError("steget är inte öppnat än och kan inte lämnas in")
-        raise TransitionError("steget är redan inlämnat" + (" och väntar på beslut" if state is StepState.submitted and has_decider else ""))
+        raise TransitionError(
+            "steget är redan inlämnat"
+            + (" och väntar på beslut" if state is StepState.submitted and has_decider else "")
+        )
     if not has_decider:
         raise TransitionError("steget har ingen beslutsinstans: det är klart när det har lämnats in")
     if state is StepState.submitted:
@@ -61,3 +64,19 @@ def awaits_owner(state: StepState) -> bool:
 def is_overdue(state: StepState, due: dt.date, today: dt.date) -> bool:
     """Past the deadline and not yet submitted (a submitted step waits on its decider)."""
     return today > due and StepState(state) in (StepState.planned, StepState.open, StepState.returned)
+
+
+def has_decider(step: StepInstance) -> bool:
+    return step.decided_by is not None
+
+
+def step_is_done(step: StepInstance) -> bool:
+    return is_done(step.state, has_decider=has_decider(step))
+
+
+def state_label(step: StepInstance, today: dt.date) -> str:
+    """Swedish state for people: the state, plus 'försenat' when the deadline has passed."""
+    label = STATE_NAMES[StepState(step.state)]
+    if not step_is_done(step) and today > step.due and StepState(step.state) is not StepState.submitted:
+        label += ", försenat"
+    return label

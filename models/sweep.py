@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import notices as n
-from models.states import awaits_owner
 from models.queries import digest_interest
+from models.states import awaits_owner
 from models.steps import Context
 from models.tables import Cycle, Mode, StepInstance, StepState
 
@@ -34,14 +34,14 @@ class SweepSelection:
     escalated: list[tuple[StepInstance, dict]] = field(default_factory=list)
 
 
-def candidate_steps(session: Session, today: dt.date, *, mode: Mode = Mode.live) -> list[StepInstance]:
+def candidate_steps(*, session: Session, today: dt.date, mode: Mode = Mode.live) -> list[StepInstance]:
     """Steps waiting for their owner whose deadline is near enough to today for a notice
     (one indexed range query on (state, due))."""
     query = (
         select(StepInstance)
-        .join(Cycle, Cycle.id == StepInstance.cycle_id)
+        .join(Cycle, col(Cycle.id) == StepInstance.cycle_id)
         .where(
-            StepInstance.state.in_([StepState.open.value, StepState.returned.value]),
+            col(StepInstance.state).in_([StepState.open.value, StepState.returned.value]),
             StepInstance.due >= today - _AFTER,
             StepInstance.due <= today + _BEFORE,
             Cycle.mode == mode,
@@ -61,7 +61,17 @@ def select_due_work(steps: list[StepInstance], today: dt.date, ctx: Context) -> 
     def notify(kind: str, stage: str, principal: str | None, step: StepInstance, context: dict) -> list[n.Notice]:
         if principal is None:
             return []
-        found = n.addressed(kind, stage, principal, directory=ctx.directory, day=today, send_at=send_at, instance_id=step.id, cycle_id=step.cycle_id, context=context)
+        found = n.addressed(
+            kind,
+            stage,
+            principal,
+            directory=ctx.directory,
+            day=today,
+            send_at=send_at,
+            instance_id=step.id,
+            cycle_id=step.cycle_id,
+            context=context,
+        )
         selection.notices.extend(found)
         return found
 
@@ -82,13 +92,18 @@ def select_due_work(steps: list[StepInstance], today: dt.date, ctx: Context) -> 
         notify(n.OVERDUE, "overdue", step.owner, step, {"working_days_late": late})
         for stage in step.escalation:
             if dt.date.fromisoformat(stage["on"]) <= today and stage.get("person"):
-                context = {"working_days_late": late, "after": stage["after"], "alert": stage["alert"], "owner": step.owner}
+                context = {
+                    "working_days_late": late,
+                    "after": stage["after"],
+                    "alert": stage["alert"],
+                    "owner": step.owner,
+                }
                 if notify(n.ESCALATION, f"after-{stage['after']}", stage["person"], step, context):
                     selection.escalated.append((step, stage))
     return selection
 
 
-def digest_notices(session: Session, today: dt.date, ctx: Context, *, mode: Mode = Mode.live) -> list[n.Notice]:
+def digest_notices(*, session: Session, today: dt.date, ctx: Context, mode: Mode = Mode.live) -> list[n.Notice]:
     """The weekly digest (first working day of the ISO week) for everyone with open or
     coming steps, and the daily digest for those who chose it instead of single mails."""
     calendar = ctx.calendar
@@ -110,5 +125,13 @@ def digest_notices(session: Session, today: dt.date, ctx: Context, *, mode: Mode
             stage = f"weekly-{year}-W{week:02d}"
         else:
             continue
-        notices.append(n.Notice(kind=n.DIGEST, stage=stage, recipient_key=person, send_at=send_at, context={"steps": count, "daily": daily, "day": today.isoformat()}))
+        notices.append(
+            n.Notice(
+                kind=n.DIGEST,
+                stage=stage,
+                recipient_key=person,
+                send_at=send_at,
+                context={"steps": count, "daily": daily, "day": today.isoformat()},
+            )
+        )
     return notices

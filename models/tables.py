@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -33,12 +34,19 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: the app stores aware UTC times only")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def stored_id(row: Any) -> int:
+    """The id of a row that was read from the database or flushed to it."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return int(row.id)
 
 
 def utc_column(**kwargs) -> Column:
@@ -70,7 +78,7 @@ class Mode(enum.StrEnum):
         return cls.simulation if simulation else cls.live
 
 
-class StepState(str, enum.Enum):
+class StepState(enum.StrEnum):
     planned = "planned"
     open = "open"
     submitted = "submitted"
@@ -234,7 +242,7 @@ class AuditEntry(SQLModel, table=True):
 # -- the outbox ---------------------------------------------------------------------------
 
 
-class OutboxState(str, enum.Enum):
+class OutboxState(enum.StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"  # dead-lettered after the last attempt; can be re-sent
@@ -253,7 +261,9 @@ class OutboxMessage(SQLModel, table=True):
     key: str = Field(max_length=400, unique=True)
     instance_id: int | None = Field(default=None, foreign_key="step_instance.id", index=True)
     cycle_id: int | None = Field(default=None, index=True)
-    mode: Mode = Field(default=Mode.live, sa_column=Column(ModeText(), nullable=False))  # the live service never sends a simulation's mail
+    mode: Mode = Field(
+        default=Mode.live, sa_column=Column(ModeText(), nullable=False)
+    )  # the live service never sends a simulation's mail
     kind: str = Field(max_length=30)
     stage: str = Field(max_length=40)
     recipient_key: str = Field(max_length=80, index=True)

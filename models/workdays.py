@@ -18,7 +18,6 @@ import pendulum
 from models.swedish import weekday
 
 
-
 class WorkingCalendar:
     def __init__(
         self,
@@ -106,5 +105,5 @@ class WorkingCalendar:
         """The calendar date of a moment in the organisation's time zone (a naive moment
         is taken as UTC, as the database returns them)."""
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
+            moment = moment.replace(tzinfo=dt.UTC)
         return moment.astimezone(self._zone).date()

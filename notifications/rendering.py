@@ -21,7 +21,17 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from models.swedish import count, day_month, genitive, join_list, relative_day, swedish_date, upper_first, weekday, working_days
+from models.swedish import (
+    count,
+    day_month,
+    genitive,
+    join_list,
+    relative_day,
+    swedish_date,
+    upper_first,
+    weekday,
+    working_days,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

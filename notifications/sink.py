@@ -19,7 +19,7 @@ class MaildirHandler:
         folder.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"{stamp}-{os.getpid()}-{next(_sequence):06d}.eml"
         temporary = self.folder / f".{name}.tmp"
         content = envelope.original_content or envelope.content
@@ -37,7 +37,7 @@ class MailSink:
         self.port = port
         self._controller = Controller(MaildirHandler(folder), hostname=host, port=port)
 
-    def start(self) -> "MailSink":
+    def start(self) -> MailSink:
         self._controller.start()
         return self
 

@@ -7,13 +7,13 @@ import datetime as dt
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from arshjul.core import runtime
 from models.people import load_directory
 from models.queries import cycle_steps, failed_messages
 from models.reporting import COLUMN_NAMES, COLUMNS, overdue_items, status_rows
-from models.tables import Cycle, Mode, OutboxMessage, OutboxState
+from models.tables import Cycle, Mode
 
 
 def _artifact_key(cycle: Cycle, name: str) -> str:
@@ -27,24 +27,35 @@ def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
     org = definition.organisation
     with Session(runtime.engine()) as session:
         steps = cycle_steps(session=session, cycle_id=cycle.id)
-        directory = load_directory(session, cycle.organisation)
-        items = overdue_items(session, steps, today, org.calendar)
+        directory = load_directory(session=session, organisation=cycle.organisation)
+        items = overdue_items(session=session, steps=steps, today=today, calendar=org.calendar)
     table = []
     for row in status_rows(steps, today, org.levels):
-        entry = {"Process": definition.processes[row.process].name if row.process in definition.processes else row.process,
-                 "Nivå": org.level_names.get(row.level, row.level)}
+        entry = {
+            "Process": definition.processes[row.process].name if row.process in definition.processes else row.process,
+            "Nivå": org.level_names.get(row.level, row.level),
+        }
         entry.update({COLUMN_NAMES[c]: row.counts[c] for c in COLUMNS})
         entry["Totalt"] = row.total
         table.append(entry)
-    lines = [f"# Försenade steg i årshjulet {cycle.year}", "", f"Läget {today.isoformat()}: {len(items)} steg har passerat sin deadline utan att vara inlämnade.", ""]
+    lines = [
+        f"# Försenade steg i årshjulet {cycle.year}",
+        "",
+        f"Läget {today.isoformat()}: {len(items)} steg har passerat sin deadline utan att vara inlämnade.",
+        "",
+    ]
     if items:
-        lines += ["| Steg | Enhet | Ägare | Deadline | Arbetsdagar sent | Väntar nedströms |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| Steg | Enhet | Ägare | Deadline | Arbetsdagar sent | Väntar nedströms |",
+            "|---|---|---|---|---|---|",
+        ]
         for item in items:
             step = item.step
             waiting = ", ".join(f"{d.name} · {d.unit_name}" for d in item.waiting_downstream[:4])
             if len(item.waiting_downstream) > 4:
                 waiting += f" och {len(item.waiting_downstream) - 4} till"
-            lines.append(f"| {step.name} | {step.unit_name} | {directory.name(step.owner)} | {step.due.isoformat()} | {item.working_days_late} | {waiting or '–'} |")
+            cells = [step.name, step.unit_name, directory.name(step.owner), step.due.isoformat()]
+            lines.append(f"| {' | '.join(cells)} | {item.working_days_late} | {waiting or '–'} |")
     else:
         lines.append("Inget är försenat.")
     return table, "\n".join(lines)
@@ -56,11 +67,13 @@ def publish_status(cycle_id: int, today: dt.date) -> None:
         cycle = session.get(Cycle, cycle_id)
     table, markdown = status_markdown(cycle, today)
     create_table_artifact(
-        key=_artifact_key(cycle, "status"), table=table,
+        key=_artifact_key(cycle, "status"),
+        table=table,
         description=f"Årshjulet {cycle.year}: steg per process och nivå, läget {today.isoformat()}.",
     )
     create_markdown_artifact(
-        key=_artifact_key(cycle, "forsenat"), markdown=markdown,
+        key=_artifact_key(cycle, "forsenat"),
+        markdown=markdown,
         description=f"Årshjulet {cycle.year}: försenade steg {today.isoformat()}.",
     )
 
@@ -70,12 +83,18 @@ def failed_mail_markdown(failed: list) -> str:
     if not failed:
         return "\n".join(lines + ["Alla meddelanden har gått fram."])
     lines += [
-        f"{len(failed)} meddelanden misslyckades efter sista försöket. Rätta adressen eller vänta tills e-postservern tar emot igen, "
-        "och skicka om med `arshjul mail resend ID` (eller `--all`).", "",
-        "| ID | Till | Ämne | Försök | Senaste fel |", "|---|---|---|---|---|",
+        f"{len(failed)} meddelanden misslyckades efter sista försöket. "
+        "Rätta adressen eller vänta tills e-postservern tar emot igen, "
+        "och skicka om med `arshjul mail resend ID` (eller `--all`).",
+        "",
+        "| ID | Till | Ämne | Försök | Senaste fel |",
+        "|---|---|---|---|---|",
     ]
     for message in failed:
-        lines.append(f"| {message.id} | {message.recipient} | {message.subject or message.kind} | {message.attempts} | {message.last_error or ''} |")
+        subject = message.subject or message.kind
+        lines.append(
+            f"| {message.id} | {message.recipient} | {subject} | {message.attempts} | {message.last_error or ''} |"
+        )
     return "\n".join(lines)
 
 
@@ -84,5 +103,9 @@ def publish_failed_mail() -> int:
     """The dead letters, for the regionstab (also `arshjul mail failed`)."""
     with Session(runtime.engine()) as session:
         failed = failed_messages(session=session, mode=Mode.live)
-    create_markdown_artifact(key="arshjul-misslyckade-utskick", markdown=failed_mail_markdown(failed), description="E-post som inte gick att skicka.")
+    create_markdown_artifact(
+        key="arshjul-misslyckade-utskick",
+        markdown=failed_mail_markdown(failed),
+        description="E-post som inte gick att skicka.",
+    )
     return len(failed)

@@ -29,12 +29,19 @@ def step_resource(step: StepInstance, year: int | None = None) -> dict[str, str]
     return resource
 
 
-def emit_step_event(kind: str, step: StepInstance, *, flow_run_id: str | None = None, payload: dict | None = None) -> None:
+def emit_step_event(
+    kind: str, step: StepInstance, *, flow_run_id: str | None = None, payload: dict | None = None
+) -> None:
     """Best effort: an event that cannot be sent is logged, never fails the change it
     reports (that change is already committed and audited)."""
     related = []
     if flow_run_id or step.flow_run_id:
-        related.append({"prefect.resource.id": f"prefect.flow-run.{flow_run_id or step.flow_run_id}", "prefect.resource.role": "flow-run"})
+        related.append(
+            {
+                "prefect.resource.id": f"prefect.flow-run.{flow_run_id or step.flow_run_id}",
+                "prefect.resource.role": "flow-run",
+            }
+        )
     try:
         emit_event(event=f"arshjul.step.{kind}", resource=step_resource(step), related=related, payload=payload or {})
     except Exception:  # noqa: BLE001 - see docstring

@@ -29,7 +29,14 @@ def run_name(step: StepInstance, year: int) -> str:
 
 
 def run_tags(step: StepInstance, year: int, mode: Mode) -> list[str]:
-    tags = ["årshjul", f"år:{year}", f"process:{step.process}", f"nivå:{step.level}", f"enhet:{step.unit}", f"roll:{step.owner_role}"]
+    tags = [
+        "årshjul",
+        f"år:{year}",
+        f"process:{step.process}",
+        f"nivå:{step.level}",
+        f"enhet:{step.unit}",
+        f"roll:{step.owner_role}",
+    ]
     if mode is Mode.simulation:
         tags.append("simulering")
     return tags
@@ -50,6 +57,7 @@ def step_deployment_id(mode: Mode):
 async def _create(deployment_id, steps: list[StepInstance], cycle: Cycle) -> dict[int, str]:
     created: dict[int, str] = {}
     async with get_client() as client:
+
         async def one(step: StepInstance) -> None:
             run = await client.create_flow_run_from_deployment(
                 deployment_id,

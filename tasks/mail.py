@@ -22,13 +22,23 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     """The configured relay, or the local sink of the embedded default."""
     if settings.smtp_host:
         return SmtpConfig(
-            host=settings.smtp_host, port=settings.smtp_port, tls=settings.smtp_tls, ssl=settings.smtp_ssl,
-            user=settings.smtp_user, password=settings.smtp_password, timeout=settings.smtp_timeout, sender=settings.mail_from,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            tls=settings.smtp_tls,
+            ssl=settings.smtp_ssl,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            timeout=settings.smtp_timeout,
+            sender=settings.mail_from,
         )
-    return SmtpConfig(host="127.0.0.1", port=settings.sink_port, timeout=settings.smtp_timeout, sender=settings.mail_from)
+    return SmtpConfig(
+        host="127.0.0.1", port=settings.sink_port, timeout=settings.smtp_timeout, sender=settings.mail_from
+    )
 
 
-def deliver(mode: Mode = Mode.live, limit: int | None = None, *, workers: int = 1, now: dt.datetime | None = None) -> DeliveryReport:
+def deliver(
+    mode: Mode = Mode.live, limit: int | None = None, *, workers: int = 1, now: dt.datetime | None = None
+) -> DeliveryReport:
     """Send what is due at `now` (default: the clock's now). With `workers` > 1 the batch
     is shared by that many senders, this process and `workers - 1` more, each claiming
     pages of it in turn: for bulk sending on several cores (`limit` is for one sender)."""
@@ -37,9 +47,17 @@ def deliver(mode: Mode = Mode.live, limit: int | None = None, *, workers: int = 
         return _deliver_in_processes(mode, workers, now)
     settings = get_settings()
     return deliver_due(
-        runtime.engine(), runtime.definition(), smtp=smtp_config(settings), now=now, ui_url=settings.ui_url, mode=mode,
-        limit=limit, max_attempts=settings.mail_max_attempts, retry_base_seconds=settings.mail_retry_base_seconds,
-        claim_seconds=settings.mail_claim_seconds, connections=settings.mail_connections,
+        runtime.engine(),
+        runtime.definition(),
+        smtp=smtp_config(settings),
+        now=now,
+        ui_url=settings.ui_url,
+        mode=mode,
+        limit=limit,
+        max_attempts=settings.mail_max_attempts,
+        retry_base_seconds=settings.mail_retry_base_seconds,
+        claim_seconds=settings.mail_claim_seconds,
+        connections=settings.mail_connections,
     )
 
 

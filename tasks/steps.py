@@ -3,35 +3,24 @@ Prefect side effects that follow a committed change (events, waking the steps th
 waited).
 
 The step flow calls them as plain functions, not as Prefect task runs: a task run costs
-the Prefect server more than the work it records (measured: it took the simulation's
-server to full CPU), and each change is recorded in the audit log anyway."""
+the Prefect server more than the work it records, and each change is recorded in the
+audit log anyway."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from prefect import get_client
 from prefect.exceptions import ObjectNotFound
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from arshjul.core import clock, runtime
 from arshjul.core.database import session_scope
+from models.dependencies import NEIGHBOUR_COLUMNS, dependencies_by_step, dependents, unfinished, unfinished_dependencies
 from models.queries import waiting_steps_with_runs
-from models.states import ACTION_BY_LABEL, Action
-from models.steps import (
-    NEIGHBOUR_COLUMNS,
-    StaleInput,
-    StepActionError,
-    dependencies_by_step,
-    dependents,
-    open_step,
-    perform,
-    reject_input,
-    step_is_done,
-    unfinished,
-    unfinished_dependencies,
-)
+from models.states import ACTION_BY_LABEL, Action, step_is_done
+from models.steps import StaleInput, StepActionError, open_step, perform, reject_input
 from models.tables import StepInstance, StepState
 from tasks.events import emit_step_event
 
@@ -40,14 +29,21 @@ log = logging.getLogger(__name__)
 EVENT_FOR_ACTION = {Action.submit: "submitted", Action.approve: "approved", Action.send_back: "returned"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
-    """The result of an input, as the flow reports it (a plain dict in Prefect's results)."""
+    """What became of an input: accepted (the step is now in `state`), refused (the
+    message says why, in Swedish), or stale (it answered a question the step no longer
+    asks, because someone acted elsewhere)."""
 
     accepted: bool
     stale: bool
     message: str
-    state: str
+    state: StepState | None = None
+
+
+STALE = Outcome(
+    accepted=False, stale=True, message="steget har ändrats sedan formuläret visades; frågan ställs på nytt"
+)
 
 
 def read_step(instance_id: int) -> StepInstance:
@@ -66,8 +62,10 @@ def blockers_of(instance_id: int) -> list[StepInstance]:
 def open_step_now(instance_id: int, flow_run_id: str | None) -> bool:
     with session_scope(runtime.engine()) as session:
         step = session.get(StepInstance, instance_id)
-        ctx = runtime.context_for_step(session, step)
-        opened = open_step(instance_id, session=session, ctx=ctx, now=clock.now(), source="system", flow_run_id=flow_run_id)
+        ctx = runtime.context_for_step(step, session=session)
+        opened = open_step(
+            instance_id, session=session, ctx=ctx, now=clock.now(), source="system", flow_run_id=flow_run_id
+        )
     if opened:
         emit_step_event("opened", step, flow_run_id=flow_run_id)  # the same row, as committed
     return opened
@@ -90,22 +88,38 @@ def apply_action(
         step = session.get(StepInstance, instance_id)
         if step is None:
             raise StepActionError(f"steg {instance_id} finns inte")
-        ctx = runtime.context_for_step(session, step)
+        ctx = runtime.context_for_step(step, session=session)
         return perform(
-            instance_id, action, actor_email=actor_email, comment=comment, diarienummer=diarienummer, session=session,
-            ctx=ctx, now=clock.now(), source=source, flow_run_id=flow_run_id, expected_round=expected_round,
+            instance_id,
+            action,
+            actor_email=actor_email,
+            comment=comment,
+            diarienummer=diarienummer,
+            session=session,
+            ctx=ctx,
+            now=clock.now(),
+            source=source,
+            flow_run_id=flow_run_id,
+            expected_round=expected_round,
         )
 
 
 def after_action(step: StepInstance, action: Action, flow_run_id: str | None = None) -> None:
     """What follows a committed action in Prefect: its event, and waking the steps that
     waited for this one."""
-    emit_step_event(EVENT_FOR_ACTION[action], step, flow_run_id=flow_run_id, payload={"by": step.submitted_by if action is Action.submit else step.decided_by_person})
+    emit_step_event(
+        EVENT_FOR_ACTION[action],
+        step,
+        flow_run_id=flow_run_id,
+        payload={"by": step.submitted_by if action is Action.submit else step.decided_by_person},
+    )
     if step_is_done(step):
         wake_dependents(step.id)
 
 
-def record_input(instance_id: int, form: dict, expected_round: int, flow_run_id: str | None, source: str = "ui") -> dict:
+def record_input(
+    instance_id: int, form: dict, *, expected_round: int, flow_run_id: str | None, source: str = "ui"
+) -> Outcome:
     """Apply the input of a Resume form; refused input is recorded and explained."""
     label = str(form.get("åtgärd", ""))
     actor = str(form.get("epostadress", "")).strip()
@@ -114,23 +128,37 @@ def record_input(instance_id: int, form: dict, expected_round: int, flow_run_id:
         if action is None:
             raise StepActionError(f"okänd åtgärd '{label}': välj lämna in, godkänn eller återremittera")
         step = apply_action(
-            instance_id, action, actor_email=actor, comment=str(form.get("kommentar") or ""), diarienummer=str(form.get("diarienummer") or "") or None,
-            source=source, flow_run_id=flow_run_id, expected_round=expected_round,
+            instance_id,
+            action,
+            actor_email=actor,
+            comment=str(form.get("kommentar") or ""),
+            diarienummer=str(form.get("diarienummer") or "") or None,
+            source=source,
+            flow_run_id=flow_run_id,
+            expected_round=expected_round,
         )
         after_action(step, action, flow_run_id)
-        return asdict(Outcome(True, False, f"{label} av {actor} registrerat", str(StepState(step.state).value)))
+        return Outcome(
+            accepted=True, stale=False, message=f"{label} av {actor} registrerat", state=StepState(step.state)
+        )
     except StaleInput:
-        return asdict(Outcome(False, True, "steget har ändrats sedan formuläret visades; frågan ställs på nytt", ""))
+        return STALE
     except StepActionError as refusal:
         try:
             with session_scope(runtime.engine()) as session:
                 reject_input(
-                    instance_id, reason=str(refusal), actor_email=actor, session=session, now=clock.now(),
-                    source=source, flow_run_id=flow_run_id, expected_round=expected_round,
+                    instance_id,
+                    reason=str(refusal),
+                    actor_email=actor,
+                    session=session,
+                    now=clock.now(),
+                    source=source,
+                    flow_run_id=flow_run_id,
+                    expected_round=expected_round,
                 )
         except StaleInput:
-            return asdict(Outcome(False, True, "steget har ändrats sedan formuläret visades; frågan ställs på nytt", ""))
-        return asdict(Outcome(False, False, str(refusal), ""))
+            return STALE
+        return Outcome(accepted=False, stale=False, message=str(refusal))
 
 
 def wake_dependents(instance_id: int) -> list[str]:
@@ -138,7 +166,11 @@ def wake_dependents(instance_id: int) -> list[str]:
     without a form while they wait). Returns the flow run ids resumed."""
     with Session(runtime.engine(), expire_on_commit=False) as session:
         step = session.get(StepInstance, instance_id)
-        waiting = [d for d in dependents(step, session=session) if StepState(d.state) in (StepState.open, StepState.returned) and d.flow_run_id]
+        waiting = [
+            d
+            for d in dependents(step, session=session)
+            if StepState(d.state) in (StepState.open, StepState.returned) and d.flow_run_id
+        ]
         needs = dependencies_by_step([d.id for d in waiting], session=session, columns=NEIGHBOUR_COLUMNS)
         ready = [d for d in waiting if not unfinished(needs[d.id])]
     return resume_waiting_runs([d.flow_run_id for d in ready])

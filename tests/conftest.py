@@ -17,8 +17,16 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="arshjul-prefect-home-"))
 os.environ.setdefault("ARSHJUL_HOME", tempfile.mkdtemp(prefix="arshjul-home-"))
 
-from arshjul.core.database import make_engine, migrate  # noqa: E402
+import datetime as dt  # noqa: E402
+
+from sqlmodel import Session, select  # noqa: E402
+
+from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from arshjul.core.settings import DEFAULT_ORGANISATION  # noqa: E402
+from models.cycles import store_cycle  # noqa: E402
+from models.people import load_directory  # noqa: E402
+from models.steps import Context  # noqa: E402
+from models.tables import StepInstance  # noqa: E402
 from models.validation import load_definition  # noqa: E402
 
 SMALL_ORG = Path(__file__).parent / "fixtures" / "small"
@@ -130,3 +138,32 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# -- the small organisation's cycle in an app database --------------------------------------
+
+CYCLE_STORED_AT = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)  # before any step of cycle 2027 opens
+
+
+@pytest.fixture
+def cycle(engine, small_definition):
+    """The small organisation's cycle 2027, stored in `engine` (on each backend)."""
+    with session_scope(engine) as session:
+        store_cycle(small_definition, 2027, session=session, now=CYCLE_STORED_AT)
+    return engine
+
+
+def step_context(session: Session, definition, **overrides) -> Context:
+    """What step operations need: the organisation's calendar and its people."""
+    directory = load_directory(session=session, organisation=definition.organisation.info.key)
+    return Context(calendar=definition.organisation.calendar, directory=directory, **overrides)
+
+
+def stored_step(engine, key: str) -> StepInstance:
+    with Session(engine) as session:
+        return session.exec(select(StepInstance).where(StepInstance.key == key)).one()
+
+
+def step_id(engine, key: str) -> int:
+    with Session(engine) as session:
+        return session.exec(select(StepInstance.id).where(StepInstance.key == key)).one()

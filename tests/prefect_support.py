@@ -51,7 +51,7 @@ def no_heartbeats():
 
 def execute(flow_run_id: str) -> str:
     """Run a flow run in this process until it completes or suspends; return its state name."""
-    from flows.simulate_year import execute_step_run
+    from flows.in_process import execute_step_run
 
     return execute_step_run(flow_run_id).name
 

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from arshjul.cli import common  # noqa: F401  (first: it configures Prefect before anything imports it)
-from arshjul.cli import audit, cycle, mail, people, plan, serve, steps
+from arshjul.cli import (
+    audit,
+    common,  # noqa: F401  (first: it configures Prefect before anything imports it)
+    cycle,
+    mail,
+    people,
+    plan,
+    serve,
+    steps,
+)
 
 
 def create_app() -> typer.Typer:

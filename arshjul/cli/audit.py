@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from sqlmodel import Session
@@ -24,7 +24,7 @@ def audit_verify() -> None:
     """Kontrollera att granskningsloggens hashkedja är obruten."""
     engine = database()
     with Session(engine) as session:
-        checked, problems = verify_chain(session)
+        checked, problems = verify_chain(session=session)
     if problems:
         for problem in problems:
             errors.print(f"post {problem.entry_id}: {problem.message}", highlight=False)
@@ -34,21 +34,21 @@ def audit_verify() -> None:
 
 def audit_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="Fil att skriva (.csv eller .jsonl).")],
-    since: Annotated[Optional[str], typer.Option("--since", help="Från och med ÅÅÅÅ-MM-DD.")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Till (inte med) ÅÅÅÅ-MM-DD.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Från och med ÅÅÅÅ-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Till (inte med) ÅÅÅÅ-MM-DD.")] = None,
 ) -> None:
     """Exportera granskningsloggen (med hashar, så att kedjan kan kontrolleras utanför systemet)."""
     if output.suffix not in (".csv", ".jsonl"):
         fail("skriv till en .csv- eller .jsonl-fil")
-    start = dt.datetime.combine(parse_date(since, "--since"), dt.time(), dt.timezone.utc) if since else None
-    stop = dt.datetime.combine(parse_date(until, "--until"), dt.time(), dt.timezone.utc) if until else None
+    start = dt.datetime.combine(parse_date(since, "--since"), dt.time(), dt.UTC) if since else None
+    stop = dt.datetime.combine(parse_date(until, "--until"), dt.time(), dt.UTC) if until else None
     engine = database()
     count = 0
     with Session(engine) as session, output.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS) if output.suffix == ".csv" else None
         if writer:
             writer.writeheader()
-        for entry in iter_entries(session, since=start, until=stop):
+        for entry in iter_entries(session=session, since=start, until=stop):
             row = {name: getattr(entry, name) for name in EXPORT_FIELDS}
             row["at"] = entry.at.isoformat()
             if writer:

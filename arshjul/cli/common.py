@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -37,7 +37,9 @@ def _settings_or_exit() -> Settings:
         return get_settings()
     except ValidationError as exc:
         problems = [describe_setting_error(error, prefix="ARSHJUL_") for error in exc.errors()]
-        errors.print("[red]Fel:[/red] felaktiga inställningar:\n  " + "\n  ".join(problems), highlight=False, soft_wrap=True)
+        errors.print(
+            "[red]Fel:[/red] felaktiga inställningar:\n  " + "\n  ".join(problems), highlight=False, soft_wrap=True
+        )
         raise SystemExit(2) from None
 
 
@@ -45,7 +47,7 @@ def _settings_or_exit() -> Settings:
 EMBEDDED_PREFECT = configure_prefect_environment(_settings_or_exit())
 
 OrgOption = Annotated[
-    Optional[Path], typer.Option("--org", help="Organisationens mapp (standard: ARSHJUL_ORG eller regionens mapp).")
+    Path | None, typer.Option("--org", help="Organisationens mapp (standard: ARSHJUL_ORG eller regionens mapp).")
 ]
 SimulationOption = Annotated[bool, typer.Option("--simulation", help="Simuleringens cykel i stället för den skarpa.")]
 
@@ -79,7 +81,7 @@ def database() -> Engine:
 
 
 def today_in(definition: Definition) -> dt.date:
-    return definition.organisation.calendar.local_date(dt.datetime.now(dt.timezone.utc))
+    return definition.organisation.calendar.local_date(dt.datetime.now(dt.UTC))
 
 
 def parse_date(value: str, option: str) -> dt.date:

@@ -23,7 +23,7 @@ from arshjul.cli.common import (
 )
 from models.queries import cycle_steps
 from models.reporting import COLUMN_NAMES, COLUMNS, status_rows
-from models.steps import step_is_done
+from models.states import step_is_done
 from models.tables import Mode
 
 
@@ -34,7 +34,7 @@ def cycle_start(year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.
     database()
     require_prefect()
     from flows.start_cycle import start_cycle
-    from models.planning import PlanningError
+    from models.planned import PlanningError
     from tasks.flow_runs import DeploymentMissing
 
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -31,11 +31,11 @@ STATE_NAMES = {"pending": "väntar", "sent": "skickat", "failed": "misslyckat"}
 
 
 def mail_log(
-    to: Annotated[Optional[str], typer.Option("--to", help="Mottagarens e-postadress.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Mottagarens e-postadress.")] = None,
     step: Annotated[
-        Optional[str], typer.Option("--step", help="Stegmall (t.ex. enhet_verksamhetsplan) eller stegets id.")
+        str | None, typer.Option("--step", help="Stegmall (t.ex. enhet_verksamhetsplan) eller stegets id.")
     ] = None,
-    year: Annotated[Optional[int], typer.Option(help="Planår.")] = None,
+    year: Annotated[int | None, typer.Option(help="Planår.")] = None,
     simulation: Annotated[bool, typer.Option("--simulation", help="Simuleringens e-post.")] = False,
     output_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -106,7 +106,7 @@ def mail_failed() -> None:
 
 
 def mail_resend(
-    ids: Annotated[Optional[list[int]], typer.Argument(metavar="[ID]...")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(metavar="[ID]...")] = None,
     all_failed: Annotated[bool, typer.Option("--all", help="Alla misslyckade.")] = False,
 ) -> None:
     """Lägg misslyckade meddelanden i kö igen (samma Message-ID)."""
@@ -126,7 +126,8 @@ def mail_resend(
             row.next_attempt_at = clock.now()
             session.add(row)
     console.print(
-        f"{len(rows)} meddelanden ligger i kö igen; de skickas inom en minut av `arshjul serve` (eller `arshjul mail send`).",
+        f"{len(rows)} meddelanden ligger i kö igen; de skickas inom en minut av `arshjul serve` "
+        "(eller `arshjul mail send`).",
         highlight=False,
     )
 

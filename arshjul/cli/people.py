@@ -28,7 +28,7 @@ def people_absent(
         fail(f"frånvaron slutar ({last}) före den börjar ({first})")
     org_key = definition.organisation.info.key
     with Session(engine) as session:
-        directory = load_directory(session, org_key)
+        directory = load_directory(session=session, organisation=org_key)
     member = directory.by_email(person) or directory.members.get(person)
     if member is None:
         fail(f"okänd person '{person}' (har en cykel startats? personerna läses in då)")
@@ -46,7 +46,7 @@ def people_list() -> None:
     definition = load(None)
     engine = database()
     with Session(engine) as session:
-        directory = load_directory(session, definition.organisation.info.key)
+        directory = load_directory(session=session, organisation=definition.organisation.info.key)
     table = Table(title=f"{len(directory.members)} personer", header_style="bold")
     for column in ("Namn", "E-post", "Titel", "Ersättare", "Frånvaro", "Utskick"):
         table.add_column(column)

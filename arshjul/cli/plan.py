@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from arshjul.cli.common import OrgOption, check_year, console, errors, fail, load, print_issues, today_in
 from models.definition import Definition
-from models.planning import PlannedStep, PlanningError, filter_steps, plan_cycle
+from models.planned import PlannedStep, PlanningError, filter_steps
+from models.planning import plan_cycle
 
 FORMATS = ("table", "json", "csv", "ics")
 
@@ -41,7 +42,7 @@ def planned(
     return filter_steps(steps, org, unit=unit, role=role, person=person_key)
 
 
-def validate(folder: Annotated[Optional[Path], typer.Argument(help="Organisationens mapp.")] = None) -> None:
+def validate(folder: Annotated[Path | None, typer.Argument(help="Organisationens mapp.")] = None) -> None:
     """Kontrollera en organisations mapp (organisation, årshjul, sammanträdesplaner)."""
     definition = load(folder)
     org = definition.organisation
@@ -60,15 +61,15 @@ def plan(
     year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
     org: OrgOption = None,
     unit: Annotated[
-        Optional[str], typer.Option(help="Bara denna enhet (och enheterna under den) eller detta organ.")
+        str | None, typer.Option(help="Bara denna enhet (och enheterna under den) eller detta organ.")
     ] = None,
-    role: Annotated[Optional[str], typer.Option(help="Bara steg som denna roll äger eller beslutar.")] = None,
+    role: Annotated[str | None, typer.Option(help="Bara steg som denna roll äger eller beslutar.")] = None,
     person: Annotated[
-        Optional[str], typer.Option(help="Bara steg som denna person (nyckel eller e-post) äger eller beslutar.")
+        str | None, typer.Option(help="Bara steg som denna person (nyckel eller e-post) äger eller beslutar.")
     ] = None,
     format: Annotated[str, typer.Option("--format", help="table, json, csv eller ics.")] = "table",
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Skriv till fil i stället för standard ut.")
+        Path | None, typer.Option("--output", "-o", help="Skriv till fil i stället för standard ut.")
     ] = None,
 ) -> None:
     """Visa alla steg i en cykel med deadlines, ansvariga och beroenden."""
@@ -93,7 +94,7 @@ def plan(
     elif format == "csv":
         data = plan_output.render_csv(steps, definition)
     else:
-        data = plan_output.render_ics(steps, definition, year=year, now=dt.datetime.now(dt.timezone.utc))
+        data = plan_output.render_ics(steps, definition, year=year, now=dt.datetime.now(dt.UTC))
     if output:
         output.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
         errors.print(f"Skrev {len(steps)} steg till {output}", highlight=False)
@@ -107,10 +108,8 @@ def wheel(
     year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
     out: Annotated[Path, typer.Option("--out", help="SVG-fil att skriva.")],
     org: OrgOption = None,
-    unit: Annotated[Optional[str], typer.Option(help="Bara denna enhet (och enheterna under den).")] = None,
-    today: Annotated[
-        Optional[str], typer.Option(help="Dagens datum att markera (ÅÅÅÅ-MM-DD); standard i dag.")
-    ] = None,
+    unit: Annotated[str | None, typer.Option(help="Bara denna enhet (och enheterna under den).")] = None,
+    today: Annotated[str | None, typer.Option(help="Dagens datum att markera (ÅÅÅÅ-MM-DD); standard i dag.")] = None,
 ) -> None:
     """Rita årshjulet som SVG: tolv månader, en ring per nivå, varje steg som en båge."""
     from arshjul.views.wheel import render_wheel

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import asdict
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -32,7 +32,7 @@ from arshjul.core.settings import get_settings
 
 def serve(
     simulate: Annotated[
-        Optional[int],
+        int | None,
         typer.Option("--simulate", help="Spela också upp en hel cykel (t.ex. 2027) så att UI:t visar ett fyllt år."),
     ] = None,
     org: OrgOption = None,
@@ -96,7 +96,7 @@ def simulate(
     late_share: Annotated[float, typer.Option("--late-share", help="Andel steg som lämnas in sent (0–1).")] = 0.2,
     seed: Annotated[int, typer.Option(help="Slumpfrö: samma frö ger samma år.")] = 1,
     until: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--until",
             help="Spela bara fram till och med detta datum (ÅÅÅÅ-MM-DD); en senare körning fortsätter därifrån.",
@@ -116,7 +116,9 @@ def simulate(
     server = sink = None
     try:
         if EMBEDDED_PREFECT and not service.api_healthy(service.EMBEDDED_API_URL):
-            errors.print("Ingen Prefect-server körs: startar en egen (historiken sparas i var/prefect) …", highlight=False)
+            errors.print(
+                "Ingen Prefect-server körs: startar en egen (historiken sparas i var/prefect) …", highlight=False
+            )
             server = service.PrefectServer(settings.prefect_home).start()
         elif not EMBEDDED_PREFECT:
             require_prefect()

@@ -6,26 +6,36 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from arshjul.cli.common import SimulationOption, console, cycle_or_fail, database, errors, fail, load, parse_date, today_in
+from arshjul.cli.common import (
+    SimulationOption,
+    console,
+    cycle_or_fail,
+    database,
+    errors,
+    fail,
+    load,
+    parse_date,
+    today_in,
+)
 from arshjul.core.settings import get_settings
 from models.queries import step_history, steps_matching, template_instances
-from models.states import Action
-from models.steps import StepActionError, state_label
+from models.states import Action, state_label
+from models.steps import StepActionError
 from models.tables import STATE_NAMES, Cycle, Mode, StepInstance, StepState
 
 
 def steps_list(
-    year: Annotated[Optional[int], typer.Option(help="Planår.")] = None,
-    state: Annotated[Optional[str], typer.Option(help="planned, open, submitted, returned eller approved.")] = None,
-    unit: Annotated[Optional[str], typer.Option(help="Enhetens eller organets nyckel.")] = None,
-    role: Annotated[Optional[str], typer.Option(help="Ägarens roll.")] = None,
+    year: Annotated[int | None, typer.Option(help="Planår.")] = None,
+    state: Annotated[str | None, typer.Option(help="planned, open, submitted, returned eller approved.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Enhetens eller organets nyckel.")] = None,
+    role: Annotated[str | None, typer.Option(help="Ägarens roll.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Bara försenade steg.")] = False,
     simulation: SimulationOption = False,
     output_json: Annotated[bool, typer.Option("--json", help="Som JSON.")] = False,
@@ -69,7 +79,13 @@ def steps_list(
     for step, cycle in rows:
         owner = people.get(step.owner, step.owner or "–")
         table.add_row(
-            str(step.id), str(cycle.year), step.name, step.unit_name, owner, step.due.isoformat(), state_label(step, today)
+            str(step.id),
+            str(cycle.year),
+            step.name,
+            step.unit_name,
+            owner,
+            step.due.isoformat(),
+            state_label(step, today),
         )
     console.print(table)
 
@@ -84,15 +100,15 @@ def existing_step(engine: Engine, instance_id: int) -> StepInstance:
 
 def steps_show(instance_id: Annotated[int, typer.Argument(metavar="ID", help="Stegets id.")]) -> None:
     """Visa ett steg: deadline, ansvariga, beroenden och historik."""
+    from models.dependencies import unfinished_dependencies
     from models.people import load_directory
-    from models.steps import unfinished_dependencies
 
     definition = load(None)
     engine = database()
     step = existing_step(engine, instance_id)
     with Session(engine) as session:
         cycle = session.get(Cycle, step.cycle_id)
-        directory = load_directory(session, cycle.organisation)
+        directory = load_directory(session=session, organisation=cycle.organisation)
         blockers = unfinished_dependencies(step, session=session)
         history = step_history(session=session, instance_id=step.id)
     org = definition.organisation
@@ -127,7 +143,7 @@ def steps_show(instance_id: Annotated[int, typer.Argument(metavar="ID", help="St
             role_note = f" ({entry.actor_role})" if entry.actor_role else ""
             note = f" – {entry.comment}" if entry.comment else ""
             console.print(
-                f"    {entry.at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC  {entry.action:<22} {who}{role_note}"
+                f"    {entry.at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC  {entry.action:<22} {who}{role_note}"
                 f" via {entry.source}{note}",
                 highlight=False,
                 soft_wrap=True,
@@ -136,7 +152,7 @@ def steps_show(instance_id: Annotated[int, typer.Argument(metavar="ID", help="St
 
 AsOption = Annotated[str, typer.Option("--as", help="Din e-postadress i organisationen.")]
 CommentOption = Annotated[str, typer.Option("--comment", help="Kommentar (krävs vid återremiss).")]
-DiarieOption = Annotated[Optional[str], typer.Option("--diarienummer", help="T.ex. RS/342/2027.")]
+DiarieOption = Annotated[str | None, typer.Option("--diarienummer", help="T.ex. RS/342/2027.")]
 IdArgument = Annotated[int, typer.Argument(metavar="ID")]
 
 
@@ -155,10 +171,17 @@ def act(action: Action, instance_id: int, *, actor: str, comment: str, diarienum
     except StepActionError as exc:
         fail(str(exc))
     state = STATE_NAMES[StepState(step.state)]
-    console.print(f"{ACTION_LABELS[action].capitalize()}: {step.name} · {step.unit_name} är nu {state}.", highlight=False)
+    console.print(
+        f"{ACTION_LABELS[action].capitalize()}: {step.name} · {step.unit_name} är nu {state}.", highlight=False
+    )
     try:
         after_action(step, action)
-        form = {"åtgärd": ACTION_LABELS[action], "epostadress": actor, "kommentar": comment, "diarienummer": diarienummer or ""}
+        form = {
+            "åtgärd": ACTION_LABELS[action],
+            "epostadress": actor,
+            "kommentar": comment,
+            "diarienummer": diarienummer or "",
+        }
         nudge_run_after_external_action(step, form)
     except Exception as exc:  # noqa: BLE001 - the change is committed; Prefect catches up
         errors.print(
@@ -190,21 +213,21 @@ def steps_return(
 
 
 def steps_move_deadline(
-    ids: Annotated[Optional[list[int]], typer.Argument(metavar="[ID]...", help="Stegens id.")] = None,
-    step: Annotated[Optional[str], typer.Option("--step", help="Alla instanser av denna stegmall …")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(metavar="[ID]...", help="Stegens id.")] = None,
+    step: Annotated[str | None, typer.Option("--step", help="Alla instanser av denna stegmall …")] = None,
     units: Annotated[
-        Optional[list[str]], typer.Option("--unit", help="… för dessa enheter (och enheterna under dem); kan upprepas.")
+        list[str] | None, typer.Option("--unit", help="… för dessa enheter (och enheterna under dem); kan upprepas.")
     ] = None,
-    year: Annotated[Optional[int], typer.Option(help="Planår (med --step).")] = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Ny deadline ÅÅÅÅ-MM-DD.")] = None,
-    by: Annotated[Optional[int], typer.Option("--by", help="Flytta så många arbetsdagar (negativt: tidigare).")] = None,
+    year: Annotated[int | None, typer.Option(help="Planår (med --step).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Ny deadline ÅÅÅÅ-MM-DD.")] = None,
+    by: Annotated[int | None, typer.Option("--by", help="Flytta så många arbetsdagar (negativt: tidigare).")] = None,
     reason: Annotated[str, typer.Option("--reason", help="Skäl (granskas i efterhand).")] = "",
     as_: AsOption = "",
 ) -> None:
     """Flytta deadline för ett steg eller en grupp enheter; granskat, och ägarna får besked."""
     from arshjul.core import clock, runtime
     from arshjul.core.database import session_scope
-    from models.steps import move_deadline
+    from models.plan_changes import move_deadline
     from tasks.events import emit_step_event
 
     definition = load(None)
@@ -244,19 +267,23 @@ def steps_move_deadline(
                 reason=reason,
                 actor_email=as_,
                 session=session,
-                ctx=runtime.context_for_step(session, first),
+                ctx=runtime.context_for_step(first, session=session),
                 now=clock.now(),
             )
     except StepActionError as exc:
         fail(str(exc))
     for item in moved:
-        console.print(f"Ny deadline {item.due.isoformat()}: {item.name} · {item.unit_name} (id {item.id})", highlight=False)
+        console.print(
+            f"Ny deadline {item.due.isoformat()}: {item.name} · {item.unit_name} (id {item.id})", highlight=False
+        )
     for item in moved:
         emit_step_event("deadline_moved", item, payload={"due": item.due.isoformat(), "reason": reason})
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Steg: lista, visa, lämna in, godkänn, återremittera, flytta deadline.", no_args_is_help=True)
+    group = typer.Typer(
+        help="Steg: lista, visa, lämna in, godkänn, återremittera, flytta deadline.", no_args_is_help=True
+    )
     group.command("list")(steps_list)
     group.command("show")(steps_show)
     group.command("submit")(steps_submit)

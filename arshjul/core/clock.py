@@ -10,7 +10,7 @@ import threading
 
 class Clock:
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
 
 class SimulatedClock(Clock):
@@ -30,7 +30,7 @@ class SimulatedClock(Clock):
         with self._lock:
             if moment < self._now:
                 raise ValueError(f"the simulated clock cannot go back from {self._now} to {moment}")
-            self._now = moment.astimezone(dt.timezone.utc)
+            self._now = moment.astimezone(dt.UTC)
 
 
 _current: Clock = Clock()

@@ -39,7 +39,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL survives any crash of the application; only a power cut
             # can take back the last commits. FULL would sync the disk on every commit,
-            # which halves the outbox's sending rate.
+            # which the outbox's sending rate cannot afford (see the README's benchmarks).
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=60000")

@@ -14,7 +14,7 @@ from arshjul.core.settings import get_settings
 from models.definition import Definition
 from models.people import load_directory
 from models.steps import Context
-from models.tables import Cycle, Mode
+from models.tables import Cycle, Mode, StepInstance
 from models.validation import load_definition
 
 _lock = threading.Lock()
@@ -49,7 +49,7 @@ def mail_domain() -> str:
     return address.split("@")[-1] or "arshjul.local"
 
 
-def step_context(session: Session, organisation: str | None = None, *, mode: Mode = Mode.live) -> Context:
+def step_context(*, session: Session, organisation: str | None = None, mode: Mode = Mode.live) -> Context:
     loaded = definition()
     key = organisation or loaded.organisation.info.key
     if key != loaded.organisation.info.key:
@@ -57,10 +57,17 @@ def step_context(session: Session, organisation: str | None = None, *, mode: Mod
             f"the app database holds organisation '{key}', but ARSHJUL_ORG points to "
             f"'{loaded.organisation.info.key}' ({loaded.folder}); set ARSHJUL_ORG to that organisation's folder"
         )
-    return Context(calendar=loaded.organisation.calendar, directory=load_directory(session, key), mail_domain=mail_domain(), mode=mode)
+    return Context(
+        calendar=loaded.organisation.calendar,
+        directory=load_directory(session=session, organisation=key),
+        mail_domain=mail_domain(),
+        mode=mode,
+    )
 
 
-def context_for_step(session: Session, step) -> Context:
+def context_for_step(step: StepInstance, *, session: Session) -> Context:
     """The context for operations on `step`, in the mode of its cycle."""
     cycle = session.get(Cycle, step.cycle_id)
-    return step_context(session, cycle.organisation, mode=cycle.mode)
+    if cycle is None:
+        raise LookupError(f"step {step.id} belongs to cycle {step.cycle_id}, which is not in the app database")
+    return step_context(session=session, organisation=cycle.organisation, mode=cycle.mode)

@@ -18,9 +18,7 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL of the app database; default SQLite under home."
     )
     org: Path = Field(default=DEFAULT_ORGANISATION, description="The organisation's calendar folder.")
-    ui_url: str = Field(
-        default="http://127.0.0.1:4200", description="Base URL of the Prefect UI, used in links."
-    )
+    ui_url: str = Field(default="http://127.0.0.1:4200", description="Base URL of the Prefect UI, used in links.")
 
     # Outgoing mail. With no smtp_host the local sink of `arshjul serve` is used.
     smtp_host: str | None = None

@@ -4,6 +4,8 @@ A deadline is an all-day event on the due date, marked free (TRANSP:TRANSPARENT)
 does not block the manager's calendar, with one alarm per reminder at the start of the
 working day. The UID is stable per step instance, so importing or subscribing again
 updates the same event; a moved deadline is sent with the same UID and a higher SEQUENCE.
+Every step's deadline is made by `deadline_for`, for the plan's export and for a mail's
+attachment alike, so a calendar titles the same step the same way whichever it came from.
 """
 
 from __future__ import annotations
@@ -31,10 +33,35 @@ class Deadline:
     cancelled: bool = False
 
 
+def deadline_for(
+    *,
+    uid: str,
+    name: str,
+    unit_name: str,
+    due: dt.date,
+    description: str,
+    reminders: Iterable[dt.date] = (),
+    url: str | None = None,
+    sequence: int = 0,
+    categories: tuple[str, ...] = (),
+) -> Deadline:
+    """A step's deadline as a calendar entry, titled with the step and its unit."""
+    return Deadline(
+        uid=uid,
+        summary=f"Deadline: {name} – {unit_name}",
+        due=due,
+        description=description,
+        reminders=tuple(reminders),
+        url=url,
+        sequence=sequence,
+        categories=categories,
+    )
+
+
 def deadline_event(deadline: Deadline, *, dtstamp: dt.datetime, reminder_time: dt.time) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", deadline.uid)
-    event.add("dtstamp", dtstamp.astimezone(dt.timezone.utc))
+    event.add("dtstamp", dtstamp.astimezone(dt.UTC))
     event.add("sequence", deadline.sequence)
     event.add("summary", deadline.summary)
     event.add("dtstart", deadline.due)
@@ -59,7 +86,8 @@ def deadline_event(deadline: Deadline, *, dtstamp: dt.datetime, reminder_time: d
 
 @lru_cache(maxsize=64)
 def vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone:
-    return icalendar.Timezone.from_tzid(tzid, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year + 1, 1, 1))
+    first, last = dt.date(first_year, 1, 1), dt.date(last_year + 1, 1, 1)
+    return icalendar.Timezone.from_tzid(tzid, first_date=first, last_date=last)
 
 
 def build_calendar(
@@ -75,8 +103,7 @@ def build_calendar(
     """The calendar as RFC 5545 bytes. `with_vtimezone=False` leaves out the zone's
     definition: every value here is a DATE or an alarm relative to one, so nothing
     refers to a TZID (RFC 5545 §3.6.5 asks for a VTIMEZONE only then). A mail's
-    one-event attachment goes without it; it would be half its lines and half the time
-    it takes to build."""
+    one-event attachment goes without it: the zone would outweigh the event."""
     deadlines = list(deadlines)
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)

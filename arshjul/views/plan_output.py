@@ -10,14 +10,34 @@ from collections.abc import Iterable
 
 from rich.table import Table
 
+from arshjul.views.ics import build_calendar, deadline_for
 from models.definition import Definition
-from models.planning import PlannedStep
-from arshjul.views.ics import Deadline, build_calendar
+from models.planned import PlannedStep
 
 FIELDS = [
-    "step", "period", "name", "kind", "process", "level", "unit", "unit_name",
-    "owner_role", "owner", "owner_name", "owner_email", "decided_by", "decided_by_name",
-    "decider", "meeting", "opens", "due", "nominal_due", "depends_on", "reminders", "escalation", "uid",
+    "step",
+    "period",
+    "name",
+    "kind",
+    "process",
+    "level",
+    "unit",
+    "unit_name",
+    "owner_role",
+    "owner",
+    "owner_name",
+    "owner_email",
+    "decided_by",
+    "decided_by_name",
+    "decider",
+    "meeting",
+    "opens",
+    "due",
+    "nominal_due",
+    "depends_on",
+    "reminders",
+    "escalation",
+    "uid",
 ]
 
 
@@ -75,7 +95,7 @@ def render_csv(steps: Iterable[PlannedStep], definition: Definition) -> str:
 
 
 def step_description(step: PlannedStep, definition: Definition) -> str:
-    """The plain-text body shared by calendar entries: what, who, when."""
+    """The plain-text body of a step's entry in the plan's calendar: what, who, when."""
     org = definition.organisation
     owner = org.people.get(step.owner) if step.owner else None
     lines = [
@@ -96,23 +116,22 @@ def step_description(step: PlannedStep, definition: Definition) -> str:
     return "\n".join(lines)
 
 
-def deadline_for(step: PlannedStep, definition: Definition, *, url: str | None = None, sequence: int = 0) -> Deadline:
-    return Deadline(
-        uid=f"{step.uid}@{definition.organisation.info.key}",
-        summary=f"Deadline: {step.name} – {step.unit_name}",
-        due=step.due,
-        description=step_description(step, definition),
-        reminders=tuple(step.reminders),
-        url=url,
-        sequence=sequence,
-        categories=(definition.processes[step.process].name,),
-    )
-
-
 def render_ics(steps: Iterable[PlannedStep], definition: Definition, *, year: int, now: dt.datetime) -> bytes:
     org = definition.organisation
+    deadlines = (
+        deadline_for(
+            uid=f"{step.uid}@{org.info.key}",
+            name=step.name,
+            unit_name=step.unit_name,
+            due=step.due,
+            description=step_description(step, definition),
+            reminders=step.reminders,
+            categories=(definition.processes[step.process].name,),
+        )
+        for step in steps
+    )
     return build_calendar(
-        (deadline_for(step, definition) for step in steps),
+        deadlines,
         name=f"Årshjul {year} – {org.info.name}",
         timezone=org.info.timezone,
         dtstamp=now,

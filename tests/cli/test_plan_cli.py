@@ -10,11 +10,23 @@ import pytest
 from typer.testing import CliRunner
 
 from arshjul.cli import app
-
 from tests.conftest import SMALL_ORG
 
 runner = CliRunner()
-REQUIRED = {"step", "name", "process", "level", "unit", "owner_role", "owner", "decided_by", "opens", "due", "depends_on", "nominal_due"}
+REQUIRED = {
+    "step",
+    "name",
+    "process",
+    "level",
+    "unit",
+    "owner_role",
+    "owner",
+    "decided_by",
+    "opens",
+    "due",
+    "depends_on",
+    "nominal_due",
+}
 
 
 def plan(*args: str) -> CliRunner:
@@ -58,7 +70,10 @@ def test_table_lists_steps_in_swedish():
         (("--unit", "omr_b"), {"omrade_verksamhetsplan", "enhet_verksamhetsplan", "tertialrapport_omrade"}),
         (("--unit", "rs"), {"rs_verksamhetsplan", "rapport_till_rf"}),
         (("--role", "ekonomidirektor"), {"regionplan", "manadsrapport", "arsredovisning"}),
-        (("--person", "Otto.B@example.se"), {"omrade_verksamhetsplan", "enhet_verksamhetsplan", "tertialrapport_omrade"}),
+        (
+            ("--person", "Otto.B@example.se"),
+            {"omrade_verksamhetsplan", "enhet_verksamhetsplan", "tertialrapport_omrade"},
+        ),
     ],
 )
 def test_filters(args, expected_steps):

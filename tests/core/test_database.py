@@ -22,12 +22,21 @@ from models.tables import (
 )
 from tests.conftest import run_concurrently
 
-NOW = dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.UTC)
 
 
 def test_migrations_create_the_schema_and_are_repeatable(engine):
     tables = set(inspect(engine).get_table_names())
-    assert {"cycle", "step_instance", "step_dependency", "audit_entry", "unit", "person", "absence", "alembic_version"} <= tables
+    assert {
+        "cycle",
+        "step_instance",
+        "step_dependency",
+        "audit_entry",
+        "unit",
+        "person",
+        "absence",
+        "alembic_version",
+    } <= tables
     migrate(engine)  # a second run is a no-op
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
@@ -43,7 +52,10 @@ def test_migration_0002_gives_existing_cycles_an_identity_of_their_own(bare_data
     with engine.begin() as connection:
         for year in (2027, 2028):
             connection.execute(
-                text("INSERT INTO cycle (organisation, year, mode, definition_digest, created_at) VALUES ('org', :year, 'live', 'x', :at)"),
+                text(
+                    "INSERT INTO cycle (organisation, year, mode, definition_digest, created_at) "
+                    "VALUES ('org', :year, 'live', 'x', :at)"
+                ),
                 {"year": year, "at": NOW},
             )
     migrate(engine)
@@ -69,7 +81,7 @@ def test_store_cycle_is_idempotent(engine, small_definition):
         unit_plan = session.exec(select(StepInstance).where(StepInstance.key == "enhet_verksamhetsplan:enh_a1")).one()
         assert unit_plan.state == StepState.planned
         assert unit_plan.due == dt.date(2026, 12, 23) and unit_plan.nominal_due == dt.date(2026, 12, 24)
-        assert unit_plan.opens_at == dt.datetime(2026, 10, 1, 6, 0, tzinfo=dt.timezone.utc)  # 08:00 CEST
+        assert unit_plan.opens_at == dt.datetime(2026, 10, 1, 6, 0, tzinfo=dt.UTC)  # 08:00 CEST
         dependencies = session.exec(select(StepDependency).where(StepDependency.instance_id == unit_plan.id)).all()
         area = session.get(StepInstance, dependencies[0].depends_on_id)
         assert [area.key] == ["omrade_verksamhetsplan:omr_a"]
@@ -80,13 +92,15 @@ def test_store_cycle_is_idempotent(engine, small_definition):
 def _append(engine, actor: str, count: int) -> None:
     for index in range(count):
         with session_scope(engine) as session:
-            append_audit(session=session, at=NOW, actor=actor, action="step.opened", source="system", after={"n": index})
+            append_audit(
+                session=session, at=NOW, actor=actor, action="step.opened", source="system", after={"n": index}
+            )
 
 
 def test_audit_chain_verifies(engine):
     _append(engine, "a", 5)
     with Session(engine) as session:
-        checked, problems = verify_chain(session)
+        checked, problems = verify_chain(session=session)
     assert (checked, problems) == (5, [])
 
 
@@ -112,7 +126,7 @@ def test_tampering_is_detected(engine):
         connection.execute(text("UPDATE audit_entry SET actor = 'mallory' WHERE id = 2"))
         connection.execute(text("DELETE FROM audit_entry WHERE id = 3"))
     with Session(engine) as session:
-        checked, problems = verify_chain(session)
+        checked, problems = verify_chain(session=session)
     assert checked == 3
     assert [(p.entry_id, "ändrats" in p.message) for p in problems] == [(2, True), (4, True)]
 
@@ -120,7 +134,7 @@ def test_tampering_is_detected(engine):
 def test_concurrent_appends_keep_one_chain(engine):
     run_concurrently(*(functools.partial(_append, engine, f"writer-{n}", 15) for n in range(6)))
     with Session(engine) as session:
-        checked, problems = verify_chain(session)
+        checked, problems = verify_chain(session=session)
         prev_hashes = session.exec(select(AuditEntry.prev_hash)).all()
     assert checked == 90 and problems == []
     assert len(set(prev_hashes)) == 90  # no two entries claim the same predecessor: no fork

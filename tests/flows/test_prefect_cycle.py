@@ -14,7 +14,16 @@ from sqlmodel import Session, select
 from arshjul.core import runtime
 from models.tables import AuditEntry, OutboxMessage, StepInstance, StepState
 from tests.conftest import SMALL_ORG
-from tests.prefect_support import app_environment, approve_regionplan, execute, form, instance, no_heartbeats, resume, state_of
+from tests.prefect_support import (
+    app_environment,
+    approve_regionplan,
+    execute,
+    form,
+    instance,
+    no_heartbeats,
+    resume,
+    state_of,
+)
 
 pytestmark = pytest.mark.prefect
 
@@ -34,7 +43,9 @@ def cycle(prefect_server, tmp_path_factory):
 
 def runs_of(deployment_id):
     with get_client(sync_client=True) as client:
-        return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])), limit=200)
+        return client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])), limit=200
+        )
 
 
 def test_start_creates_one_scheduled_run_per_step(cycle):
@@ -48,11 +59,18 @@ def test_start_creates_one_scheduled_run_per_step(cycle):
         run = by_id[step.flow_run_id]
         assert run.parameters == {"instance_id": step.id}
         assert run.name == f"2027 · {step.name} · {step.unit_name}"
-        assert {"årshjul", "år:2027", f"process:{step.process}", f"nivå:{step.level}", f"enhet:{step.unit}", f"roll:{step.owner_role}"} <= set(run.tags)
+        assert {
+            "årshjul",
+            "år:2027",
+            f"process:{step.process}",
+            f"nivå:{step.level}",
+            f"enhet:{step.unit}",
+            f"roll:{step.owner_role}",
+        } <= set(run.tags)
     regionplan = by_id[instance("regionplan:region").flow_run_id]
     assert regionplan.state.type is StateType.SCHEDULED
     # 08:00 in Stockholm on the opening day (winter time: 07:00 UTC).
-    assert regionplan.state.state_details.scheduled_time == dt.datetime(2026, 1, 12, 7, 0, tzinfo=dt.timezone.utc)
+    assert regionplan.state.state_details.scheduled_time == dt.datetime(2026, 1, 12, 7, 0, tzinfo=dt.UTC)
 
 
 def test_starting_again_and_after_a_restart_creates_nothing(cycle):
@@ -98,7 +116,10 @@ def test_step_without_decider_opens_and_is_done_on_submission(cycle):
     done = instance(step.key)
     assert done.state == StepState.submitted and done.submitted_by == "otto.b"
     with Session(runtime.engine()) as session:
-        actions = [(e.action, e.source, e.flow_run_id) for e in session.exec(select(AuditEntry).where(AuditEntry.instance_id == step.id).order_by(AuditEntry.id))]
+        actions = [
+            (e.action, e.source, e.flow_run_id)
+            for e in session.exec(select(AuditEntry).where(AuditEntry.instance_id == step.id).order_by(AuditEntry.id))
+        ]
     assert actions == [("step.opened", "system", step.flow_run_id), ("step.submitted", "ui", step.flow_run_id)]
 
 
@@ -120,7 +141,12 @@ def test_submit_return_resubmit_approve(cycle):
     done = instance(step.key)
     assert done.state == StepState.approved and done.diarienummer == "RF/12/2026"
     with Session(runtime.engine()) as session:
-        kinds = [m.kind for m in session.exec(select(OutboxMessage).where(OutboxMessage.instance_id == step.id).order_by(OutboxMessage.id))]
+        kinds = [
+            m.kind
+            for m in session.exec(
+                select(OutboxMessage).where(OutboxMessage.instance_id == step.id).order_by(OutboxMessage.id)
+            )
+        ]
     assert kinds == ["opened", "awaiting_decision", "returned", "awaiting_decision", "decided"]
 
 
@@ -129,7 +155,10 @@ def test_submit_return_resubmit_approve(cycle):
     [
         (form("lämna in", "nobody@example.se"), "okänd e-postadress"),
         (form("lämna in", "olle.a@example.se"), "Olle Andersson får inte lämna in detta steg"),
-        (form("godkänn", "sigrid.sekreterare@example.se", diarienummer="RS/1/2027"), "beslut kan inte fattas innan steget har lämnats in"),
+        (
+            form("godkänn", "sigrid.sekreterare@example.se", diarienummer="RS/1/2027"),
+            "beslut kan inte fattas innan steget har lämnats in",
+        ),
     ],
 )
 def test_bad_input_is_refused_and_the_run_keeps_waiting(cycle, bad, reason):
@@ -142,7 +171,9 @@ def test_bad_input_is_refused_and_the_run_keeps_waiting(cycle, bad, reason):
     after = instance(step.key)
     assert after.state == StepState.open and after.input_round == rounds + 1
     with Session(runtime.engine()) as session:
-        last = session.exec(select(AuditEntry).where(AuditEntry.instance_id == step.id).order_by(AuditEntry.id.desc())).first()
+        last = session.exec(
+            select(AuditEntry).where(AuditEntry.instance_id == step.id).order_by(AuditEntry.id.desc())
+        ).first()
     assert last.action == "step.input_rejected" and reason in last.comment
     # The new form tells the person why the last attempt was refused.
     with get_client(sync_client=True) as client:
@@ -213,12 +244,21 @@ def test_cli_action_moves_a_waiting_run_on(cycle):
 
     step = instance("rapport_till_rf@2027-02-16:rs")
     execute(step.flow_run_id)
-    done = apply_action(step.id, Action.submit, actor_email="frida.forvaltning@example.se", comment="Rapporten bifogad", diarienummer=None, source="cli")
+    done = apply_action(
+        step.id,
+        Action.submit,
+        actor_email="frida.forvaltning@example.se",
+        comment="Rapporten bifogad",
+        diarienummer=None,
+        source="cli",
+    )
     after_action(done, Action.submit)
     assert nudge_run_after_external_action(done, form("lämna in", "frida.forvaltning@example.se"))
     assert execute(step.flow_run_id) == "Completed"  # it finds the step done and ends
     with Session(runtime.engine()) as session:
-        last = session.exec(select(AuditEntry).where(AuditEntry.instance_id == step.id).order_by(AuditEntry.id.desc())).first()
+        last = session.exec(
+            select(AuditEntry).where(AuditEntry.instance_id == step.id).order_by(AuditEntry.id.desc())
+        ).first()
     assert (last.action, last.source, last.actor_role) == ("step.submitted", "cli", "ägare")
 
 
@@ -235,13 +275,23 @@ def test_daily_sweep_reminds_tags_and_publishes(cycle):
     assert result["overdue"] >= 1
     with get_client(sync_client=True) as client:
         assert "försenad" in client.read_flow_run(report.flow_run_id).tags
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["arshjul-2027-status", "arshjul-2027-forsenat", "arshjul-misslyckade-utskick"])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(
+                    any_=["arshjul-2027-status", "arshjul-2027-forsenat", "arshjul-misslyckade-utskick"]
+                )
+            )
+        )
     by_key = {a.key: a for a in artifacts}
     assert set(by_key) == {"arshjul-2027-status", "arshjul-2027-forsenat", "arshjul-misslyckade-utskick"}
     assert "Månadsrapport per februari 2027" in by_key["arshjul-2027-forsenat"].data
     with Session(runtime.engine()) as session:
-        outbox = session.exec(select(OutboxMessage).where(OutboxMessage.instance_id == report.id, OutboxMessage.kind == "overdue")).all()
-        audit = session.exec(select(AuditEntry).where(AuditEntry.instance_id == report.id, AuditEntry.action == "step.overdue")).all()
+        outbox = session.exec(
+            select(OutboxMessage).where(OutboxMessage.instance_id == report.id, OutboxMessage.kind == "overdue")
+        ).all()
+        audit = session.exec(
+            select(AuditEntry).where(AuditEntry.instance_id == report.id, AuditEntry.action == "step.overdue")
+        ).all()
     assert len(outbox) == 1 and outbox[0].recipient_key == "erik.ekonom" and len(audit) == 1
     # A second sweep the same day adds nothing.
     again = daily_sweep(day="2027-03-09")

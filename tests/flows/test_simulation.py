@@ -16,7 +16,7 @@ from arshjul.core import runtime
 from arshjul.core.settings import get_settings
 from models import notices as n
 from models.audit import verify_chain
-from models.steps import step_is_done
+from models.states import step_is_done
 from models.tables import AuditEntry, OutboxMessage, OutboxState, StepInstance
 from notifications.sink import MailSink
 from tests.conftest import SMALL_ORG, free_port
@@ -46,8 +46,17 @@ def simulated(prefect_server, tmp_path_factory):
                 steps = session.exec(select(StepInstance)).all()
                 outbox = session.exec(select(OutboxMessage)).all()
                 audit = session.exec(select(AuditEntry)).all()
-                chain = verify_chain(session)
-            yield dict(simulation=simulation, summary=summary, again=again, steps=steps, outbox=outbox, audit=audit, chain=chain, mail_dir=get_settings().mail_dir)
+                chain = verify_chain(session=session)
+            yield dict(
+                simulation=simulation,
+                summary=summary,
+                again=again,
+                steps=steps,
+                outbox=outbox,
+                audit=audit,
+                chain=chain,
+                mail_dir=get_settings().mail_dir,
+            )
 
 
 def test_the_whole_cycle_is_played_through_real_flow_runs(simulated):
@@ -58,7 +67,9 @@ def test_the_whole_cycle_is_played_through_real_flow_runs(simulated):
     # Each run was opened and resumed at least once per action its step needed.
     assert summary.executions >= 15 + sum(2 if step.decided_by else 1 for step in steps)
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[step.flow_run_id for step in steps])), limit=50)
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[step.flow_run_id for step in steps])), limit=50
+        )
     assert len(runs) == 15
     assert Counter(run.state.type.value for run in runs) == {"COMPLETED": 15}
     assert all("simulering" in run.tags and "år:2027" in run.tags for run in runs)
@@ -66,7 +77,7 @@ def test_the_whole_cycle_is_played_through_real_flow_runs(simulated):
 
 def test_when_the_year_is_done_nobody_still_means_to_act(simulated):
     # An attempt planned for a step that needs no decision would be retried every day.
-    leftover = [intent for intents in simulated["simulation"].intents.values() for intent in intents]
+    leftover = [intent for intents in simulated["simulation"].people.intents.values() for intent in intents]
     assert leftover == []
 
 
@@ -107,7 +118,11 @@ def test_a_finished_year_simulated_again_adds_nothing(simulated):
     summary, again = simulated["summary"], simulated["again"]
     assert again.executions == 0 and again.simulated_days == 0
     assert (again.flow_runs, again.completed, again.emails, again.reminders, again.escalations) == (
-        summary.flow_runs, summary.completed, summary.emails, summary.reminders, summary.escalations,
+        summary.flow_runs,
+        summary.completed,
+        summary.emails,
+        summary.reminders,
+        summary.escalations,
     )
 
 

@@ -18,7 +18,15 @@ from tests.conftest import SMALL_ORG, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def ensure_chromium() -> None:
@@ -28,7 +36,12 @@ def ensure_chromium() -> None:
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         pytest.fail("Debian's chromium is needed: apt-get install chromium (as root)")
-    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "chromium"],
+        check=True,
+        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +58,17 @@ def test_resume_form_in_the_ui_moves_the_step(ui_server, tmp_path):
     from playwright.sync_api import sync_playwright
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from arshjul.service import drain_prefect_workers
     from flows.run_step import run_step
     from flows.start_cycle import start_cycle
     from models.tables import StepState
-    from arshjul.service import drain_prefect_workers
     from tests.prefect_support import app_environment, approve_regionplan, execute, instance, no_heartbeats, state_of
 
-    with temporary_settings({PREFECT_API_URL: ui_server.api_url}), app_environment(tmp_path, SMALL_ORG), no_heartbeats():
+    with (
+        temporary_settings({PREFECT_API_URL: ui_server.api_url}),
+        app_environment(tmp_path, SMALL_ORG),
+        no_heartbeats(),
+    ):
         run_step.to_deployment(name="arshjul").apply()
         start_cycle(2027)
         step = instance("rs_verksamhetsplan:rs")
@@ -67,7 +84,13 @@ def test_resume_form_in_the_ui_moves_the_step(ui_server, tmp_path):
             dialog = page.locator(".p-modal__card")
             dialog.get_by_text("Åtgärd").wait_for()
             # The description says what the step is and what it waits for, in Swedish.
-            for text in ("Regionstyrelsens verksamhetsplan", "Frida Förvaltning", "Beslutas av:", "Regionstyrelsen", "Väntar på:"):
+            for text in (
+                "Regionstyrelsens verksamhetsplan",
+                "Frida Förvaltning",
+                "Beslutas av:",
+                "Regionstyrelsen",
+                "Väntar på:",
+            ):
                 assert dialog.get_by_text(text).first.is_visible(), text
             page.screenshot(path=str(tmp_path / "resume-form.png"))
 

@@ -79,7 +79,10 @@ def start_worker(topology, name: str) -> subprocess.Popen:
     log = (topology["tmp"] / f"{name}.log").open("w")
     process = subprocess.Popen(
         [str(BIN / "prefect"), "worker", "start", "--pool", "arshjul", "--name", name, "--limit", "2"],
-        env=topology["env"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env=topology["env"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     topology["workers"][name] = process
     return process
@@ -91,8 +94,8 @@ def test_two_workers_share_the_step_runs_and_one_can_stop(topology):
     from sqlmodel import Session, select
 
     from arshjul.core.database import make_engine
-    from models.tables import StepInstance, StepState
     from arshjul.service import drain_prefect_workers
+    from models.tables import StepInstance, StepState
 
     env = topology["env"]
     run([str(BIN / "prefect"), "work-pool", "create", "arshjul", "--type", "process"], env)
@@ -111,12 +114,17 @@ def test_two_workers_share_the_step_runs_and_one_can_stop(topology):
     # Every step whose opening time has passed (real clock) gets opened by some worker.
     import datetime as dt
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     due = [s for s in steps().values() if s.opens_at <= now]
     assert len(due) >= 4
-    wait_for(lambda: all(steps()[s.key].state != StepState.planned for s in due), message="the due steps to open", timeout=180)
+    wait_for(
+        lambda: all(steps()[s.key].state != StepState.planned for s in due),
+        message="the due steps to open",
+        timeout=180,
+    )
 
     with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
+
         def labels(flow_run_id):
             with get_client(sync_client=True) as client:
                 return client.read_flow_run(flow_run_id).labels.get("prefect.worker.name")
@@ -134,17 +142,37 @@ def test_two_workers_share_the_step_runs_and_one_can_stop(topology):
         topology["workers"]["worker-a"].wait(timeout=60)
         regionplan = steps()["regionplan:region"]
         run([str(BIN / "arshjul"), "steps", "submit", str(regionplan.id), "--as", "erik.ekonom@example.se"], env)
-        run([str(BIN / "arshjul"), "steps", "approve", str(regionplan.id), "--as", "sigrid.sekreterare@example.se", "--diarienummer", "RF/3/2026"], env)
+        run(
+            [
+                str(BIN / "arshjul"),
+                "steps",
+                "approve",
+                str(regionplan.id),
+                "--as",
+                "sigrid.sekreterare@example.se",
+                "--diarienummer",
+                "RF/3/2026",
+            ],
+            env,
+        )
         with get_client(sync_client=True) as client:
-            wait_for(lambda: client.read_flow_run(regionplan.flow_run_id).state.is_completed(), message="the regionplan run to complete on worker B", timeout=120)
+            wait_for(
+                lambda: client.read_flow_run(regionplan.flow_run_id).state.is_completed(),
+                message="the regionplan run to complete on worker B",
+                timeout=120,
+            )
         assert labels(regionplan.flow_run_id) == "worker-b"
         board = steps()["rs_verksamhetsplan:rs"]
         # The board's plan waited for the regionplan; approving it woke the run, which
         # worker B executes: it now asks for the submission.
         with get_client(sync_client=True) as client:
             wait_for(
-                lambda: (state := client.read_flow_run(board.flow_run_id).state).is_paused() and bool(state.state_details.run_input_keyset),
-                message="the board plan's run to ask for its form", timeout=120,
+                lambda: (
+                    (state := client.read_flow_run(board.flow_run_id).state).is_paused()
+                    and bool(state.state_details.run_input_keyset)
+                ),
+                message="the board plan's run to ask for its form",
+                timeout=120,
             )
         assert labels(board.flow_run_id) == "worker-b"
         drain_prefect_workers()

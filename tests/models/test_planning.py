@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 import yaml
 
-from models.planning import filter_steps, plan_cycle
+from models.planned import filter_steps
+from models.planning import plan_cycle
 from models.validation import load_definition
 
 D = dt.date
@@ -79,7 +80,11 @@ def test_dependencies_resolve_through_the_tree(plan):
 def test_owners_and_deciders_follow_roles(plan):
     unit_plan = plan["enhet_verksamhetsplan:enh_b1"]
     assert unit_plan.owner == "emil.b1"
-    assert (unit_plan.decided_by, unit_plan.decided_by_kind, unit_plan.decider) == ("overordnad_linjechef", "role", "otto.b")
+    assert (unit_plan.decided_by, unit_plan.decided_by_kind, unit_plan.decider) == (
+        "overordnad_linjechef",
+        "role",
+        "otto.b",
+    )
     board_plan = plan["rs_verksamhetsplan:rs"]
     assert board_plan.owner == "frida.forvaltning"  # förvaltningschef of the administration serving RS
     assert (board_plan.decided_by, board_plan.decided_by_kind) == ("rs", "body")
@@ -153,7 +158,7 @@ def test_roll_is_chosen_by_the_template(small_copy, roll, due, nominal):
 
 
 def test_plan_year_without_meetings_is_a_located_error(small_definition):
-    from models.planning import PlanningError
+    from models.planned import PlanningError
 
     with pytest.raises(PlanningError) as caught:
         plan_cycle(small_definition, 2029)

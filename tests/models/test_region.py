@@ -13,8 +13,29 @@ from typer.testing import CliRunner
 from arshjul.cli import app
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "domain" / "arshjul-reference.csv"
-LEVELS = {"län": "lan", "region": "region", "nämnd": "namnd", "förvaltning": "forvaltning", "område": "omrade", "avdelning": "avdelning", "enhet": "enhet"}
-MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "maj": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "okt": 10, "nov": 11, "dec": 12}
+LEVELS = {
+    "län": "lan",
+    "region": "region",
+    "nämnd": "namnd",
+    "förvaltning": "forvaltning",
+    "område": "omrade",
+    "avdelning": "avdelning",
+    "enhet": "enhet",
+}
+MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "maj": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "okt": 10,
+    "nov": 11,
+    "dec": 12,
+}
 
 
 @pytest.fixture(scope="module")

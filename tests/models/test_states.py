@@ -36,7 +36,13 @@ def test_transitions(state, action, has_decider, result):
 
 @pytest.mark.parametrize(
     "state, has_decider, done",
-    [(S.submitted, False, True), (S.submitted, True, False), (S.approved, True, True), (S.returned, True, False), (S.open, False, False)],
+    [
+        (S.submitted, False, True),
+        (S.submitted, True, False),
+        (S.approved, True, True),
+        (S.returned, True, False),
+        (S.open, False, False),
+    ],
 )
 def test_done(state, has_decider, done):
     assert is_done(state, has_decider=has_decider) is done

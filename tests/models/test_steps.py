@@ -9,44 +9,44 @@ from sqlmodel import Session, select
 from arshjul.core.database import session_scope
 from models.audit import verify_chain
 from models.cycles import store_cycle
-from models.people import load_directory
+from models.plan_changes import move_deadline
 from models.states import Action
-from models.steps import Context, StaleInput, StepActionError, move_deadline, open_step, perform, reject_input
+from models.steps import StaleInput, StepActionError, open_step, perform, reject_input
 from models.tables import AuditEntry, OutboxMessage, StepInstance, StepState
+from tests.conftest import step_context, step_id
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
+
 MONDAY_MORNING = dt.datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # 10:30 in Stockholm, a working day
-
-
-@pytest.fixture
-def cycle(engine, small_definition):
-    with session_scope(engine) as session:
-        store_cycle(small_definition, 2027, session=session, now=MONDAY_MORNING)
-    return engine
-
-
-def ctx(session, definition) -> Context:
-    return Context(calendar=definition.organisation.calendar, directory=load_directory(session, "liten-region"))
-
-
-def step_id(engine, key: str) -> int:
-    with Session(engine) as session:
-        return session.exec(select(StepInstance.id).where(StepInstance.key == key)).one()
 
 
 def act(engine, definition, key, action, email, **kwargs):
     with session_scope(engine) as session:
-        return perform(step_id(engine, key), action, actor_email=email, session=session, ctx=ctx(session, definition), now=MONDAY_MORNING, source="cli", **kwargs)
+        return perform(
+            step_id(engine, key),
+            action,
+            actor_email=email,
+            session=session,
+            ctx=step_context(session, definition),
+            now=MONDAY_MORNING,
+            source="cli",
+            **kwargs,
+        )
 
 
 def open_(engine, definition, key):
     with session_scope(engine) as session:
-        return open_step(step_id(engine, key), session=session, ctx=ctx(session, definition), now=MONDAY_MORNING)
+        return open_step(
+            step_id(engine, key), session=session, ctx=step_context(session, definition), now=MONDAY_MORNING
+        )
 
 
 def outbox(engine):
     with Session(engine) as session:
-        return [(m.kind, m.recipient_key, m.on_behalf_of) for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+        return [
+            (m.kind, m.recipient_key, m.on_behalf_of)
+            for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
 
 
 def audit_actions(engine):
@@ -57,9 +57,18 @@ def audit_actions(engine):
 def test_open_then_submit_then_approve(cycle, small_definition):
     assert open_(cycle, small_definition, "regionplan:region") is True
     assert open_(cycle, small_definition, "regionplan:region") is False  # already open
-    step = act(cycle, small_definition, "regionplan:region", Action.submit, "Erik.Ekonom@example.se", comment="Klar för RF")
+    step = act(
+        cycle, small_definition, "regionplan:region", Action.submit, "Erik.Ekonom@example.se", comment="Klar för RF"
+    )
     assert step.state == StepState.submitted and step.submitted_by == "erik.ekonom"
-    step = act(cycle, small_definition, "regionplan:region", Action.approve, "sigrid.sekreterare@example.se", diarienummer="RF/12/2026")
+    step = act(
+        cycle,
+        small_definition,
+        "regionplan:region",
+        Action.approve,
+        "sigrid.sekreterare@example.se",
+        diarienummer="RF/12/2026",
+    )
     assert step.state == StepState.approved and step.decided_by_person == "sigrid.sekreterare"
     assert audit_actions(cycle)[1:] == [
         ("step.opened", "system", None),
@@ -72,7 +81,7 @@ def test_open_then_submit_then_approve(cycle, small_definition):
         ("decided", "erik.ekonom", None),
     ]
     with Session(cycle) as session:
-        assert verify_chain(session)[1] == []
+        assert verify_chain(session=session)[1] == []
 
 
 @pytest.mark.parametrize(
@@ -80,8 +89,20 @@ def test_open_then_submit_then_approve(cycle, small_definition):
     [
         (Action.submit, "nobody@example.se", {}, "okänd e-postadress 'nobody@example.se'"),
         (Action.submit, "otto.b@example.se", {}, "Otto Berg får inte lämna in detta steg: det gör ägaren Erik Ekonom"),
-        (Action.approve, "erik.ekonom@example.se", {}, re.escape("får inte godkänna detta steg: det gör beslutsfattaren Sigrid Sekreterare (sekreterare för organet)")),
-        (Action.approve, "sigrid.sekreterare@example.se", {"diarienummer": "RF/1/2026"}, "beslut kan inte fattas innan steget har lämnats in"),
+        (
+            Action.approve,
+            "erik.ekonom@example.se",
+            {},
+            re.escape(
+                "får inte godkänna detta steg: det gör beslutsfattaren Sigrid Sekreterare (sekreterare för organet)"
+            ),
+        ),
+        (
+            Action.approve,
+            "sigrid.sekreterare@example.se",
+            {"diarienummer": "RF/1/2026"},
+            "beslut kan inte fattas innan steget har lämnats in",
+        ),
         (Action.send_back, "sigrid.sekreterare@example.se", {}, "en återremiss behöver en kommentar"),
         (Action.submit, "erik.ekonom@example.se", {"diarienummer": "12/2026"}, "ogiltigt diarienummer '12/2026'"),
     ],
@@ -108,12 +129,33 @@ def test_return_and_resubmit(cycle, small_definition):
     for dependency in ("regionplan:region", "rs_verksamhetsplan:rs"):
         open_(cycle, small_definition, dependency)
     act(cycle, small_definition, "regionplan:region", Action.submit, "erik.ekonom@example.se")
-    act(cycle, small_definition, "regionplan:region", Action.approve, "sigrid.sekreterare@example.se", diarienummer="RF/1/2026")
+    act(
+        cycle,
+        small_definition,
+        "regionplan:region",
+        Action.approve,
+        "sigrid.sekreterare@example.se",
+        diarienummer="RF/1/2026",
+    )
     act(cycle, small_definition, "rs_verksamhetsplan:rs", Action.submit, "frida.forvaltning@example.se")
-    act(cycle, small_definition, "rs_verksamhetsplan:rs", Action.approve, "sigrid.sekreterare@example.se", diarienummer="RS/7/2026")
+    act(
+        cycle,
+        small_definition,
+        "rs_verksamhetsplan:rs",
+        Action.approve,
+        "sigrid.sekreterare@example.se",
+        diarienummer="RS/7/2026",
+    )
     open_(cycle, small_definition, key)
     act(cycle, small_definition, key, Action.submit, "olle.a@example.se")
-    step = act(cycle, small_definition, key, Action.send_back, "frida.forvaltning@example.se", comment="Koppla målen till RS plan")
+    step = act(
+        cycle,
+        small_definition,
+        key,
+        Action.send_back,
+        "frida.forvaltning@example.se",
+        comment="Koppla målen till RS plan",
+    )
     assert step.state == StepState.returned and step.last_comment == "Koppla målen till RS plan"
     step = act(cycle, small_definition, key, Action.submit, "olle.a@example.se")
     assert step.state == StepState.submitted
@@ -155,7 +197,16 @@ def test_rejected_input_is_audited_and_moves_the_round(cycle, small_definition):
     key = "tertialrapport_omrade:omr_a"
     open_(cycle, small_definition, key)
     with session_scope(cycle) as session:
-        reject_input(step_id(cycle, key), reason="fel person", actor_email="x@example.se", session=session, now=MONDAY_MORNING, source="ui", flow_run_id=None, expected_round=0)
+        reject_input(
+            step_id(cycle, key),
+            reason="fel person",
+            actor_email="x@example.se",
+            session=session,
+            now=MONDAY_MORNING,
+            source="ui",
+            flow_run_id=None,
+            expected_round=0,
+        )
     with Session(cycle) as session:
         assert session.get(StepInstance, step_id(cycle, key)).input_round == 1
     assert audit_actions(cycle)[-1] == ("step.input_rejected", "x@example.se", None)
@@ -166,18 +217,33 @@ def test_absent_owner_is_covered_by_the_standin(engine, small_definition):
     with session_scope(engine) as session:
         store_cycle(small_definition, 2027, session=session, now=summer)
     with session_scope(engine) as session:
-        open_step(step_id(engine, "enhet_verksamhetsplan:enh_a1"), session=session, ctx=ctx(session, small_definition), now=summer)
+        open_step(
+            step_id(engine, "enhet_verksamhetsplan:enh_a1"),
+            session=session,
+            ctx=step_context(session, small_definition),
+            now=summer,
+        )
     # Emil Björk stands in for her, but reads a daily digest: the single mail is folded.
     assert outbox(engine) == []
     with session_scope(engine) as session:
-        open_step(step_id(engine, "tertialrapport_omrade:omr_a"), session=session, ctx=ctx(session, small_definition), now=summer)
+        open_step(
+            step_id(engine, "tertialrapport_omrade:omr_a"),
+            session=session,
+            ctx=step_context(session, small_definition),
+            now=summer,
+        )
     assert outbox(engine) == [("opened", "olle.a", None)]
 
 
 def test_notices_outside_working_hours_wait_for_the_next_working_morning(cycle, small_definition):
     friday_evening = dt.datetime(2027, 3, 25, 18, 30, tzinfo=UTC)  # Maundy Thursday 19:30; then Easter
     with session_scope(cycle) as session:
-        open_step(step_id(cycle, "tertialrapport_omrade:omr_a"), session=session, ctx=ctx(session, small_definition), now=friday_evening)
+        open_step(
+            step_id(cycle, "tertialrapport_omrade:omr_a"),
+            session=session,
+            ctx=step_context(session, small_definition),
+            now=friday_evening,
+        )
     with Session(cycle) as session:
         message = session.exec(select(OutboxMessage)).one()
     assert message.next_attempt_at == dt.datetime(2027, 3, 30, 6, 0, tzinfo=UTC)  # Tuesday 08:00 CEST
@@ -189,15 +255,22 @@ def test_move_deadline_for_a_group(cycle, small_definition):
         open_(cycle, small_definition, key)
     with session_scope(cycle) as session:
         moved = move_deadline(
-            [step_id(cycle, key) for key in keys], shift=3, reason="Regionstyrelsens beslut försenat",
-            actor_email="rut.direktor@example.se", session=session, ctx=ctx(session, small_definition), now=MONDAY_MORNING,
+            [step_id(cycle, key) for key in keys],
+            shift=3,
+            reason="Regionstyrelsens beslut försenat",
+            actor_email="rut.direktor@example.se",
+            session=session,
+            ctx=step_context(session, small_definition),
+            now=MONDAY_MORNING,
         )
     assert [step.due for step in moved] == [dt.date(2026, 12, 30)] * 2  # 23 Dec + 28, 29, 30
     assert moved[0].sequence == 1 and moved[0].nominal_due is None
     # Reminders keep their distance in working days (5 and 1 before the deadline).
     assert moved[0].reminders == ["2026-12-21", "2026-12-29"]
     assert [e["on"] for e in moved[0].escalation] == ["2027-01-04", "2027-01-07"]
-    assert [a for a in audit_actions(cycle) if a[0] == "step.deadline_moved"] == [("step.deadline_moved", "rut.direktor", "regionstab")] * 2
+    assert [a for a in audit_actions(cycle) if a[0] == "step.deadline_moved"] == [
+        ("step.deadline_moved", "rut.direktor", "regionstab")
+    ] * 2
     assert ("deadline_moved", "eva.a1", None) in outbox(cycle)
     # Emil reads a daily digest, but a moved deadline always comes as its own mail.
     assert ("deadline_moved", "emil.b1", None) in outbox(cycle)
@@ -206,7 +279,10 @@ def test_move_deadline_for_a_group(cycle, small_definition):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"new_due": dt.date(2026, 12, 24)}, "ingen arbetsdag \\(Julafton\\); närmaste arbetsdagar är 2026-12-23 och 2026-12-28"),
+        (
+            {"new_due": dt.date(2026, 12, 24)},
+            "ingen arbetsdag \\(Julafton\\); närmaste arbetsdagar är 2026-12-23 och 2026-12-28",
+        ),
         ({"new_due": dt.date(2026, 9, 1), "reason": ""}, "ange ett skäl"),
         ({"new_due": dt.date(2026, 9, 1)}, "ligger före öppningen 2026-10-01"),
         ({}, "ange antingen ett nytt datum eller ett antal arbetsdagar"),
@@ -216,4 +292,11 @@ def test_move_deadline_refusals(cycle, small_definition, kwargs, message):
     arguments = {"reason": "test"} | kwargs
     with session_scope(cycle) as session:
         with pytest.raises(StepActionError, match=message):
-            move_deadline([step_id(cycle, "enhet_verksamhetsplan:enh_a1")], actor_email="rut.direktor@example.se", session=session, ctx=ctx(session, small_definition), now=MONDAY_MORNING, **arguments)
+            move_deadline(
+                [step_id(cycle, "enhet_verksamhetsplan:enh_a1")],
+                actor_email="rut.direktor@example.se",
+                session=session,
+                ctx=step_context(session, small_definition),
+                now=MONDAY_MORNING,
+                **arguments,
+            )

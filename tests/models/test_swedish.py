@@ -54,7 +54,11 @@ def test_small_swedish_helpers():
 
 @pytest.mark.parametrize(
     "period, label, short",
-    [("2027-02", "februari 2027", "feb"), ("2027-02-16", "16 februari 2027", "16 feb"), ("2026-12", "december 2026", "dec")],
+    [
+        ("2027-02", "februari 2027", "feb"),
+        ("2027-02-16", "16 februari 2027", "16 feb"),
+        ("2026-12", "december 2026", "dec"),
+    ],
     ids=["month", "meeting-day", "december"],
 )
 def test_periods(period, label, short):
@@ -73,7 +77,11 @@ class _Sample(BaseModel):
         ({"retries": "x", "share": 1, "enabled": True}, "måste vara ett heltal, fick 'x'", "måste vara ett heltal"),
         ({"retries": 0, "share": 1, "enabled": True}, "måste vara minst 1, fick 0", "måste vara minst 1"),
         ({"retries": 1, "share": "y", "enabled": True}, "måste vara ett tal, fick 'y'", "måste vara ett tal"),
-        ({"retries": 1, "share": 1, "enabled": "kanske"}, "måste vara true eller false, fick 'kanske'", "måste vara true eller false"),
+        (
+            {"retries": 1, "share": 1, "enabled": "kanske"},
+            "måste vara true eller false, fick 'kanske'",
+            "måste vara true eller false",
+        ),
         ({"share": 1, "enabled": True}, "saknas (obligatoriskt fält)", "saknas (obligatoriskt fält)"),
     ],
     ids=["not-an-integer", "below-minimum", "not-a-number", "not-a-boolean", "missing"],

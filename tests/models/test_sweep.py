@@ -11,36 +11,26 @@ from models import notices as n
 from models.cycles import store_cycle
 from models.people import load_directory
 from models.states import Action
-from models.steps import Context, open_step, perform
+from models.steps import open_step, perform
 from models.sweep import candidate_steps, digest_notices, select_due_work
 from models.tables import Absence, StepInstance
+from tests.conftest import step_context, step_id
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 D = dt.date
-
-
-@pytest.fixture
-def cycle(engine, small_definition):
-    with session_scope(engine) as session:
-        store_cycle(small_definition, 2027, session=session, now=dt.datetime(2026, 1, 5, 8, tzinfo=UTC))
-    return engine
-
-
-def ctx(session, definition) -> Context:
-    return Context(calendar=definition.organisation.calendar, directory=load_directory(session, "liten-region"))
 
 
 def open_all(engine, definition, keys, now):
     with session_scope(engine) as session:
         for key in keys:
             step_id = session.exec(select(StepInstance.id).where(StepInstance.key == key)).one()
-            open_step(step_id, session=session, ctx=ctx(session, definition), now=now)
+            open_step(step_id, session=session, ctx=step_context(session, definition), now=now)
 
 
 def selection_on(engine, definition, day):
     with Session(engine) as session:
-        context = ctx(session, definition)
-        return select_due_work(candidate_steps(session, day), day, context)
+        context = step_context(session, definition)
+        return select_due_work(candidate_steps(session=session, today=day), day, context)
 
 
 UNIT_PLAN = "enhet_verksamhetsplan:enh_a1"  # Eva Ek's, due Wed 23 Dec 2026, reminders 16 and 22 Dec
@@ -59,36 +49,82 @@ UNIT_PLAN = "enhet_verksamhetsplan:enh_a1"  # Eva Ek's, due Wed 23 Dec 2026, rem
         # rung of the ladder (after 1 working day) to her manager, Olle Andersson.
         (D(2026, 12, 28), [("escalation", "after-1", "olle.a", None), ("overdue", "overdue", "eva.a1", None)]),
         # Three working days late: the second rung, the förvaltningschef, joins.
-        (D(2026, 12, 30), [("escalation", "after-1", "olle.a", None), ("escalation", "after-3", "frida.forvaltning", None), ("overdue", "overdue", "eva.a1", None)]),
+        (
+            D(2026, 12, 30),
+            [
+                ("escalation", "after-1", "olle.a", None),
+                ("escalation", "after-3", "frida.forvaltning", None),
+                ("overdue", "overdue", "eva.a1", None),
+            ],
+        ),
     ],
 )
 def test_reminders_overdue_and_escalation_by_day(cycle, small_definition, day, expected):
     open_all(cycle, small_definition, [UNIT_PLAN], dt.datetime(2026, 10, 1, 6, tzinfo=UTC))
     selection = selection_on(cycle, small_definition, day)
-    about_unit_plan = [(x.kind, x.stage, x.recipient_key, x.on_behalf_of) for x in selection.notices if x.kind != n.DIGEST and x.instance_id == step_id(cycle, UNIT_PLAN)]
+    about_unit_plan = [
+        (x.kind, x.stage, x.recipient_key, x.on_behalf_of)
+        for x in selection.notices
+        if x.kind != n.DIGEST and x.instance_id == step_id(cycle, UNIT_PLAN)
+    ]
     assert sorted(about_unit_plan) == expected
-
-
-def step_id(engine, key):
-    with Session(engine) as session:
-        return session.exec(select(StepInstance.id).where(StepInstance.key == key)).one()
 
 
 def test_no_reminder_once_submitted_or_before_opening(cycle, small_definition):
     # Not opened yet: nothing, even on its reminder day.
-    assert [x for x in selection_on(cycle, small_definition, D(2026, 12, 16)).notices if x.instance_id == step_id(cycle, UNIT_PLAN)] == []
-    open_all(cycle, small_definition, ["regionplan:region", "rs_verksamhetsplan:rs", "omrade_verksamhetsplan:omr_a", UNIT_PLAN], dt.datetime(2026, 10, 1, 6, tzinfo=UTC))
-    chain = [("regionplan:region", "erik.ekonom", "sigrid.sekreterare"), ("rs_verksamhetsplan:rs", "frida.forvaltning", "sigrid.sekreterare"), ("omrade_verksamhetsplan:omr_a", "olle.a", "frida.forvaltning")]
+    assert [
+        x
+        for x in selection_on(cycle, small_definition, D(2026, 12, 16)).notices
+        if x.instance_id == step_id(cycle, UNIT_PLAN)
+    ] == []
+    open_all(
+        cycle,
+        small_definition,
+        ["regionplan:region", "rs_verksamhetsplan:rs", "omrade_verksamhetsplan:omr_a", UNIT_PLAN],
+        dt.datetime(2026, 10, 1, 6, tzinfo=UTC),
+    )
+    chain = [
+        ("regionplan:region", "erik.ekonom", "sigrid.sekreterare"),
+        ("rs_verksamhetsplan:rs", "frida.forvaltning", "sigrid.sekreterare"),
+        ("omrade_verksamhetsplan:omr_a", "olle.a", "frida.forvaltning"),
+    ]
     ids = {key: step_id(cycle, key) for key, _, _ in chain} | {UNIT_PLAN: step_id(cycle, UNIT_PLAN)}
     with session_scope(cycle) as session:
-        context = ctx(session, small_definition)
+        context = step_context(session, small_definition)
         now = dt.datetime(2026, 12, 1, 9, tzinfo=UTC)
         for key, owner, decider in chain:
-            perform(ids[key], Action.submit, actor_email=f"{owner}@example.se", session=session, ctx=context, now=now, source="cli")
-            perform(ids[key], Action.approve, actor_email=f"{decider}@example.se", diarienummer="RS/1/2026", session=session, ctx=context, now=now, source="cli")
-        perform(ids[UNIT_PLAN], Action.submit, actor_email="eva.a1@example.se", session=session, ctx=context, now=now, source="cli")
+            perform(
+                ids[key],
+                Action.submit,
+                actor_email=f"{owner}@example.se",
+                session=session,
+                ctx=context,
+                now=now,
+                source="cli",
+            )
+            perform(
+                ids[key],
+                Action.approve,
+                actor_email=f"{decider}@example.se",
+                diarienummer="RS/1/2026",
+                session=session,
+                ctx=context,
+                now=now,
+                source="cli",
+            )
+        perform(
+            ids[UNIT_PLAN],
+            Action.submit,
+            actor_email="eva.a1@example.se",
+            session=session,
+            ctx=context,
+            now=now,
+            source="cli",
+        )
     for day in (D(2026, 12, 16), D(2026, 12, 23), D(2026, 12, 28), D(2027, 1, 4)):
-        assert [x for x in selection_on(cycle, small_definition, day).notices if x.instance_id == step_id(cycle, UNIT_PLAN)] == []
+        assert [
+            x for x in selection_on(cycle, small_definition, day).notices if x.instance_id == step_id(cycle, UNIT_PLAN)
+        ] == []
 
 
 def test_reminders_go_out_at_eight_in_stockholm(cycle, small_definition):
@@ -100,7 +136,11 @@ def test_reminders_go_out_at_eight_in_stockholm(cycle, small_definition):
 def test_absent_manager_is_covered_by_the_standin(cycle, small_definition):
     open_all(cycle, small_definition, [UNIT_PLAN], dt.datetime(2026, 10, 1, 6, tzinfo=UTC))
     with session_scope(cycle) as session:
-        session.add(Absence(organisation="liten-region", person_key="olle.a", start=D(2026, 12, 21), end=D(2027, 1, 8), source="cli"))
+        session.add(
+            Absence(
+                organisation="liten-region", person_key="olle.a", start=D(2026, 12, 21), end=D(2027, 1, 8), source="cli"
+            )
+        )
     selection = selection_on(cycle, small_definition, D(2026, 12, 28))
     escalations = [(x.recipient_key, x.on_behalf_of) for x in selection.notices if x.kind == n.ESCALATION]
     assert escalations == [("otto.b", "olle.a")]  # Otto stands in for Olle and is told so
@@ -119,19 +159,33 @@ def test_enqueue_is_idempotent_per_key(cycle, small_definition):
     open_all(cycle, small_definition, [UNIT_PLAN], dt.datetime(2026, 10, 1, 6, tzinfo=UTC))
     selection = selection_on(cycle, small_definition, D(2026, 12, 28))
     with session_scope(cycle) as session:
-        first = n.enqueue(selection.notices, session=session, directory=load_directory(session, "liten-region"), now=dt.datetime(2026, 12, 28, 6, tzinfo=UTC), mail_domain="test")
+        first = n.enqueue(
+            selection.notices,
+            session=session,
+            directory=load_directory(session=session, organisation="liten-region"),
+            now=dt.datetime(2026, 12, 28, 6, tzinfo=UTC),
+            mail_domain="test",
+        )
     with session_scope(cycle) as session:
-        second = n.enqueue(selection.notices, session=session, directory=load_directory(session, "liten-region"), now=dt.datetime(2026, 12, 28, 6, tzinfo=UTC), mail_domain="test")
+        second = n.enqueue(
+            selection.notices,
+            session=session,
+            directory=load_directory(session=session, organisation="liten-region"),
+            now=dt.datetime(2026, 12, 28, 6, tzinfo=UTC),
+            mail_domain="test",
+        )
     assert len(first) == len(selection.notices) and second == set()
 
 
 def test_weekly_digest_on_the_first_working_day_of_the_week(cycle, small_definition):
-    open_all(cycle, small_definition, [UNIT_PLAN, "omrade_verksamhetsplan:omr_b"], dt.datetime(2026, 10, 1, 6, tzinfo=UTC))
+    open_all(
+        cycle, small_definition, [UNIT_PLAN, "omrade_verksamhetsplan:omr_b"], dt.datetime(2026, 10, 1, 6, tzinfo=UTC)
+    )
     with Session(cycle) as session:
-        context = ctx(session, small_definition)
-        monday = digest_notices(session, D(2026, 12, 14), context)
-        tuesday = digest_notices(session, D(2026, 12, 15), context)
-        after_christmas = digest_notices(session, D(2026, 12, 28), context)
+        context = step_context(session, small_definition)
+        monday = digest_notices(session=session, today=D(2026, 12, 14), ctx=context)
+        tuesday = digest_notices(session=session, today=D(2026, 12, 15), ctx=context)
+        after_christmas = digest_notices(session=session, today=D(2026, 12, 28), ctx=context)
     weekly = {(x.recipient_key, x.stage) for x in monday if not x.context["daily"]}
     assert ("eva.a1", "weekly-2026-W51") in weekly and ("otto.b", "weekly-2026-W51") in weekly
     # Emil Björk chose a daily digest: he gets one every working day instead.
@@ -145,7 +199,7 @@ def test_easter_monday_week_digest_comes_on_tuesday(engine, small_definition):
         store_cycle(small_definition, 2027, session=session, now=dt.datetime(2027, 3, 1, 8, tzinfo=UTC))
     open_all(engine, small_definition, ["tertialrapport_omrade:omr_a"], dt.datetime(2027, 3, 1, 8, tzinfo=UTC))
     with Session(engine) as session:
-        context = ctx(session, small_definition)
-        assert digest_notices(session, D(2027, 3, 29), context) == []  # Easter Monday: no sweep
-        tuesday = digest_notices(session, D(2027, 3, 30), context)
+        context = step_context(session, small_definition)
+        assert digest_notices(session=session, today=D(2027, 3, 29), ctx=context) == []  # Easter Monday: no sweep
+        tuesday = digest_notices(session=session, today=D(2027, 3, 30), ctx=context)
     assert ("olle.a", "weekly-2027-W13") in {(x.recipient_key, x.stage) for x in tuesday}

@@ -1,7 +1,6 @@
 """`arshjul validate`: every error kind is located (file, line, field), several are reported
 at once, the exit code is 2, and random damage never produces a traceback."""
 
-import re
 import string
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from typer.testing import CliRunner
 from arshjul.cli import app
 from models.definition import DefinitionError
 from models.validation import load_definition
-
 from tests.conftest import SMALL_ORG
 
 runner = CliRunner()
@@ -54,22 +52,101 @@ def assert_issue(issues: list[str], file: str, line: int, field: str, message: s
 @pytest.mark.parametrize(
     "file, old, new, field, message",
     [
-        ("arshjul.yaml", "owner_role: enhetschef", "owner_role: enhetchef", "steps[3].owner_role", "okänd roll 'enhetchef'"),
-        ("arshjul.yaml", "decided_by: rf\n    opens: {date: Y-1-01-11}", "decided_by: rff\n    opens: {date: Y-1-01-11}", "steps[0].decided_by", "okänd roll eller okänt organ 'rff'"),
-        ("arshjul.yaml", "due: {meeting: rf, month: Y-1-06", "due: {meeting: rfx, month: Y-1-06", "steps[0].due.meeting", "okänt organ 'rfx'"),
-        ("organisation.yaml", "parent: omr_a, manager: eva.a1", "parent: omr_x, manager: eva.a1", "units[4].parent", "okänd enhet 'omr_x'"),
-        ("arshjul.yaml", "applies_to: {bodies: [rs]}\n    owner_role: forvaltningschef\n    decided_by: self", "applies_to: {bodies: [rs, kf]}\n    owner_role: forvaltningschef\n    decided_by: self", "steps[1].applies_to.bodies[1]", "okänt organ 'kf'"),
-        ("arshjul.yaml", "due: {meeting: rf, month: Y-1-06", "due: {meeting: rf, month: Y-1-07", "steps[0].due.month", "har inget sammanträde i juli 2026"),
-        ("arshjul.yaml", "depends_on: [omrade_verksamhetsplan]", "depends_on: [omrade_verksamhetsplanen]", "steps[3].depends_on[0]", "okänt steg 'omrade_verksamhetsplanen'"),
+        (
+            "arshjul.yaml",
+            "owner_role: enhetschef",
+            "owner_role: enhetchef",
+            "steps[3].owner_role",
+            "okänd roll 'enhetchef'",
+        ),
+        (
+            "arshjul.yaml",
+            "decided_by: rf\n    opens: {date: Y-1-01-11}",
+            "decided_by: rff\n    opens: {date: Y-1-01-11}",
+            "steps[0].decided_by",
+            "okänd roll eller okänt organ 'rff'",
+        ),
+        (
+            "arshjul.yaml",
+            "due: {meeting: rf, month: Y-1-06",
+            "due: {meeting: rfx, month: Y-1-06",
+            "steps[0].due.meeting",
+            "okänt organ 'rfx'",
+        ),
+        (
+            "organisation.yaml",
+            "parent: omr_a, manager: eva.a1",
+            "parent: omr_x, manager: eva.a1",
+            "units[4].parent",
+            "okänd enhet 'omr_x'",
+        ),
+        (
+            "arshjul.yaml",
+            "applies_to: {bodies: [rs]}\n    owner_role: forvaltningschef\n    decided_by: self",
+            "applies_to: {bodies: [rs, kf]}\n    owner_role: forvaltningschef\n    decided_by: self",
+            "steps[1].applies_to.bodies[1]",
+            "okänt organ 'kf'",
+        ),
+        (
+            "arshjul.yaml",
+            "due: {meeting: rf, month: Y-1-06",
+            "due: {meeting: rf, month: Y-1-07",
+            "steps[0].due.month",
+            "har inget sammanträde i juli 2026",
+        ),
+        (
+            "arshjul.yaml",
+            "depends_on: [omrade_verksamhetsplan]",
+            "depends_on: [omrade_verksamhetsplanen]",
+            "steps[3].depends_on[0]",
+            "okänt steg 'omrade_verksamhetsplanen'",
+        ),
         ("arshjul.yaml", "due: {date: Y-1-12-24}", "due: {date: Y-1-09-24}", "steps[3].due", "ligger före öppningen"),
         ("arshjul.yaml", "reminders: [5]", "reminders: [5]\n    remind_me: yes", "steps[2].remind_me", "okänt fält"),
-        ("organisation.yaml", "closure_days: [2027-05-07]", "closure_days: [2027-02-30]", "organisation.closure_days[0]", "ogiltigt datum '2027-02-30'"),
-        ("arshjul.yaml", "opens: {date: Y-1-09-01}", "opens: {date: Y-1-09-31}", "steps[2].opens.date", "månad 9 har ingen dag 31"),
+        (
+            "organisation.yaml",
+            "closure_days: [2027-05-07]",
+            "closure_days: [2027-02-30]",
+            "organisation.closure_days[0]",
+            "ogiltigt datum '2027-02-30'",
+        ),
+        (
+            "arshjul.yaml",
+            "opens: {date: Y-1-09-01}",
+            "opens: {date: Y-1-09-31}",
+            "steps[2].opens.date",
+            "månad 9 har ingen dag 31",
+        ),
         ("meetings-2027.yaml", "2027-06-15", "2027-13-15", "meetings.rf[1].date", "ogiltigt datum '2027-13-15'"),
-        ("organisation.yaml", "{key: omr_b, name: Område B", "{key: omr_a, name: Område B", "units[3].key", "nyckeln 'omr_a' finns redan"),
-        ("arshjul.yaml", "    kind: plan\n    process: planering\n    level: region\n    owner_role: ekonomidirektor", "    kind: plan\n    kind: report\n    process: planering\n    level: region\n    owner_role: ekonomidirektor", "steps[0].kind", "nyckeln 'kind' förekommer två gånger"),
-        ("organisation.yaml", "email: otto.b@example.se", "email: otto.b-example.se", "people[4].email", "ogiltig e-postadress"),
-        ("arshjul.yaml", "escalation: [{after: 2, alert: owner_manager}]\n\n  - key: rs_", "escalation: [{after: 2, alert: chefen}]\n\n  - key: rs_", "steps[0].escalation[0].alert", "okänd roll 'chefen'"),
+        (
+            "organisation.yaml",
+            "{key: omr_b, name: Område B",
+            "{key: omr_a, name: Område B",
+            "units[3].key",
+            "nyckeln 'omr_a' finns redan",
+        ),
+        (
+            "arshjul.yaml",
+            "    kind: plan\n    process: planering\n    level: region\n    owner_role: ekonomidirektor",
+            "    kind: plan\n    kind: report\n    process: planering\n    level: region\n"
+            "    owner_role: ekonomidirektor",
+            "steps[0].kind",
+            "nyckeln 'kind' förekommer två gånger",
+        ),
+        (
+            "organisation.yaml",
+            "email: otto.b@example.se",
+            "email: otto.b-example.se",
+            "people[4].email",
+            "ogiltig e-postadress",
+        ),
+        (
+            "arshjul.yaml",
+            "escalation: [{after: 2, alert: owner_manager}]\n\n  - key: rs_",
+            "escalation: [{after: 2, alert: chefen}]\n\n  - key: rs_",
+            "steps[0].escalation[0].alert",
+            "okänd roll 'chefen'",
+        ),
         ("organisation.yaml", "standin: otto.b}", "standin: nobody}", "people[3].standin", "okänd person 'nobody'"),
     ],
 )
@@ -87,7 +164,10 @@ def test_dependency_cycle_is_reported_with_its_path(small_copy):
     issues = issues_of(small_copy)
     cycle = [i for i in issues if "beroendecykel" in i]
     assert len(cycle) == 1, issues
-    assert re.search(r"rs_verksamhetsplan → enhet_verksamhetsplan → omrade_verksamhetsplan → rs_verksamhetsplan|enhet_verksamhetsplan → omrade_verksamhetsplan → rs_verksamhetsplan → enhet_verksamhetsplan|omrade_verksamhetsplan → rs_verksamhetsplan → enhet_verksamhetsplan → omrade_verksamhetsplan", cycle[0])
+    ring = ["rs_verksamhetsplan", "enhet_verksamhetsplan", "omrade_verksamhetsplan"]
+    # The cycle is reported once, starting wherever the search entered it.
+    rotations = [" → ".join(ring[i:] + ring[:i] + [ring[i]]) for i in range(3)]
+    assert any(rotation in cycle[0] for rotation in rotations), cycle[0]
     assert cycle[0].startswith("arshjul.yaml:")
 
 
@@ -95,12 +175,19 @@ def test_dependency_due_after_dependent_is_rejected(small_copy):
     damage(small_copy, "arshjul.yaml", "due: {date: Y-1-11-30}", "due: {date: Y-1-12-28}")
     issues = issues_of(small_copy)
     line = line_of(small_copy / "arshjul.yaml", "depends_on: [omrade_verksamhetsplan]")
-    assert_issue(issues, "arshjul.yaml", line, "steps[3].depends_on[0]", "har deadline 2026-12-28, efter detta stegs deadline")
+    assert_issue(
+        issues, "arshjul.yaml", line, "steps[3].depends_on[0]", "har deadline 2026-12-28, efter detta stegs deadline"
+    )
 
 
 def test_several_errors_are_reported_at_once(small_copy):
     damage(small_copy, "arshjul.yaml", "owner_role: enhetschef", "owner_role: enhetchef")
-    damage(small_copy, "arshjul.yaml", "process: uppfoljning\n    level: omrade", "process: uppfoljningen\n    level: omrade")
+    damage(
+        small_copy,
+        "arshjul.yaml",
+        "process: uppfoljning\n    level: omrade",
+        "process: uppfoljningen\n    level: omrade",
+    )
     damage(small_copy, "organisation.yaml", "closure_days: [2027-05-07]", "closure_days: [2027-05-32]")
     damage(small_copy, "meetings-2026.yaml", "example: true", "example: maybe")
     issues = issues_of(small_copy)
@@ -136,7 +223,9 @@ def test_unknown_file_and_missing_file(small_copy):
 
 def test_meeting_on_a_holiday_is_rejected(small_copy):
     line = damage(small_copy, "meetings-2027.yaml", "2027-06-15", "2027-06-25")
-    assert_issue(issues_of(small_copy), "meetings-2027.yaml", line, "meetings.rf[1]", "ingen arbetsdag (Midsommarafton)")
+    assert_issue(
+        issues_of(small_copy), "meetings-2027.yaml", line, "meetings.rf[1]", "ingen arbetsdag (Midsommarafton)"
+    )
 
 
 def test_cli_validate_passes_and_fails(small_copy):

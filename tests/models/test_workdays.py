@@ -129,8 +129,8 @@ def test_local_date_near_midnight_follows_stockholm():
     # Summer: 22:30 UTC is 00:30 the next day.
     assert SWEDEN.local_date(pendulum.datetime(2027, 6, 24, 22, 30, tz="UTC")) == D(2027, 6, 25)
     # The night the clocks go back: 00:30 UTC is 02:30 summer time, 01:30 UTC is 02:30 winter time.
-    assert SWEDEN.local_date(dt.datetime(2026, 10, 24, 21, 59, tzinfo=dt.timezone.utc)) == D(2026, 10, 24)
-    assert SWEDEN.local_date(dt.datetime(2026, 10, 24, 22, 0, tzinfo=dt.timezone.utc)) == D(2026, 10, 25)
+    assert SWEDEN.local_date(dt.datetime(2026, 10, 24, 21, 59, tzinfo=dt.UTC)) == D(2026, 10, 24)
+    assert SWEDEN.local_date(dt.datetime(2026, 10, 24, 22, 0, tzinfo=dt.UTC)) == D(2026, 10, 25)
     # A naive moment, as SQLite returns them, is UTC.
     assert SWEDEN.local_date(dt.datetime(2027, 12, 31, 23, 30)) == D(2028, 1, 1)
     assert SWEDEN.local_date(dt.datetime(2027, 12, 31, 22, 59)) == D(2027, 12, 31)

@@ -25,14 +25,16 @@ from arshjul.core.database import make_engine, session_scope
 from models import notices as n
 from models.cycles import store_cycle
 from models.people import load_directory
-from models.steps import Context, move_deadline, open_step
+from models.plan_changes import move_deadline
+from models.steps import open_step
 from models.tables import OutboxMessage, OutboxState, StepInstance
 from models.validation import load_definition
 from notifications.sender import SmtpConfig, deliver_due
 from notifications.sink import MailSink
-from tests.conftest import SMALL_ORG, free_port, run_concurrently
+from tests.conftest import SMALL_ORG, free_port, run_concurrently, step_context, stored_step
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
+
 OPENING = dt.datetime(2026, 1, 12, 9, 0, tzinfo=UTC)  # Monday 10:00 in Stockholm
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,30 +65,26 @@ def sink(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def cycle(engine, small_definition):
-    with session_scope(engine) as session:
-        store_cycle(small_definition, 2027, session=session, now=OPENING)
-    return engine
-
-
-def ctx(session, definition) -> Context:
-    return Context(calendar=definition.organisation.calendar, directory=load_directory(session, "liten-region"), mail_domain="arshjul.test")
-
-
-def step(engine, key) -> StepInstance:
-    with Session(engine) as session:
-        return session.exec(select(StepInstance).where(StepInstance.key == key)).one()
-
-
 def open_regionplan(engine, definition) -> StepInstance:
     with session_scope(engine) as session:
-        open_step(step(engine, "regionplan:region").id, session=session, ctx=ctx(session, definition), now=OPENING)
-    return step(engine, "regionplan:region")
+        open_step(
+            stored_step(engine, "regionplan:region").id,
+            session=session,
+            ctx=step_context(session, definition, mail_domain="arshjul.test"),
+            now=OPENING,
+        )
+    return stored_step(engine, "regionplan:region")
 
 
 def deliver(engine, definition, port, now, **kwargs):
-    return deliver_due(engine, definition, smtp=SmtpConfig(host="127.0.0.1", port=port), now=now, ui_url="http://127.0.0.1:4200", **kwargs)
+    return deliver_due(
+        engine,
+        definition,
+        smtp=SmtpConfig(host="127.0.0.1", port=port),
+        now=now,
+        ui_url="http://127.0.0.1:4200",
+        **kwargs,
+    )
 
 
 def read(path: Path) -> email.message.EmailMessage:
@@ -117,7 +115,9 @@ def test_the_message_a_chef_receives(cycle, small_definition, sink):
     assert "<html" in html.lower()
     [attachment] = [part for part in message.iter_attachments()]
     assert attachment.get_filename() == "deadline.ics" and attachment.get_content_type() == "text/calendar"
-    calendar = icalendar.Calendar.from_ical(attachment.get_content() if isinstance(attachment.get_content(), bytes) else attachment.get_content().encode())
+    calendar = icalendar.Calendar.from_ical(
+        attachment.get_content() if isinstance(attachment.get_content(), bytes) else attachment.get_content().encode()
+    )
     [event] = calendar.walk("VEVENT")
     assert str(event["UID"]) == regionplan.uid and int(event["SEQUENCE"]) == 0
     assert event.decoded("DTSTART") == dt.date(2026, 6, 2)
@@ -130,11 +130,19 @@ def test_the_mime_tree_is_lean_and_resends_are_byte_for_byte_the_same(cycle, sma
     [path] = sink.messages()
     raw = path.read_bytes()
     message = read(path)
-    assert [part.get_content_type() for part in message.walk()] == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar"]
+    assert [part.get_content_type() for part in message.walk()] == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/calendar",
+    ]
     assert raw.count(b"MIME-Version:") == 1  # once, at the top (RFC 2045)
     assert message.get_boundary().startswith("=_arshjul_")
     assert b'Content-Type: multipart/alternative; boundary="=_arshjul_' in raw  # short enough not to be folded
-    assert b"BEGIN:VTIMEZONE" not in base64.b64decode(next(message.iter_attachments()).get_payload())  # dates only: no zone needed
+    assert b"BEGIN:VTIMEZONE" not in base64.b64decode(
+        next(message.iter_attachments()).get_payload()
+    )  # dates only: no zone needed
     [row] = rows(cycle)
     with session_scope(cycle) as session:  # as `arshjul mail resend` does
         session.exec(update(OutboxMessage).values(state=OutboxState.pending.value, attempts=0))
@@ -149,14 +157,24 @@ def test_headers_read_as_the_standard_library_writes_them():
     once decoded, lines no longer, bodies the same bytes."""
     from email.header import decode_header, make_header
 
-    from notifications.sender import OutboxMail
+    from notifications.mime import OutboxMail
 
-    subject = "Påminnelse: Detaljerade tidsplaner för planering och uppföljning – Region Jämtland Härjedalen (3 arbetsdagar kvar)"
+    subject = (
+        "Påminnelse: Detaljerade tidsplaner för planering och uppföljning – Region Jämtland Härjedalen "
+        "(3 arbetsdagar kvar)"
+    )
 
     def mail(to_name="Åsa Öberg", **headers):
         message = OutboxMail(
-            key="7:reminder:d-5:eva", message_id="<abc@arshjul.test>", date=OPENING, mail_from=("Årshjulet", "arshjul@example.se"),
-            mail_to=(to_name, "asa@example.se"), text="Hej Åsa!\n" * 30, html="<p>Hej Åsa!</p>\n" * 40, headers=headers, subject=subject,
+            key="7:reminder:d-5:eva",
+            message_id="<abc@arshjul.test>",
+            date=OPENING,
+            mail_from=("Årshjulet", "arshjul@example.se"),
+            mail_to=(to_name, "asa@example.se"),
+            text="Hej Åsa!\n" * 30,
+            html="<p>Hej Åsa!</p>\n" * 40,
+            headers=headers,
+            subject=subject,
         )
         message.attach(data=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", filename="deadline.ics", mime_type="text/calendar")
         return message
@@ -164,13 +182,26 @@ def test_headers_read_as_the_standard_library_writes_them():
     def decoded(value):
         return str(make_header(decode_header(value)))
 
-    cases = [({"X-Kort": "kort"}, "Åsa Öberg"), ({"X-Lang": "ord " * 40}, "Ek, Eva"), ({"X-Precis": "x" * 68}, ""), ({"X-Over": "x" * 71}, 'Bo "Chefen" Ek')]
-    cases += [({"X-Lang-Utan-Mellanslag": "y" * 120}, "Åsa-Kristina Östergren-Lindqvist Hällström af Ödmark"), ({"X-Svensk": "Överförd till ÅÄÖ"}, "Åsa Öberg")]
+    cases = [
+        ({"X-Kort": "kort"}, "Åsa Öberg"),
+        ({"X-Lang": "ord " * 40}, "Ek, Eva"),
+        ({"X-Precis": "x" * 68}, ""),
+        ({"X-Over": "x" * 71}, 'Bo "Chefen" Ek'),
+    ]
+    cases += [
+        ({"X-Lang-Utan-Mellanslag": "y" * 120}, "Åsa-Kristina Östergren-Lindqvist Hällström af Ödmark"),
+        ({"X-Svensk": "Överförd till ÅÄÖ"}, "Åsa Öberg"),
+    ]
     for headers, to_name in cases:
         quick_bytes = mail(to_name, **headers).as_bytes()
         standard = mail(to_name, **headers)
         standard.policy = None  # the standard library's compat32 …
-        for method in ("_build_text_part", "_build_html_part", "encode_address_header", "set_header"):  # … and `emails`' own ways
+        for method in (
+            "_build_text_part",
+            "_build_html_part",
+            "encode_address_header",
+            "set_header",
+        ):  # … and `emails`' own ways
             setattr(standard, method, functools.partial(getattr(emails.Message, method), standard))
         standard_bytes = standard.as_bytes()
         quick, plain = email.message_from_bytes(quick_bytes), email.message_from_bytes(standard_bytes)
@@ -180,46 +211,75 @@ def test_headers_read_as_the_standard_library_writes_them():
                 assert quick[name] == plain[name], name
             else:
                 assert decoded(quick[name]) == decoded(plain[name]), name
-        assert decoded(quick["Subject"]) == subject and email.utils.parseaddr(decoded(quick["To"])) == (to_name, "asa@example.se")
+        assert decoded(quick["Subject"]) == subject and email.utils.parseaddr(decoded(quick["To"])) == (
+            to_name,
+            "asa@example.se",
+        )
         assert decoded(quick["From"]) == "Årshjulet <arshjul@example.se>"
         too_long = lambda raw: [line for line in raw.splitlines() if len(line) > 78]  # noqa: E731
         assert too_long(quick_bytes) == too_long(standard_bytes)  # only what compat32 cannot fold either (no spaces)
         assert quick_bytes.split(b"\r\n\r\n", 1)[1] == standard_bytes.split(b"\r\n\r\n", 1)[1]  # bodies untouched
 
 
-@pytest.mark.parametrize("moment", [dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.timezone.utc), dt.datetime(2026, 6, 30, 22, 30, tzinfo=dt.timezone.utc), dt.datetime(2026, 6, 30, 22, 30)])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 6, 30, 22, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 6, 30, 22, 30),
+    ],
+)
 def test_the_date_header_is_the_moment_on_a_machine_in_stockholm(monkeypatch, moment):
     """`emails` formats a datetime through `time.mktime`, i.e. as the machine's local time:
     on a server in Stockholm every Date header came out one or two hours early."""
-    from notifications.sender import OutboxMail
+    from notifications.mime import OutboxMail
 
     monkeypatch.setenv("TZ", "Europe/Stockholm")
     time.tzset()
     try:
-        mail = OutboxMail(key="k", message_id="<a@arshjul.test>", date=moment, mail_from=("Årshjulet", "arshjul@example.se"), mail_to=("Eva", "eva@example.se"), subject="Hej", text="Hej", html="<p>Hej</p>")
+        mail = OutboxMail(
+            key="k",
+            message_id="<a@arshjul.test>",
+            date=moment,
+            mail_from=("Årshjulet", "arshjul@example.se"),
+            mail_to=("Eva", "eva@example.se"),
+            subject="Hej",
+            text="Hej",
+            html="<p>Hej</p>",
+        )
         header = email.message_from_bytes(mail.as_bytes())["Date"]
     finally:
         monkeypatch.undo()
         time.tzset()
-    assert email.utils.parsedate_to_datetime(header) == moment.replace(tzinfo=moment.tzinfo or dt.timezone.utc)
+    assert email.utils.parsedate_to_datetime(header) == moment.replace(tzinfo=moment.tzinfo or dt.UTC)
 
 
 def test_a_mail_names_the_steps_it_waits_for_and_the_unfinished_steps_waiting_for_it(cycle, small_definition):
     """The page's neighbour reads (`Neighbours`, a few columns of each step) against what
     the escalation says: what must be done first, and which steps wait, done ones left out."""
-    from notifications.sender import MessageBuilder
+    from notifications.facts import MessageBuilder
 
-    rs_plan, region_plan = step(cycle, "rs_verksamhetsplan:rs"), step(cycle, "regionplan:region")
-    waiting, done = step(cycle, "omrade_verksamhetsplan:omr_a"), step(cycle, "omrade_verksamhetsplan:omr_b")
+    rs_plan, region_plan = stored_step(cycle, "rs_verksamhetsplan:rs"), stored_step(cycle, "regionplan:region")
+    waiting, done = (
+        stored_step(cycle, "omrade_verksamhetsplan:omr_a"),
+        stored_step(cycle, "omrade_verksamhetsplan:omr_b"),
+    )
     with session_scope(cycle) as session:
         session.exec(update(StepInstance).where(StepInstance.id == done.id).values(state="approved"))
-        directory = load_directory(session, "liten-region")
+        directory = load_directory(session=session, organisation="liten-region")
         notice = n.Notice(
-            kind=n.ESCALATION, stage="e-1", recipient_key=rs_plan.owner, send_at=OPENING, instance_id=rs_plan.id, cycle_id=rs_plan.cycle_id,
+            kind=n.ESCALATION,
+            stage="e-1",
+            recipient_key=rs_plan.owner,
+            send_at=OPENING,
+            instance_id=rs_plan.id,
+            cycle_id=rs_plan.cycle_id,
             context={"working_days_late": 3, "owner": rs_plan.owner},
         )
         n.enqueue([notice], session=session, directory=directory, now=OPENING, mail_domain="arshjul.test")
-    builder = MessageBuilder(small_definition, directory, ui_url="http://127.0.0.1:4200", sender="Årshjulet <arshjul@example.se>")
+    builder = MessageBuilder(
+        small_definition, directory, ui_url="http://127.0.0.1:4200", sender="Årshjulet <arshjul@example.se>"
+    )
     with Session(cycle) as session:
         [prepared] = builder.prepare([row.id for row in rows(cycle)], session, OPENING)
     text = base64.b64decode(prepared.message.as_message().get_payload()[0].get_payload()[0].get_payload()).decode()
@@ -241,7 +301,7 @@ def test_header_words_are_split_as_the_standard_library_splits_them(value, name,
     from email.charset import BASE64, Charset
     from email.header import Header
 
-    from notifications.sender import UTF8_BASE64
+    from notifications.mime import UTF8_BASE64
 
     standard = Charset("utf-8")
     standard.header_encoding = BASE64
@@ -252,7 +312,15 @@ def test_header_words_are_split_as_the_standard_library_splits_them(value, name,
 def test_a_moved_deadline_updates_the_calendar_entry(cycle, small_definition, sink):
     regionplan = open_regionplan(cycle, small_definition)
     with session_scope(cycle) as session:
-        move_deadline([regionplan.id], new_due=dt.date(2026, 6, 9), reason="Underlaget från SKR kommer sent", actor_email="rut.direktor@example.se", session=session, ctx=ctx(session, small_definition), now=OPENING)
+        move_deadline(
+            [regionplan.id],
+            new_due=dt.date(2026, 6, 9),
+            reason="Underlaget från SKR kommer sent",
+            actor_email="rut.direktor@example.se",
+            session=session,
+            ctx=step_context(session, small_definition, mail_domain="arshjul.test"),
+            now=OPENING,
+        )
     deliver(cycle, small_definition, sink.port, OPENING)
     moved = [read(p) for p in sink.messages() if "Ny deadline" in read(p)["Subject"]]
     assert len(moved) == 1
@@ -267,7 +335,12 @@ def test_a_moved_deadline_updates_the_calendar_entry(cycle, small_definition, si
 def test_nothing_goes_out_before_its_time(cycle, small_definition, sink):
     evening = dt.datetime(2026, 1, 16, 18, 0, tzinfo=UTC)  # Friday 19:00: delivered Monday 08:00
     with session_scope(cycle) as session:
-        open_step(step(cycle, "regionplan:region").id, session=session, ctx=ctx(session, small_definition), now=evening)
+        open_step(
+            stored_step(cycle, "regionplan:region").id,
+            session=session,
+            ctx=step_context(session, small_definition, mail_domain="arshjul.test"),
+            now=evening,
+        )
     monday_eight = dt.datetime(2026, 1, 19, 7, 0, tzinfo=UTC)
     assert deliver(cycle, small_definition, sink.port, evening).sent == 0
     assert deliver(cycle, small_definition, sink.port, monday_eight - dt.timedelta(minutes=1)).sent == 0
@@ -320,7 +393,9 @@ def test_temporary_refusals_back_off_then_dead_letter_then_resend(cycle, small_d
         from arshjul.cli import app
         from tests.prefect_support import app_environment
 
-        with app_environment(tmp_path / "app", SMALL_ORG, database_url=str(cycle.url.render_as_string(hide_password=False))):
+        with app_environment(
+            tmp_path / "app", SMALL_ORG, database_url=str(cycle.url.render_as_string(hide_password=False))
+        ):
             failed = CliRunner().invoke(app, ["mail", "failed"], env={"COLUMNS": "200"})
             assert failed.exit_code == 0 and "erik.ekonom@example.se" in failed.output and "451" in failed.output
             resent = CliRunner().invoke(app, ["mail", "resend", "--all"])
@@ -353,7 +428,7 @@ def test_a_permanent_refusal_dead_letters_at_once(cycle, small_definition, tmp_p
 def test_a_claimed_message_waits_until_the_claim_lapses(cycle, small_definition, sink):
     """A sender that died holding a message: nobody else sends it until the claim
     lapses, then the next sender does, and the dead one can no longer mark it."""
-    from notifications.sender import claim_page
+    from notifications.outbox import claim_page
 
     open_regionplan(cycle, small_definition)
     with cycle.connect() as connection:
@@ -371,9 +446,23 @@ def test_a_claimed_message_waits_until_the_claim_lapses(cycle, small_definition,
 
 def test_a_message_that_cannot_be_built_is_dead_lettered_and_the_rest_go_out(cycle, small_definition, sink):
     regionplan = open_regionplan(cycle, small_definition)
-    broken = n.Notice(kind=n.REMINDER, stage="trasig", recipient_key=regionplan.owner, send_at=OPENING, instance_id=regionplan.id, cycle_id=regionplan.cycle_id, context={})
+    broken = n.Notice(
+        kind=n.REMINDER,
+        stage="trasig",
+        recipient_key=regionplan.owner,
+        send_at=OPENING,
+        instance_id=regionplan.id,
+        cycle_id=regionplan.cycle_id,
+        context={},
+    )
     with session_scope(cycle) as session:
-        n.enqueue([broken], session=session, directory=load_directory(session, "liten-region"), now=OPENING, mail_domain="arshjul.test")
+        n.enqueue(
+            [broken],
+            session=session,
+            directory=load_directory(session=session, organisation="liten-region"),
+            now=OPENING,
+            mail_domain="arshjul.test",
+        )
     report = deliver(cycle, small_definition, sink.port, OPENING)
     assert (report.sent, report.dead_lettered) == (1, 1)
     failed = [row for row in rows(cycle) if row.state == OutboxState.failed]
@@ -390,7 +479,9 @@ def test_claims_must_outlast_the_smtp_timeout(cycle, small_definition, sink, mon
     with pytest.raises(ValueError, match="four SMTP timeouts"):
         deliver(cycle, small_definition, sink.port, OPENING, claim_seconds=60)  # timeout 30 s
     monkeypatch.setenv("ARSHJUL_SMTP_TIMEOUT", "200")
-    with pytest.raises(ValidationError, match="ARSHJUL_MAIL_CLAIM_SECONDS .* måste vara minst fyra gånger ARSHJUL_SMTP_TIMEOUT"):
+    with pytest.raises(
+        ValidationError, match="ARSHJUL_MAIL_CLAIM_SECONDS .* måste vara minst fyra gånger ARSHJUL_SMTP_TIMEOUT"
+    ):
         Settings()
     monkeypatch.setenv("ARSHJUL_MAIL_CLAIM_SECONDS", "800")
     assert Settings().mail_claim_seconds == 800
@@ -401,10 +492,26 @@ def test_the_cli_names_a_bad_setting_in_swedish_without_a_traceback(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "ARSHJUL_HOME": str(tmp_path / "var"), "ARSHJUL_SMTP_TIMEOUT": "200", "ARSHJUL_SINK_PORT": "abc", "ARSHJUL_MAIL_CONNECTIONS": "0"}
-    result = subprocess.run([sys.executable, "-c", "from arshjul.cli import app; app()", "mail", "failed"], env=env, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    env = {
+        **os.environ,
+        "ARSHJUL_HOME": str(tmp_path / "var"),
+        "ARSHJUL_SMTP_TIMEOUT": "200",
+        "ARSHJUL_SINK_PORT": "abc",
+        "ARSHJUL_MAIL_CONNECTIONS": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "from arshjul.cli import app; app()", "mail", "failed"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 2
-    assert "felaktiga inställningar" in result.stderr and "ARSHJUL_SINK_PORT = 'abc': måste vara ett heltal" in result.stderr
+    assert (
+        "felaktiga inställningar" in result.stderr
+        and "ARSHJUL_SINK_PORT = 'abc': måste vara ett heltal" in result.stderr
+    )
     assert "ARSHJUL_MAIL_CONNECTIONS = '0': måste vara minst 1" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "var").exists()  # nothing written
@@ -414,9 +521,17 @@ def many_reminders(engine, definition, count: int, batch: str = "last") -> None:
     """`count` due reminders for the owners of the small cycle's steps."""
     with Session(engine) as session:
         steps = list(session.exec(select(StepInstance)))
-        directory = load_directory(session, "liten-region")
+        directory = load_directory(session=session, organisation="liten-region")
     notices = [
-        n.Notice(kind=n.REMINDER, stage=f"{batch}-{i}", recipient_key=steps[i % len(steps)].owner, send_at=OPENING, instance_id=steps[i % len(steps)].id, cycle_id=steps[0].cycle_id, context={"working_days_left": 1 + i % 5})
+        n.Notice(
+            kind=n.REMINDER,
+            stage=f"{batch}-{i}",
+            recipient_key=steps[i % len(steps)].owner,
+            send_at=OPENING,
+            instance_id=steps[i % len(steps)].id,
+            cycle_id=steps[0].cycle_id,
+            context={"working_days_left": 1 + i % 5},
+        )
         for i in range(count)
     ]
     with session_scope(engine) as session:
@@ -451,7 +566,12 @@ def test_two_senders_at_once_send_each_message_once(postgres_url, small_definiti
     assert sorted(r.sent for r in reports)[0] > 0  # both senders took part
     assert sum(r.sent for r in reports) == 300
     with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.sent.value)).one() == 300
+        assert (
+            session.exec(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.sent.value)
+            ).one()
+            == 300
+        )
     engine.dispose()
 
 
@@ -485,7 +605,12 @@ def test_mail_send_with_worker_processes_shares_the_batch(tmp_path, small_defini
         for row in session.exec(select(OutboxMessage)):
             row.next_attempt_at = future
             session.add(row)
-    for key, value in {"ARSHJUL_DATABASE_URL": url, "ARSHJUL_ORG": str(SMALL_ORG), "ARSHJUL_SMTP_HOST": "127.0.0.1", "ARSHJUL_SMTP_PORT": str(sink.port)}.items():
+    for key, value in {
+        "ARSHJUL_DATABASE_URL": url,
+        "ARSHJUL_ORG": str(SMALL_ORG),
+        "ARSHJUL_SMTP_HOST": "127.0.0.1",
+        "ARSHJUL_SMTP_PORT": str(sink.port),
+    }.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     report = send_due("live", workers=2, now=future)
@@ -493,7 +618,12 @@ def test_mail_send_with_worker_processes_shares_the_batch(tmp_path, small_defini
     ids = delivered_ids(sink.folder)
     assert report.sent == 120 and len(ids) == 120 and len(set(ids)) == 120
     with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.sent.value)).one() == 120
+        assert (
+            session.exec(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.sent.value)
+            ).one()
+            == 120
+        )
     engine.dispose()
 
 
@@ -504,8 +634,12 @@ def send_until_killed(url: str, folder: str, port: int, claim_seconds: float, re
     engine = make_engine(url)
     ready.set()
     deliver_due(
-        engine, definition, smtp=SmtpConfig(host="127.0.0.1", port=port, timeout=claim_seconds / 4),
-        now=OPENING, ui_url="http://127.0.0.1:4200", claim_seconds=claim_seconds,
+        engine,
+        definition,
+        smtp=SmtpConfig(host="127.0.0.1", port=port, timeout=claim_seconds / 4),
+        now=OPENING,
+        ui_url="http://127.0.0.1:4200",
+        claim_seconds=claim_seconds,
     )
 
 
@@ -531,7 +665,7 @@ def test_a_sender_killed_at_random_points_loses_nothing(tmp_path, small_definiti
     # A fork server that has imported the sender starts each sender in milliseconds,
     # from a clean process (no threads or connections of this one).
     senders = multiprocessing.get_context("forkserver")
-    senders.set_forkserver_preload(["notifications.sender", "models.validation", "tests.test_mail"])
+    senders.set_forkserver_preload(["notifications.sender", "models.validation", "tests.notifications.test_mail"])
     claim_seconds = 4.0  # a killed sender's claim lapses this soon
     rng = random.Random(20261124)
     kills = sent_before_kill = 0
@@ -553,7 +687,9 @@ def test_a_sender_killed_at_random_points_loses_nothing(tmp_path, small_definiti
     assert sent_before_kill >= 25  # most died while sending; the rest while claiming or building
     with Session(engine) as session:
         expected = set(session.exec(select(OutboxMessage.message_id)))
-        still_claimed = session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.claimed_by.is_not(None))).one()
+        still_claimed = session.exec(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.claimed_by.is_not(None))
+        ).one()
     assert still_claimed > 0  # the killed senders left claims behind …
     time.sleep(claim_seconds + 0.5)  # … which lapse
     report = deliver(engine, small_definition, sink.port, OPENING)
@@ -564,7 +700,9 @@ def test_a_sender_killed_at_random_points_loses_nothing(tmp_path, small_definiti
     repeats = len(ids) - len(set(ids))
     assert repeats <= kills  # a repeat only after a kill, with the same Message-ID
     with Session(engine) as session:
-        pending = session.exec(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != OutboxState.sent.value)).one()
+        pending = session.exec(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != OutboxState.sent.value)
+        ).one()
     assert pending == 0
     engine.dispose()
 
@@ -583,13 +721,22 @@ def self_signed_context(tmp_path: Path):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .sign(key, hashes.SHA256())
     )
     (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     return context
@@ -607,15 +754,32 @@ def test_starttls_and_login(cycle, small_definition, tmp_path):
 
     port = free_port()
     controller = Controller(
-        MaildirHandler(tmp_path / "mail"), hostname="127.0.0.1", port=port, tls_context=self_signed_context(tmp_path),
-        require_starttls=True, authenticator=authenticator, auth_required=True,
+        MaildirHandler(tmp_path / "mail"),
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=self_signed_context(tmp_path),
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
     )
     controller.start()
     try:
         open_regionplan(cycle, small_definition)
-        wrong = deliver_due(cycle, small_definition, smtp=SmtpConfig(host="127.0.0.1", port=port, tls=True, user="arshjul", password="fel", timeout=5), now=OPENING, ui_url="http://127.0.0.1:4200")
+        wrong = deliver_due(
+            cycle,
+            small_definition,
+            smtp=SmtpConfig(host="127.0.0.1", port=port, tls=True, user="arshjul", password="fel", timeout=5),
+            now=OPENING,
+            ui_url="http://127.0.0.1:4200",
+        )
         assert wrong.sent == 0 and wrong.server_unreachable  # refused login: the messages wait
-        right = deliver_due(cycle, small_definition, smtp=SmtpConfig(host="127.0.0.1", port=port, tls=True, user="arshjul", password="hemligt"), now=OPENING, ui_url="http://127.0.0.1:4200")
+        right = deliver_due(
+            cycle,
+            small_definition,
+            smtp=SmtpConfig(host="127.0.0.1", port=port, tls=True, user="arshjul", password="hemligt"),
+            now=OPENING,
+            ui_url="http://127.0.0.1:4200",
+        )
         assert right.sent == 1 and len(list((tmp_path / "mail").glob("*.eml"))) == 1
     finally:
         controller.stop()

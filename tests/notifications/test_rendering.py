@@ -88,7 +88,13 @@ def digest(**changes) -> MessageFacts:
             step(name="Internkontrollplan", due=D(2026, 11, 24), state_label="återremitterat", url=URL + "3"),
         ),
         digest_to_decide=(
-            step(name="Handlingsplan ambulans", unit_name="Ambulansen Sveg", owner_name="Per Persson", due=D(2026, 11, 30), state_label="inlämnat"),
+            step(
+                name="Handlingsplan ambulans",
+                unit_name="Ambulansen Sveg",
+                owner_name="Per Persson",
+                due=D(2026, 11, 30),
+                state_label="inlämnat",
+            ),
         ),
         digest_coming=(
             step(name="Tertialrapport per april", due=D(2027, 5, 12), opens=D(2027, 4, 1), state_label="planerat"),
@@ -185,15 +191,54 @@ SUBJECTS = {
 
 # What each kind must say, beyond what every mail about a step says.
 KEY_FACTS = {
-    "opened": ["är nu öppet", "Lämna in senast onsdag 23 december 2026", "Mål, aktiviteter och uppföljningsplan för 2027."],
-    "awaiting_decision": ["Eva Ek har lämnat in", "beslutas av Regionstyrelsen på sammanträdet tisdag 17 november 2026", "godkänn", "återremittera", "Planen bifogas."],
+    "opened": [
+        "är nu öppet",
+        "Lämna in senast onsdag 23 december 2026",
+        "Mål, aktiviteter och uppföljningsplan för 2027.",
+    ],
+    "awaiting_decision": [
+        "Eva Ek har lämnat in",
+        "beslutas av Regionstyrelsen på sammanträdet tisdag 17 november 2026",
+        "godkänn",
+        "återremittera",
+        "Planen bifogas.",
+    ],
     "reminder": ["3 arbetsdagar kvar", "lämna in"],
     "due_today": ["i dag, onsdag 23 december 2026", "Områdets verksamhetsplan · Område akut"],
-    "overdue": ["1 arbetsdag försenat", "2 andra steg väntar på det", "Väntar på det här steget", "Uppföljningsplan · Akutmottagningen Östersund"],
-    "escalation": ["Eva Ek har inte lämnat in", "4 arbetsdagar försenat", "Områdets verksamhetsplan · Område akut", "Vi ber dig att", "stämma av med Eva Ek", "eskaleringsordning"],
-    "returned": ["Karin Lund har återremitterat", "Målen saknar mätetal.", "Komplettera uppföljningsplanen.", "lämnas in igen senast onsdag 23 december 2026"],
-    "decided": ["Regionstyrelsen har godkänt", "sammanträdet tisdag 17 november 2026", "registrerades av Emma Sjöberg", "RS/412/2026", "Beslut enligt förslag."],
-    "deadline_moved": ["från måndag 14 december 2026 till", "onsdag 23 december 2026", "Områdets plan är försenad.", "Malin Holm", "Tidigare deadline"],
+    "overdue": [
+        "1 arbetsdag försenat",
+        "2 andra steg väntar på det",
+        "Väntar på det här steget",
+        "Uppföljningsplan · Akutmottagningen Östersund",
+    ],
+    "escalation": [
+        "Eva Ek har inte lämnat in",
+        "4 arbetsdagar försenat",
+        "Områdets verksamhetsplan · Område akut",
+        "Vi ber dig att",
+        "stämma av med Eva Ek",
+        "eskaleringsordning",
+    ],
+    "returned": [
+        "Karin Lund har återremitterat",
+        "Målen saknar mätetal.",
+        "Komplettera uppföljningsplanen.",
+        "lämnas in igen senast onsdag 23 december 2026",
+    ],
+    "decided": [
+        "Regionstyrelsen har godkänt",
+        "sammanträdet tisdag 17 november 2026",
+        "registrerades av Emma Sjöberg",
+        "RS/412/2026",
+        "Beslut enligt förslag.",
+    ],
+    "deadline_moved": [
+        "från måndag 14 december 2026 till",
+        "onsdag 23 december 2026",
+        "Områdets plan är försenad.",
+        "Malin Holm",
+        "Tidigare deadline",
+    ],
     "digest": ["vecka 48", "Dina öppna steg", "Att besluta", "Kommande steg", "Per Persson"],
 }
 
@@ -253,9 +298,21 @@ def test_rendering_is_pure(kind):
 
 def test_minimal_step_facts_render_without_gaps():
     """A step with only the required facts: no decision body, meeting, title or url."""
-    bare = step(owner_title=None, decided_by_name=None, decider_name=None, meeting=None, url=None, description=None, waiting_downstream=())
+    bare = step(
+        owner_title=None,
+        decided_by_name=None,
+        decider_name=None,
+        meeting=None,
+        url=None,
+        description=None,
+        waiting_downstream=(),
+    )
     for kind in KINDS:
-        facts = message(kind, step=bare) if kind != "digest" else digest(digest_open=(bare,), digest_coming=(), digest_to_decide=(), ui_url=None, today=None)
+        facts = (
+            message(kind, step=bare)
+            if kind != "digest"
+            else digest(digest_open=(bare,), digest_coming=(), digest_to_decide=(), ui_url=None, today=None)
+        )
         rendered = render(facts)
         for output in (rendered.subject, rendered.text, rendered.html):
             assert "None" not in output and "{{" not in output
@@ -268,7 +325,11 @@ def test_minimal_step_facts_render_without_gaps():
 
 @pytest.mark.parametrize(
     "left, subject_part, text_part",
-    [(1, "(1 arbetsdag kvar)", "1 arbetsdag kvar"), (2, "(2 arbetsdagar kvar)", "2 arbetsdagar kvar"), (5, "(5 arbetsdagar kvar)", "5 arbetsdagar kvar")],
+    [
+        (1, "(1 arbetsdag kvar)", "1 arbetsdag kvar"),
+        (2, "(2 arbetsdagar kvar)", "2 arbetsdagar kvar"),
+        (5, "(5 arbetsdagar kvar)", "5 arbetsdagar kvar"),
+    ],
 )
 def test_reminder_counts_working_days_in_singular_and_plural(left, subject_part, text_part):
     rendered = render(message("reminder", working_days_left=left))
@@ -411,7 +472,9 @@ def test_only_web_links_are_accepted():
 def test_strict_undefined_catches_a_missing_fact():
     assert ENVIRONMENT.undefined is jinja2.StrictUndefined
     # What a caller passing the wrong object would hand us: a step without `state_label`.
-    incomplete = SimpleNamespace(**{name: getattr(PLAN, name) for name in PLAN.__dataclass_fields__ if name != "state_label"})
+    incomplete = SimpleNamespace(
+        **{name: getattr(PLAN, name) for name in PLAN.__dataclass_fields__ if name != "state_label"}
+    )
     with pytest.raises(jinja2.UndefinedError, match="state_label"):
         render(message("reminder", step=incomplete))
 
@@ -485,5 +548,7 @@ def test_empty_digest_says_so():
 
 
 def test_subject_is_one_line():
-    rendered = render(message("reminder", step=step(name="Enhetens\nverksamhetsplan", unit_name="Akut\r\nBcc: x@example.org")))
+    rendered = render(
+        message("reminder", step=step(name="Enhetens\nverksamhetsplan", unit_name="Akut\r\nBcc: x@example.org"))
+    )
     assert "\n" not in rendered.subject and "\r" not in rendered.subject

@@ -6,8 +6,8 @@ import os
 import smtplib
 
 from arshjul.core.database import make_engine, migrate
-from arshjul.service import configure_prefect_environment, start_service_clock
 from arshjul.core.settings import Settings
+from arshjul.service import configure_prefect_environment, start_service_clock
 from notifications.sink import MailSink
 from tests.conftest import free_port
 
@@ -68,11 +68,11 @@ def test_daily_sweep_trigger_skips_holidays(monkeypatch, tmp_path):
     started = []
     monkeypatch.setattr("prefect.deployments.run_deployment", lambda *a, **k: started.append(k))
     with app_environment(tmp_path, SMALL_ORG):
-        previous = clock.use(SimulatedClock(dt.datetime(2027, 12, 24, 6, 0, tzinfo=dt.timezone.utc)))  # julafton
+        previous = clock.use(SimulatedClock(dt.datetime(2027, 12, 24, 6, 0, tzinfo=dt.UTC)))  # julafton
         try:
             service.trigger_daily_sweep()
             assert started == []
-            clock.use(SimulatedClock(dt.datetime(2027, 12, 23, 6, 0, tzinfo=dt.timezone.utc)))
+            clock.use(SimulatedClock(dt.datetime(2027, 12, 23, 6, 0, tzinfo=dt.UTC)))
             service.trigger_daily_sweep()
         finally:
             clock.use(previous)

@@ -7,20 +7,34 @@ import datetime as dt
 import math
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from arshjul.cli import app
 from arshjul.views.wheel import MIN_ARC_DEGREES, render_wheel
-from models.planning import PlannedStep, plan_cycle
+from models.planned import PlannedStep
+from models.planning import plan_cycle
 from models.validation import load_definition
+from tests.conftest import SMALL_ORG
 
 D = dt.date
-from tests.conftest import SMALL_ORG
+
 SVG = "{http://www.w3.org/2000/svg}"
-SWEDISH_MONTHS = ["Januari", "Februari", "Mars", "April", "Maj", "Juni", "Juli", "Augusti", "September", "Oktober", "November", "December"]
+SWEDISH_MONTHS = [
+    "Januari",
+    "Februari",
+    "Mars",
+    "April",
+    "Maj",
+    "Juni",
+    "Juli",
+    "Augusti",
+    "September",
+    "Oktober",
+    "November",
+    "December",
+]
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +47,39 @@ def small_plan(small):
     return plan_cycle(small, 2027)
 
 
-def make_step(name: str, opens: dt.date, due: dt.date, *, level: str = "region", unit: str = "region", unit_name: str = "Lilla regionen",
-              process: str = "planering", step: str | None = None, period: str | None = None) -> PlannedStep:
+def make_step(
+    name: str,
+    opens: dt.date,
+    due: dt.date,
+    *,
+    level: str = "region",
+    unit: str = "region",
+    unit_name: str = "Lilla regionen",
+    process: str = "planering",
+    step: str | None = None,
+    period: str | None = None,
+) -> PlannedStep:
     step = step or re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "steg"
     return PlannedStep(
-        year=2027, key=f"{step}:{unit}", step=step, period=period, name=name, kind="plan", process=process, level=level,
-        unit=unit, unit_name=unit_name, owner_role="ekonomidirektor", owner="erik.ekonom", decided_by=None,
-        decided_by_kind=None, decider=None, meeting=None, opens=opens, due=due, nominal_due=None,
+        year=2027,
+        key=f"{step}:{unit}",
+        step=step,
+        period=period,
+        name=name,
+        kind="plan",
+        process=process,
+        level=level,
+        unit=unit,
+        unit_name=unit_name,
+        owner_role="ekonomidirektor",
+        owner="erik.ekonom",
+        decided_by=None,
+        decided_by_kind=None,
+        decider=None,
+        meeting=None,
+        opens=opens,
+        due=due,
+        nominal_due=None,
     )
 
 
@@ -77,12 +117,20 @@ class Wheel:
         if large_arc and span < 180:  # a nearly full turn that lands near its start
             span += 360
         return {
-            "start": start_angle, "end": end_angle, "span": span, "large_arc": bool(large_arc),
-            "outer": outer_radius, "inner": self.radius(*inner_point),
+            "start": start_angle,
+            "end": end_angle,
+            "span": span,
+            "large_arc": bool(large_arc),
+            "outer": outer_radius,
+            "inner": self.radius(*inner_point),
         }
 
     def arcs(self, within: ET.Element | None = None) -> list[ET.Element]:
-        return [g for g in (within if within is not None else self.root).iter(f"{SVG}g") if "step" in (g.get("class") or "").split()]
+        return [
+            g
+            for g in (within if within is not None else self.root).iter(f"{SVG}g")
+            if "step" in (g.get("class") or "").split()
+        ]
 
     def arc_sector(self, group: ET.Element) -> dict:
         return self.sector(group.find(f"{SVG}path[@class='arc']"))
@@ -100,7 +148,10 @@ class Wheel:
         return found[0]
 
 
-def draw(steps, definition, *, year=2027, today=D(2027, 3, 15), subtitle=None) -> Wheel:
+MID_MARCH = D(2027, 3, 15)
+
+
+def draw(steps, definition, *, year=2027, today=MID_MARCH, subtitle=None) -> Wheel:
     return Wheel(render_wheel(steps, definition, year=year, today=today, subtitle=subtitle))
 
 
@@ -210,7 +261,15 @@ def units(count: int) -> list[tuple[str, str]]:
 
 def test_instances_with_the_same_step_and_dates_become_one_counted_arc(small):
     steps = [
-        make_step("Enhetens verksamhetsplan", D(2026, 10, 1), D(2026, 12, 23), level="enhet", unit=key, unit_name=name, step="enhet_vp")
+        make_step(
+            "Enhetens verksamhetsplan",
+            D(2026, 10, 1),
+            D(2026, 12, 23),
+            level="enhet",
+            unit=key,
+            unit_name=name,
+            step="enhet_vp",
+        )
         for key, name in units(27)
     ]
     wheel = draw(steps, small)
@@ -224,14 +283,24 @@ def test_instances_with_the_same_step_and_dates_become_one_counted_arc(small):
 
 def test_overlapping_instances_of_a_step_share_an_arc_with_each_deadline_marked(small):
     steps = [
-        make_step("Nämndens plan", D(2026, 8, 17), D(2026, 11, day), level="namnd", unit=f"n{day}", unit_name=f"Nämnd {day}", step="namnd_vp")
+        make_step(
+            "Nämndens plan",
+            D(2026, 8, 17),
+            D(2026, 11, day),
+            level="namnd",
+            unit=f"n{day}",
+            unit_name=f"Nämnd {day}",
+            step="namnd_vp",
+        )
         for day in (2, 5, 9)
     ]
     wheel = draw(steps, small)
     [arc] = wheel.arcs()
     assert len(arc.findall(f"{SVG}line[@class='deadline']")) == 3
     sector = wheel.arc_sector(arc)
-    assert close_to(sector["start"], date_degrees(D(2026, 8, 17))) and close_to(sector["end"], date_degrees(D(2026, 11, 10)))
+    assert close_to(sector["start"], date_degrees(D(2026, 8, 17))) and close_to(
+        sector["end"], date_degrees(D(2026, 11, 10))
+    )
     for day in (2, 5, 9):
         assert f"deadline 2026-11-{day:02d}: Nämnd {day}" in wheel.title(arc)
 
@@ -243,8 +312,24 @@ def date_degrees(day: dt.date) -> float:
 
 def test_same_step_at_different_times_names_its_unit(small):
     steps = [
-        make_step("Nämndens plan", D(2027, 2, 1), D(2027, 2, 20), level="namnd", unit="rs", unit_name="Regionstyrelsen", step="plan"),
-        make_step("Nämndens plan", D(2027, 9, 1), D(2027, 9, 20), level="namnd", unit="kn", unit_name="Kulturnämnden", step="plan"),
+        make_step(
+            "Nämndens plan",
+            D(2027, 2, 1),
+            D(2027, 2, 20),
+            level="namnd",
+            unit="rs",
+            unit_name="Regionstyrelsen",
+            step="plan",
+        ),
+        make_step(
+            "Nämndens plan",
+            D(2027, 9, 1),
+            D(2027, 9, 20),
+            level="namnd",
+            unit="kn",
+            unit_name="Kulturnämnden",
+            step="plan",
+        ),
     ]
     wheel = draw(steps, small)
     labels = sorted(wheel.label(arc) for arc in wheel.arcs())
@@ -254,7 +339,8 @@ def test_same_step_at_different_times_names_its_unit(small):
 
 def test_overlapping_arcs_in_a_ring_go_on_separate_tracks(small):
     steps = [
-        make_step(f"Steg {n}", D(2027, 3, 1) + dt.timedelta(days=5 * n), D(2027, 5, 1) + dt.timedelta(days=5 * n)) for n in range(6)
+        make_step(f"Steg {n}", D(2027, 3, 1) + dt.timedelta(days=5 * n), D(2027, 5, 1) + dt.timedelta(days=5 * n))
+        for n in range(6)
     ] + [make_step("Kort steg", D(2027, 9, 1), D(2027, 9, 2))]
     wheel = draw(steps, small)
     sectors = [wheel.arc_sector(arc) for arc in wheel.arcs()]
@@ -267,22 +353,38 @@ def test_overlapping_arcs_in_a_ring_go_on_separate_tracks(small):
 
 
 def overlapping(a: dict, b: dict) -> bool:
-    return any(a["start"] < b["start"] + b["span"] + shift and b["start"] + shift < a["start"] + a["span"] for shift in (-360, 0, 360))
+    return any(
+        a["start"] < b["start"] + b["span"] + shift and b["start"] + shift < a["start"] + a["span"]
+        for shift in (-360, 0, 360)
+    )
 
 
 def test_a_region_sized_plan_stays_in_one_wheel_without_overlaps(small):
     """~300 instances as in the real region: grouped to a few dozen arcs, none overlapping."""
     steps = []
     for month in range(1, 13):
-        steps.append(make_step(f"Månadsrapport {month}", D(2027, month, 1), D(2027, month, 12), step="manad", period=f"2027-{month:02d}",
-                               process="uppfoljning"))
+        steps.append(
+            make_step(
+                f"Månadsrapport {month}",
+                D(2027, month, 1),
+                D(2027, month, 12),
+                step="manad",
+                period=f"2027-{month:02d}",
+                process="uppfoljning",
+            )
+        )
     for template, (opens, due) in {
-        "vp": (D(2026, 10, 1), D(2026, 12, 23)), "tertial": (D(2027, 4, 26), D(2027, 5, 7)),
-        "delar": (D(2027, 8, 17), D(2027, 8, 31)), "arsb": (D(2027, 12, 1), D(2028, 1, 15)),
-        "samtal": (D(2027, 2, 1), D(2027, 4, 30)), "enkat": (D(2027, 9, 15), D(2027, 10, 31)),
+        "vp": (D(2026, 10, 1), D(2026, 12, 23)),
+        "tertial": (D(2027, 4, 26), D(2027, 5, 7)),
+        "delar": (D(2027, 8, 17), D(2027, 8, 31)),
+        "arsb": (D(2027, 12, 1), D(2028, 1, 15)),
+        "samtal": (D(2027, 2, 1), D(2027, 4, 30)),
+        "enkat": (D(2027, 9, 15), D(2027, 10, 31)),
     }.items():
         for key, name in units(45):
-            steps.append(make_step(f"Enhetens {template}", opens, due, level="enhet", unit=key, unit_name=name, step=template))
+            steps.append(
+                make_step(f"Enhetens {template}", opens, due, level="enhet", unit=key, unit_name=name, step=template)
+            )
     wheel = draw(steps, small)
     assert len(steps) == 282
     assert len(wheel.arcs()) == 18
@@ -338,7 +440,15 @@ def test_recurring_steps_are_labelled_by_their_period_briefly(small, small_plan)
 def test_legend_lists_the_processes_used_and_the_rings(small):
     steps = [
         make_step("Uppföljning", D(2027, 5, 3), D(2027, 5, 14), process="uppfoljning"),
-        make_step("Enhetens rapport", D(2027, 5, 3), D(2027, 5, 14), process="uppfoljning", level="enhet", unit="enh_a1", unit_name="Enhet A1"),
+        make_step(
+            "Enhetens rapport",
+            D(2027, 5, 3),
+            D(2027, 5, 14),
+            process="uppfoljning",
+            level="enhet",
+            unit="enh_a1",
+            unit_name="Enhet A1",
+        ),
     ]
     wheel = draw(steps, small)
     processes = wheel.groups("legend-process")
@@ -368,14 +478,17 @@ def test_arcs_are_painted_like_their_process_in_the_legend(small, small_plan):
 def test_special_characters_are_escaped(small):
     name = "Rapport <utkast> & bilagor för Åre–Östersund"
     wheel_svg = render_wheel(
-        [make_step(name, D(2027, 1, 1), D(2027, 12, 31), unit_name="Enhet \"Ö\" & <co>")],
-        small, year=2027, today=D(2027, 3, 15), subtitle="Område <A> & B",
+        [make_step(name, D(2027, 1, 1), D(2027, 12, 31), unit_name='Enhet "Ö" & <co>')],
+        small,
+        year=2027,
+        today=D(2027, 3, 15),
+        subtitle="Område <A> & B",
     )
     assert "&amp;" in wheel_svg and "&lt;utkast&gt;" in wheel_svg and "<utkast>" not in wheel_svg
     wheel = Wheel(wheel_svg)
     [arc] = wheel.arcs()
     assert wheel.title(arc).startswith(name)
-    assert "Enhet \"Ö\" & <co>" in wheel.title(arc)
+    assert 'Enhet "Ö" & <co>' in wheel.title(arc)
     assert wheel.root.find(f"{SVG}title").text == "Årshjul 2027 – Lilla regionen – Område <A> & B"
 
 
@@ -395,7 +508,9 @@ def test_an_empty_plan_still_draws_the_year(small):
 
 def test_cli_narrowed_to_a_unit(tmp_path):
     out = tmp_path / "hjul.svg"
-    result = CliRunner().invoke(app, ["wheel", "2027", "--org", str(SMALL_ORG), "--unit", "omr_a", "--today", "2027-05-10", "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["wheel", "2027", "--org", str(SMALL_ORG), "--unit", "omr_a", "--today", "2027-05-10", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     wheel = Wheel(out.read_text(encoding="utf-8"))
     assert wheel.root.find(f"{SVG}title").text == "Årshjul 2027 – Lilla regionen – Område A"

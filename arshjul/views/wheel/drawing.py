@@ -1,0 +1,325 @@
+"""The wheel as SVG elements: month sectors and names, rings and their arcs, the hub
+and today's mark, each arc with a tooltip. Everything is placed by the layout already;
+this module decides only how it looks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from arshjul.views.wheel.geometry import (
+    circle_arc_path,
+    date_angle,
+    day_end_angle,
+    polar,
+    reads_upside_down,
+    sector_path,
+    text_width,
+)
+from arshjul.views.wheel.layout import LABEL_FONT, RING_GAP, TRACK_WIDTH, Arc, Ring, label_centres
+from arshjul.views.wheel.paint import (
+    INK,
+    MONTH_BAND_COLOURS,
+    MUTED,
+    SECTOR_COLOURS,
+    TODAY_COLOUR,
+    arc_paint,
+    deadline_colour,
+)
+from models.swedish import MONTHS, long_date
+
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+XLINK_NAMESPACE = "http://www.w3.org/1999/xlink"
+XLINK_HREF = f"{{{XLINK_NAMESPACE}}}href"
+ET.register_namespace("xlink", XLINK_NAMESPACE)  # the conventional prefix instead of "ns0"
+FONT_FAMILY = "system-ui, sans-serif"
+
+# In SVG user units (pixels at 100 %).
+HUB_RADIUS = 170.0  # also the size the hub's text is designed for
+MARGIN = 48.0
+RING_NAME_FONT = 10.5
+TITLE_FONT = 34.0
+
+SWEDISH_MONTHS = [name.capitalize() for name in MONTHS]
+
+
+def element(parent: ET.Element, tag: str, text: str | None = None, **attributes: Any) -> ET.Element:
+    """A child element. Attribute names use '_' for '-' (font_size → font-size, class_ →
+    class); attributes given as None are left out."""
+    names_and_values = {
+        key.rstrip("_").replace("_", "-"): str(value) for key, value in attributes.items() if value is not None
+    }
+    child = ET.SubElement(parent, tag, names_and_values)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def text_on_path(parent: ET.Element, path_id: str, text: str, **attributes: Any) -> ET.Element:
+    """Text centred along the path `path_id` (defined in <defs>)."""
+    node = element(parent, "text", **attributes)
+    on_path = element(node, "textPath", text, href=f"#{path_id}", startOffset="50%", text_anchor="middle")
+    on_path.set(XLINK_HREF, f"#{path_id}")  # for viewers that predate SVG 2
+    return node
+
+
+def line(
+    parent: ET.Element,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    *,
+    class_: str | None = None,
+    **attributes: Any,
+) -> ET.Element:
+    """A straight line between two points, at the precision of every path on the wheel."""
+    (x1, y1), (x2, y2) = start, end
+    return element(
+        parent, "line", class_=class_, x1=f"{x1:.2f}", y1=f"{y1:.2f}", x2=f"{x2:.2f}", y2=f"{y2:.2f}", **attributes
+    )
+
+
+def arc_tooltip(arc: Arc) -> str:
+    """Everything the wall cannot say: the full name, who, and every date."""
+    by_dates: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
+    for step in arc.instances:
+        by_dates[(step.opens, step.due)].append(step.unit_name)
+    lines = [arc.first.name]
+    if len(by_dates) == 1:
+        [((opens, due), units)] = by_dates.items()
+        lines.append("Gäller: " + ", ".join(units))
+        lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}")
+    else:
+        for (opens, due), units in sorted(by_dates.items(), key=lambda item: (item[0][1], item[0][0])):
+            lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}: " + ", ".join(units))
+    meetings = sorted({step.meeting for step in arc.instances if step.meeting})
+    if meetings:
+        lines.append("Sammanträde " + ", ".join(day.isoformat() for day in meetings))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class WheelGeometry:
+    cx: float
+    cy: float
+    hub: float  # where the innermost ring starts
+    rim: float  # where the rings end and the month band starts
+    month_band: float
+    month_font: float
+
+
+class WheelDrawing:
+    """The SVG document under construction; one method per layer, drawn bottom-up."""
+
+    def __init__(self, geometry: WheelGeometry, width: float, height: float, title: str) -> None:
+        self.geometry = geometry
+        self.cx, self.cy, self.rim = geometry.cx, geometry.cy, geometry.rim
+        self.svg = ET.Element(
+            "svg",
+            {
+                "xmlns": SVG_NAMESPACE,
+                "version": "1.1",
+                "viewBox": f"0 0 {width:.0f} {height:.0f}",
+                "width": f"{width:.0f}",
+                "height": f"{height:.0f}",
+                "font-family": FONT_FAMILY,
+                "role": "img",
+                "aria-label": title,
+            },
+        )
+        element(self.svg, "title", title)
+        element(self.svg, "rect", x=0, y=0, width=f"{width:.0f}", height=f"{height:.0f}", fill="#ffffff")
+        self.defs = element(self.svg, "defs")
+        self.path_count = 0
+
+    def text_path(self, radius: float, start: float, end: float) -> str:
+        """Define an invisible arc for text between two angles, upright either way; return its id."""
+        self.path_count += 1
+        path_id = f"textarc-{self.path_count}"
+        reverse = reads_upside_down((start + end) / 2)
+        element(self.defs, "path", id=path_id, d=circle_arc_path(self.cx, self.cy, radius, start, end, reverse=reverse))
+        return path_id
+
+    def baseline(self, radius: float, middle: float, font_size: float) -> float:
+        """The radius to write on so text is centred on `radius` (glyphs point outwards on
+        the top half and inwards on the bottom half)."""
+        shift = font_size * 0.35
+        return radius + shift if reads_upside_down(middle) else radius - shift
+
+    def point(self, radius: float, angle: float) -> tuple[float, float]:
+        return polar(self.cx, self.cy, radius, angle)
+
+    def header(self, title: str, subtitle: str | None, year: int, scale: float) -> None:
+        transform = f"translate({MARGIN:.1f} {MARGIN:.1f}) scale({scale:.3f})"
+        group = element(self.svg, "g", class_="header", transform=transform)
+        element(
+            group, "text", title, class_="title", x=0, y=TITLE_FONT, font_size=TITLE_FONT, font_weight=700, fill=INK
+        )
+        lines = [subtitle] if subtitle else []
+        lines.append(
+            f"Planår {year}: planering under {year - 1}, genomförande och uppföljning under {year}, "
+            f"årsredovisning under {year + 1}"
+        )
+        for index, text in enumerate(lines):
+            bold = subtitle is not None and index == 0
+            element(
+                group,
+                "text",
+                text,
+                class_="subtitle" if bold else "explanation",
+                x=0,
+                y=TITLE_FONT + 30 + 26 * index,
+                font_size=20 if bold else 15,
+                font_weight=600 if bold else None,
+                fill=INK if bold else MUTED,
+            )
+
+    def months(self, year: int) -> None:
+        inner = self.geometry.hub
+        band, font_size = self.geometry.month_band, self.geometry.month_font
+        band_outer = self.rim + band
+        for month in range(1, 13):
+            start, end = 30.0 * (month - 1), 30.0 * month
+            group = element(self.svg, "g", class_="month", data_month=month)
+            element(
+                group,
+                "path",
+                class_="month-sector",
+                d=sector_path(self.cx, self.cy, inner, self.rim, start, end),
+                fill=SECTOR_COLOURS[month % 2],
+            )
+            element(
+                group,
+                "path",
+                d=sector_path(self.cx, self.cy, self.rim, band_outer, start, end),
+                fill=MONTH_BAND_COLOURS[month % 2],
+            )
+            radius = self.baseline(self.rim + band / 2, start + 15, font_size)
+            path_id = self.text_path(radius, start + 1, end - 1)
+            text_on_path(
+                group,
+                path_id,
+                SWEDISH_MONTHS[month - 1],
+                class_="month-name",
+                font_size=f"{font_size:.1f}",
+                font_weight=600,
+                fill="#ffffff",
+                letter_spacing=0.5,
+            )
+        # Ticks at the 10th and the 20th of each month help to read a date off the wall.
+        ticks = element(self.svg, "g", class_="ticks", stroke="#ffffff", stroke_opacity=0.55, stroke_width=1.2)
+        for month in range(1, 13):
+            for day in (10, 20):
+                angle = date_angle(dt.date(year, month, day))
+                line(ticks, self.point(self.rim, angle), self.point(self.rim + band * 0.15, angle))
+        dividers = element(self.svg, "g", class_="month-dividers", stroke="#c9d0d8", stroke_width=1)
+        for month in range(12):
+            line(dividers, self.point(inner, 30.0 * month), self.point(band_outer, 30.0 * month))
+
+    def hub(self, year: int, step_count: int) -> None:
+        scale = self.geometry.hub / HUB_RADIUS
+        group = element(self.svg, "g", class_="hub")
+        element(
+            group, "circle", cx=f"{self.cx:.2f}", cy=f"{self.cy:.2f}", r=f"{self.geometry.hub - 10:.2f}", fill="#2f4858"
+        )
+        # The hub's text scales as one piece with the hub.
+        group = element(group, "g", transform=f"translate({self.cx:.2f} {self.cy:.2f}) scale({scale:.3f})")
+        element(
+            group, "text", str(year), x=0, y=16, font_size=52, font_weight=700, fill="#ffffff", text_anchor="middle"
+        )
+        element(group, "text", "Planår", x=0, y=-38, font_size=17, fill="#dbe4ea", text_anchor="middle")
+        summary = f"{step_count} steg" if step_count else "Inga steg"
+        element(group, "text", summary, x=0, y=50, font_size=16, fill="#dbe4ea", text_anchor="middle")
+
+    def ring(self, ring: Ring, colours: dict[str, tuple[str, str]]) -> None:
+        group = element(self.svg, "g", class_="ring", data_level=ring.level, data_name=ring.name)
+        element(
+            group,
+            "circle",
+            cx=f"{self.cx:.2f}",
+            cy=f"{self.cy:.2f}",
+            r=f"{ring.inner - 0.5:.2f}",
+            fill="none",
+            stroke="#c9d0d8",
+            stroke_width=1,
+        )
+        name_radius = ring.outer + RING_GAP / 2
+        for middle in (0.0, 180.0):  # in the gap above the ring, so no arc is in the way
+            width = math.degrees((text_width(ring.name.upper(), RING_NAME_FONT) + 40) / name_radius)
+            radius = self.baseline(name_radius, middle, RING_NAME_FONT)
+            path_id = self.text_path(radius, middle - width / 2, middle + width / 2)
+            text_on_path(
+                group,
+                path_id,
+                ring.name.upper(),
+                class_="ring-name",
+                font_size=RING_NAME_FONT,
+                font_weight=600,
+                fill=MUTED,
+                letter_spacing=1.2,
+            )
+        for arc in sorted(ring.arcs, key=lambda arc: (arc.track, arc.start)):
+            self.arc(group, ring, arc, colours[arc.process][1])
+
+    def arc(self, parent: ET.Element, ring: Ring, arc: Arc, colour: str) -> None:
+        inner = ring.inner + arc.track * TRACK_WIDTH + 2
+        outer = inner + TRACK_WIDTH - 4
+        group = element(
+            parent,
+            "g",
+            class_="step" + (" other-year" if arc.off_year else ""),
+            data_step=arc.first.step,
+            data_process=arc.process,
+            data_level=arc.level,
+            data_count=len(arc.instances),
+            data_opens=arc.opens.isoformat(),
+            data_due=arc.due.isoformat(),
+            data_start=f"{arc.start % 360:.3f}",
+            data_end=f"{arc.end % 360:.3f}",
+        )
+        element(group, "title", arc_tooltip(arc))
+        path = element(group, "path", class_="arc", d=sector_path(self.cx, self.cy, inner, outer, arc.start, arc.end))
+        for name, value in arc_paint(colour, other_year=arc.off_year is not None).items():
+            path.set(name, value)
+        # Deadlines, the dates that matter most, are solid edges.
+        for deadline in arc.deadlines:
+            angle = arc.end if deadline == arc.due else day_end_angle(deadline)
+            line(
+                group,
+                self.point(inner, angle),
+                self.point(outer, angle),
+                class_="deadline",
+                stroke=deadline_colour(colour),
+                stroke_width=3.5 if deadline == arc.due else 2,
+                stroke_linecap="butt",
+            )
+        # The text path is longer than the text, which is centred on it: the estimate of
+        # the text's width must not cut it off.
+        half_label = min(arc.label_degrees * 0.75, 179.0)
+        for centre in label_centres(arc) if arc.label else []:
+            radius = self.baseline((inner + outer) / 2, centre, LABEL_FONT)
+            path_id = self.text_path(radius, centre - half_label, centre + half_label)
+            text_on_path(group, path_id, arc.label, class_="label", font_size=LABEL_FONT, fill=INK)
+
+    def today(self, today: dt.date) -> None:
+        inner = self.geometry.hub - 10
+        angle = (date_angle(today) + day_end_angle(today)) / 2
+        group = element(self.svg, "g", class_="today", data_date=today.isoformat(), data_angle=f"{angle:.3f}")
+        element(group, "title", f"I dag: {long_date(today)}")
+        outer = self.rim + self.geometry.month_band + 6
+        x2, y2 = self.point(outer, angle)
+        line(group, self.point(inner, angle), (x2, y2), stroke=TODAY_COLOUR, stroke_width=2.5, stroke_linecap="round")
+        element(group, "circle", cx=f"{x2:.2f}", cy=f"{y2:.2f}", r=5, fill=TODAY_COLOUR)
+        text = f"I dag {long_date(today)}"
+        font_size = max(15.0, self.geometry.month_font * 0.7)  # as prominent as the months allow
+        label_radius = outer + font_size
+        width = math.degrees(2 * text_width(text, font_size) / label_radius)  # generous: the text is centred
+        path_id = self.text_path(self.baseline(label_radius, angle, font_size), angle - width / 2, angle + width / 2)
+        text_on_path(group, path_id, text, font_size=f"{font_size:.1f}", font_weight=700, fill=TODAY_COLOUR)
+
+    def document(self) -> str:
+        ET.indent(self.svg, space="  ")
+        return ET.tostring(self.svg, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,0 +1,221 @@
+"""From planned steps to what the wheel shows: arcs (instances of one step grouped),
+one ring per level, and each arc and its label packed onto a sub-track of its ring so
+that nothing overlaps. Decides radii and label texts; draws nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from arshjul.views.wheel.geometry import fit_text, step_angles, text_width
+from models.definition import Definition
+from models.planned import PlannedStep
+from models.swedish import short_period
+
+# In SVG user units (pixels at 100 %). The wheel grows outwards with the number of
+# sub-tracks instead of squeezing them, so text keeps one readable size.
+TRACK_WIDTH = 26.0
+RING_GAP = 18.0  # between rings; carries the ring's name
+
+LABEL_FONT = 12.5
+# Room a short arc's label may take beyond the arc: the whole name where the track is
+# free, else a shortened one rather than another sub-track.
+FULL_LABEL_WIDTH = 360.0
+SHORT_LABEL_WIDTH = 180.0
+LABEL_PADDING = 5.0  # on each side of a label, along the track
+LABEL_REPEAT_DEGREES = 80.0  # a longer arc has its label once per this stretch
+
+
+@dataclass
+class Arc:
+    """One drawn arc: instances of one step template (and period) on one ring whose
+    dates overlap, e.g. all enheter writing their verksamhetsplan, or the nämnder whose
+    deadlines follow their own meeting dates. It runs from the earliest opening to the
+    latest deadline, with a mark at each deadline."""
+
+    level: str
+    process: str
+    instances: list[PlannedStep]
+    base_label: str  # the step's short name, without count or year
+    plan_year: int
+    start: float = field(init=False)  # degrees; end > start, past 360 across the new year
+    end: float = field(init=False)
+    track: int = 0  # sub-track within the ring, 0 innermost
+    label: str = ""
+    label_degrees: float = 0.0  # how much of the track the label's text takes
+
+    def __post_init__(self) -> None:
+        self.start, self.end = step_angles(self.opens, self.due)
+
+    @property
+    def first(self) -> PlannedStep:
+        return self.instances[0]
+
+    @property
+    def opens(self) -> dt.date:
+        return min(step.opens for step in self.instances)
+
+    @property
+    def due(self) -> dt.date:
+        return max(step.due for step in self.instances)
+
+    @property
+    def deadlines(self) -> list[dt.date]:
+        return sorted({step.due for step in self.instances})
+
+    @property
+    def middle(self) -> float:
+        return (self.start + self.end) / 2
+
+    @property
+    def off_year(self) -> int | None:
+        """The year of the (last) deadline when it is not the plan year."""
+        return self.due.year if self.due.year != self.plan_year else None
+
+
+@dataclass
+class Ring:
+    level: str
+    name: str
+    arcs: list[Arc]
+    inner: float = 0.0
+    tracks: int = 0
+
+    @property
+    def outer(self) -> float:
+        return self.inner + self.tracks * TRACK_WIDTH
+
+    def track_radius(self, track: int) -> float:
+        return self.inner + (track + 0.5) * TRACK_WIDTH
+
+
+# ---------------------------------------------------------------------------------------
+# From steps to arcs and rings
+
+
+def step_label(step: PlannedStep, definition: Definition) -> str:
+    """The step's name as a wall label: a recurring step shows its period briefly ("per
+    feb") or not at all, since the arc's position already says when it is."""
+    template = definition.templates.get(step.step)
+    if template is None:
+        return step.name
+    if step.period and "{period}" in template.name:
+        return template.name.replace("{period}", short_period(step.period))
+    return template.name
+
+
+def unit_short_name(step: PlannedStep, definition: Definition) -> str:
+    body = definition.organisation.bodies.get(step.unit)
+    return body.short if body is not None and body.short else step.unit_name
+
+
+def overlapping_clusters(instances: list[PlannedStep]) -> list[list[PlannedStep]]:
+    """Split instances into runs whose date ranges overlap or touch."""
+    clusters: list[list[PlannedStep]] = []
+    latest_due = None
+    for step in sorted(instances, key=lambda step: (step.opens, step.due)):
+        if clusters and step.opens <= latest_due:
+            clusters[-1].append(step)
+            latest_due = max(latest_due, step.due)
+        else:
+            clusters.append([step])
+            latest_due = step.due
+    return clusters
+
+
+def group_arcs(steps: Iterable[PlannedStep], definition: Definition, year: int) -> list[Arc]:
+    by_template: dict[tuple, list[PlannedStep]] = defaultdict(list)
+    for step in steps:
+        by_template[(step.level, step.step, step.period)].append(step)
+    arcs = []
+    for (level, _, _), instances in by_template.items():
+        clusters = overlapping_clusters(instances)
+        for cluster in clusters:
+            cluster.sort(key=lambda step: (step.due, step.unit_name))
+            first = cluster[0]
+            label = step_label(first, definition)
+            # The same step at different times of the year: say whose each arc is.
+            if len(clusters) > 1 and len(cluster) == 1:
+                label = f"{label} – {unit_short_name(first, definition)}"
+            arcs.append(Arc(level=level, process=first.process, instances=cluster, base_label=label, plan_year=year))
+    return arcs
+
+
+def build_rings(arcs: list[Arc], definition: Definition) -> list[Ring]:
+    """Rings in level order, top level first; only levels that have arcs."""
+    org = definition.organisation
+    by_level: dict[str, list[Arc]] = defaultdict(list)
+    for arc in arcs:
+        by_level[arc.level].append(arc)
+    order = list(org.levels) + sorted(level for level in by_level if level not in org.levels)
+    return [Ring(level, org.level_names.get(level, level), by_level[level]) for level in order if level in by_level]
+
+
+# ---------------------------------------------------------------------------------------
+# Packing arcs and labels into sub-tracks
+
+
+def _overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return any(a[0] < b[1] + shift and b[0] + shift < a[1] for shift in (-360.0, 0.0, 360.0))
+
+
+def place_label(arc: Arc, radius: float, label_width: float) -> tuple[float, float]:
+    """Choose the arc's label text and the stretch of track it takes, centred on the arc;
+    return the stretch the arc and its label take together."""
+    arc_length = math.radians(arc.end - arc.start) * radius
+    room = max(arc_length, label_width) - 2 * LABEL_PADDING
+    prefix = f"{arc.off_year}: " if arc.off_year is not None else ""
+    suffix = f" ({len(arc.instances)})" if len(arc.instances) > 1 else ""
+    arc.label = fit_text(prefix, arc.base_label, suffix, room, LABEL_FONT)
+    arc.label_degrees = math.degrees((text_width(arc.label, LABEL_FONT) + 2 * LABEL_PADDING) / radius)
+    half = max(arc.end - arc.start, arc.label_degrees) / 2
+    return arc.middle - half, arc.middle + half
+
+
+def label_centres(arc: Arc) -> list[float]:
+    """Where along the arc its label goes: the middle, and on a long arc (a plan worked on
+    for half a year, say) once per stretch of about LABEL_REPEAT_DEGREES, so the arc is
+    named wherever a reader looks at it."""
+    span = arc.end - arc.start
+    copies = min(int(span // LABEL_REPEAT_DEGREES), int(span // (2 * arc.label_degrees)))
+    if copies < 2:
+        return [arc.middle]
+    return [arc.start + span * (index + 0.5) / copies for index in range(copies)]
+
+
+def pack_ring(ring: Ring) -> None:
+    """Put each arc on the innermost sub-track where neither it nor its label collides
+    with what is already there (greedy, by starting angle)."""
+    occupied: list[list[tuple[float, float]]] = []
+
+    def fits(extent: tuple[float, float], track: int) -> bool:
+        return not any(_overlaps(extent, other) for other in occupied[track])
+
+    for arc in sorted(ring.arcs, key=lambda arc: (arc.start, -(arc.end - arc.start), arc.base_label)):
+        track = 0
+        while True:
+            if track == len(occupied):
+                occupied.append([])
+            radius = ring.track_radius(track)
+            extent = place_label(arc, radius, FULL_LABEL_WIDTH)
+            if not fits(extent, track):
+                extent = place_label(arc, radius, SHORT_LABEL_WIDTH)
+            if fits(extent, track):
+                occupied[track].append(extent)
+                arc.track = track
+                break
+            track += 1
+    ring.tracks = max(len(occupied), 1)
+
+
+def lay_out(rings: list[Ring], hub_radius: float) -> float:
+    """Give each ring its radius, lowest level at the hub; return the rings' outer radius."""
+    radius = hub_radius
+    for ring in reversed(rings):
+        ring.inner = radius
+        pack_ring(ring)  # needs the ring's radius: a label's angle depends on it
+        radius = ring.outer + RING_GAP
+    return radius

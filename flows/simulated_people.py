@@ -1,0 +1,112 @@
+"""The people of `arshjul simulate`: when each owner submits and each decider decides,
+and what they write in the step's form.
+
+Seeded per step and round, so the same seed gives the same year whatever order the runs
+execute in: a share of the owners are late, a few first let someone without the right
+role try (the rules refuse it), deciders sometimes return a step for revision, and a
+body decides at its meeting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+
+from models.definition import Definition
+from models.people import Directory
+from models.states import ACTION_LABELS, Action, step_is_done
+from models.tables import StepInstance, StepState, stored_id
+
+RETURN_COMMENT = "Komplettera med måluppfyllelse och koppling till regionplanens mål."
+
+
+@dataclass
+class Intent:
+    """What a simulated person will do on a day."""
+
+    instance_id: int
+    day: dt.date
+    action: Action
+    wrong_first: bool = False
+
+
+class SimulatedPeople:
+    def __init__(self, definition: Definition, *, seed: int, late_share: float):
+        if not 0 <= late_share <= 1:
+            raise ValueError("late_share must be between 0 and 1")
+        self.definition = definition
+        self.calendar = definition.organisation.calendar
+        self.seed = seed
+        self.late_share = late_share
+        self.intents: dict[dt.date, list[Intent]] = defaultdict(list)
+        self.planned_for: set[tuple[int, int]] = set()  # (instance, round) already given an intent
+
+    def rng(self, step: StepInstance, round_: int) -> random.Random:
+        return random.Random(f"{self.seed}:{step.key}:{round_}")
+
+    def plan(self, steps: list[StepInstance], today: dt.date) -> None:
+        """Give every step that waits for someone an intent, once per round."""
+        for step in steps:
+            if step_is_done(step):
+                continue  # submitted, and nobody decides
+            if StepState(step.state) is StepState.submitted:
+                self.plan_decider(step, today)
+            elif StepState(step.state) in (StepState.open, StepState.returned):
+                self.plan_owner(step, today)
+
+    def plan_owner(self, step: StepInstance, today: dt.date) -> None:
+        """When the owner (or stand-in) will submit: on time, or late for a share of them."""
+        if (stored_id(step), step.input_round) in self.planned_for:
+            return
+        self.planned_for.add((stored_id(step), step.input_round))
+        rng = self.rng(step, step.input_round)
+        if StepState(step.state) is StepState.returned:
+            day = self.calendar.add_working_days(today, rng.randint(2, 4))
+        elif rng.random() < self.late_share:
+            day = self.calendar.add_working_days(step.due, rng.randint(1, 6))
+        else:
+            span = max(self.calendar.working_days_after(today, step.due), 0)
+            day = self.calendar.add_working_days(today, rng.randint(min(1, span), max(span, 1))) if span else today
+        day = max(day, today)
+        self.intents[day].append(Intent(stored_id(step), day, Action.submit, wrong_first=rng.random() < 0.03))
+
+    def plan_decider(self, step: StepInstance, today: dt.date) -> None:
+        if (stored_id(step), step.input_round) in self.planned_for:
+            return
+        self.planned_for.add((stored_id(step), step.input_round))
+        rng = self.rng(step, step.input_round)
+        if step.decided_by_kind == "body" and step.meeting and step.meeting >= today:
+            day = self.calendar.roll(step.meeting, "next")  # the body decides at its meeting
+        else:
+            day = self.calendar.add_working_days(today, rng.randint(1, 3))
+        action = Action.send_back if step.input_round < 3 and rng.random() < 0.08 else Action.approve
+        self.intents[day].append(Intent(stored_id(step), day, action))
+
+    def due_on(self, day: dt.date) -> list[Intent]:
+        """The intents for `day`, taken off the list."""
+        return self.intents.pop(day, [])
+
+    def try_again(self, intent: Intent, day: dt.date) -> None:
+        self.intents[day].append(intent)
+
+    def form_for(
+        self, step: StepInstance, intent: Intent, directory: Directory, today: dt.date, *, wrong: bool
+    ) -> dict:
+        principal = step.owner if intent.action is Action.submit else step.decider
+        assert principal is not None  # only steps with an owner, or submitted ones with a decider, get intents
+        actor = directory.acting_for(principal, today)
+        if wrong:  # someone without the right role tries first; the rules refuse it
+            others = [
+                m for key, m in directory.members.items() if key != actor and not directory.may_act_for(key, principal)
+            ]
+            email = random.Random(f"{self.seed}:{step.key}:wrong").choice(others).email
+        else:
+            email = directory[actor].email
+        form = {"åtgärd": ACTION_LABELS[intent.action], "epostadress": email, "kommentar": "", "diarienummer": ""}
+        if intent.action is Action.send_back:
+            form["kommentar"] = RETURN_COMMENT
+        if intent.action is Action.approve and step.decided_by_kind == "body" and step.decided_by:
+            short = self.definition.organisation.bodies[step.decided_by].short or "RS"
+            form["diarienummer"] = f"{short.upper()}/{100 + stored_id(step) % 900}/{today.year}"
+        return form

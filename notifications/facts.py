@@ -1,0 +1,161 @@
+"""What a page of outbox messages is about: the rows, their steps and those steps'
+neighbours read with a handful of queries for the whole page, turned into
+`notifications.rendering.MessageFacts` (names, dates, links), then rendered and built
+into mails (`notifications.mime`) ready to send. Reads only, outside any transaction:
+the sender holds no lock while it prepares a page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import emails
+from sqlmodel import Session, select
+
+from models import notices as n
+from models.definition import Definition
+from models.dependencies import Neighbours
+from models.people import Directory
+from models.queries import digest_steps
+from models.states import state_label, step_is_done
+from models.tables import Mode, OutboxMessage, StepInstance
+from notifications.mime import OutboxMail, outbox_mail
+from notifications.rendering import MessageFacts, StepFacts, render
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """One claimed message, built and ready to send, or the reason it could not be."""
+
+    row: OutboxMessage
+    message: emails.Message | None = None
+    error: str | None = None
+
+
+class MessageBuilder:
+    """Gathers what messages are about (reads, a page at a time), renders them (pure) and
+    builds the MIME messages with their calendar attachments."""
+
+    def __init__(self, definition: Definition, directory: Directory, *, ui_url: str, sender: str):
+        self.definition = definition
+        self.org = definition.organisation
+        self.directory = directory
+        self.ui_url = ui_url.rstrip("/")
+        self.sender = sender
+
+    def step_url(self, step: StepInstance) -> str | None:
+        return f"{self.ui_url}/runs/flow-run/{step.flow_run_id}" if step.flow_run_id else None
+
+    def step_facts(self, step: StepInstance, neighbours: Neighbours, today: dt.date) -> StepFacts:
+        owner = self.directory.members.get(step.owner)
+        decided_by = step.decided_by
+        if decided_by in self.org.roles or decided_by in self.org.bodies:
+            decided_by = self.org.decider_name(decided_by)
+        return StepFacts(
+            name=step.name,
+            unit_name=step.unit_name,
+            owner_name=owner.name if owner else (step.owner or "–"),
+            owner_title=owner.title if owner else None,
+            due=step.due,
+            opens=step.opens,
+            decided_by_name=decided_by,
+            decider_name=self.directory.name(step.decider) if step.decider else None,
+            meeting=step.meeting,
+            state_label=state_label(step, today),
+            url=self.step_url(step),
+            description=step.description,
+            last_comment=step.last_comment,
+            diarienummer=step.diarienummer,
+            waiting_for=tuple(f"{b.name} · {b.unit_name}" for b in neighbours.unfinished_dependencies(step)),
+            waiting_downstream=tuple(
+                f"{d.name} · {d.unit_name}" for d in neighbours.dependents(step) if not step_is_done(d)
+            ),
+        )
+
+    def digest_lists(
+        self, person: str, session: Session, today: dt.date, mode: Mode
+    ) -> tuple[tuple[StepFacts, ...], tuple[StepFacts, ...], tuple[StepFacts, ...]]:
+        """The person's open, coming and to-decide steps, of the digest's own mode's cycles."""
+        digest = digest_steps(session=session, person=person, today=today, calendar=self.org.calendar, mode=mode)
+        neighbours = Neighbours.load([s.id for s in digest.all], session=session)
+
+        def facts(steps: list[StepInstance]) -> tuple[StepFacts, ...]:
+            return tuple(self.step_facts(s, neighbours, today) for s in steps)
+
+        return facts(digest.open), facts(digest.coming), facts(digest.to_decide)
+
+    def facts(
+        self, row: OutboxMessage, step: StepInstance | None, neighbours: Neighbours, session: Session, now: dt.datetime
+    ) -> MessageFacts:
+        today = self.org.calendar.local_date(now)
+        context = row.context or {}
+        common = dict(
+            recipient_name=self.directory.name(row.recipient_key),
+            organisation_name=self.org.info.name,
+            on_behalf_of_name=self.directory.name(row.on_behalf_of) if row.on_behalf_of else None,
+            today=today,
+            ui_url=self.ui_url,
+        )
+        if row.kind == n.DIGEST:
+            open_steps, coming, to_decide = self.digest_lists(row.recipient_key, session, today, row.mode)
+            return MessageFacts(
+                kind=row.kind,
+                step=None,
+                digest_daily=bool(context.get("daily")),
+                digest_open=open_steps,
+                digest_coming=coming,
+                digest_to_decide=to_decide,
+                **common,
+            )
+        if step is None:
+            raise LookupError(f"steget {row.instance_id} som meddelandet handlar om finns inte")
+        escalation_owner = context.get("owner") or step.owner
+        return MessageFacts(
+            kind=row.kind,
+            step=self.step_facts(step, neighbours, today),
+            working_days_left=context.get("working_days_left"),
+            working_days_late=context.get("working_days_late") if row.kind in (n.OVERDUE, n.ESCALATION) else None,
+            acted_by_name=self.directory.name(context["by"]) if context.get("by") else None,
+            comment=context.get("comment") or None,
+            old_due=dt.date.fromisoformat(context["old_due"]) if context.get("old_due") else None,
+            reason=context.get("reason"),
+            escalation_owner_name=self.directory.name(escalation_owner) if row.kind == n.ESCALATION else None,
+            **common,
+        )
+
+    def prepare(self, message_ids: list[int], session: Session, now: dt.datetime) -> list[Prepared]:
+        """The messages, read with a handful of queries for the whole page, in the order of
+        `message_ids`. A message that cannot be built is returned with its error instead
+        of stopping the page."""
+        rows = {row.id: row for row in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(message_ids)))}
+        step_ids = {row.instance_id for row in rows.values() if row.instance_id is not None}
+        steps = {step.id: step for step in session.exec(select(StepInstance).where(StepInstance.id.in_(step_ids)))}
+        neighbours = Neighbours.load(steps, session=session)
+        prepared = []
+        for message_id in message_ids:
+            row = rows[message_id]
+            try:
+                prepared.append(Prepared(row, self.build(row, steps.get(row.instance_id), neighbours, session, now)))
+            except Exception as exc:  # one broken message must not hold up the others
+                log.exception("meddelande %s (%s) kunde inte skapas", row.id, row.key)
+                prepared.append(Prepared(row, error=f"kunde inte skapas: {type(exc).__name__}: {exc}"))
+        return prepared
+
+    def build(
+        self, row: OutboxMessage, step: StepInstance | None, neighbours: Neighbours, session: Session, now: dt.datetime
+    ) -> OutboxMail:
+        """One message: its facts, rendered, as a mail."""
+        return outbox_mail(
+            render(self.facts(row, step, neighbours, session, now)),
+            row,
+            step,
+            sender=self.sender,
+            recipient_name=self.directory.name(row.recipient_key),
+            step_url=self.step_url(step) if step is not None else None,
+            organisation=self.org,
+            now=now,
+        )

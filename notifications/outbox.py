@@ -1,0 +1,156 @@
+"""Claims on the outbox: which messages are due, taking a page of them for one sender,
+and recording what became of each (sent, to be retried, dead-lettered, given back).
+
+A claim is a sender's name and a time limit written on the rows in a short transaction;
+each mark gives the claim up in a transaction of its own, and only if the sender still
+holds it (`notifications.sender` explains the rules that keep this crash-safe).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+
+from sqlalchemy import Connection, bindparam, or_, update
+from sqlmodel import Session, select
+
+from models.tables import Mode, OutboxMessage, OutboxState
+
+
+def _is_due(now: dt.datetime, mode: Mode):
+    return (
+        (OutboxMessage.mode == mode)
+        & (OutboxMessage.state == OutboxState.pending.value)
+        & (OutboxMessage.next_attempt_at <= now)
+    )
+
+
+def next_due(session: Session, *, now: dt.datetime, mode: Mode) -> OutboxMessage | None:
+    """The next message due, claimed or not (no lock taken)."""
+    query = select(OutboxMessage).where(_is_due(now, mode)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    return session.exec(query.limit(1)).first()
+
+
+def sender_name() -> str:
+    """Who holds a claim, for whoever looks at the outbox: host, process and a token."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _real_now() -> dt.datetime:
+    # Claims are about processes being alive, so they run on the real clock even when
+    # the messages are due by a simulated one.
+    return dt.datetime.now(dt.UTC)
+
+
+def claim_page(
+    connection: Connection, *, now: dt.datetime, mode: Mode, sender: str, size: int, claim_seconds: float
+) -> list[int]:
+    """Take up to `size` messages due at `now` that nobody holds, for `claim_seconds`;
+    returns their ids in sending order."""
+    clock = _real_now()
+    query = (
+        select(OutboxMessage.id)
+        .where(_is_due(now, mode))
+        .where(or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < clock))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(size)
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    with connection.begin():
+        ids = list(connection.execute(query).scalars())
+        if ids:
+            until = clock + dt.timedelta(seconds=claim_seconds)
+            claimed = update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+            connection.execute(claimed.values(claimed_by=sender, claimed_until=until))
+    return ids
+
+
+# What becomes of a claimed message, each giving up the claim. Built once: a sender runs
+# one of them per message.
+_CLAIMED = (OutboxMessage.id == bindparam("row_id")) & (OutboxMessage.claimed_by == bindparam("holder"))
+_MARK_SENT = (
+    update(OutboxMessage)
+    .where(_CLAIMED)
+    .values(
+        state=OutboxState.sent.value,
+        sent_at=bindparam("when"),
+        attempts=bindparam("tries"),
+        subject=bindparam("title"),
+        last_error=None,
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
+_MARK_RETRY = (
+    update(OutboxMessage)
+    .where(_CLAIMED)
+    .values(
+        next_attempt_at=bindparam("when"),
+        attempts=bindparam("tries"),
+        subject=bindparam("title"),
+        last_error=bindparam("problem"),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
+_MARK_FAILED = (
+    update(OutboxMessage)
+    .where(_CLAIMED)
+    .values(
+        state=OutboxState.failed.value,
+        attempts=bindparam("tries"),
+        subject=bindparam("title"),
+        last_error=bindparam("problem"),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
+
+
+def _finish(
+    connection: Connection, statement, row: OutboxMessage, sender: str, *, when=None, title=None, problem=None
+) -> bool:
+    """Record what became of a claimed message (one of the statements above); False when
+    the claim had lapsed and another sender took the message."""
+    values = dict(row_id=row.id, holder=sender, tries=row.attempts + 1, when=when, title=title, problem=problem)
+    with connection.begin():
+        result = connection.execute(statement, values)
+    return result.rowcount == 1
+
+
+def mark_sent(connection: Connection, row: OutboxMessage, sender: str, *, when: dt.datetime, title: str) -> bool:
+    """False when the claim had lapsed: another sender may send the message again."""
+    return _finish(connection, _MARK_SENT, row, sender, when=when, title=title)
+
+
+def mark_retry(
+    connection: Connection, row: OutboxMessage, sender: str, *, when: dt.datetime, title: str, problem: str
+) -> bool:
+    return _finish(connection, _MARK_RETRY, row, sender, when=when, title=title, problem=problem)
+
+
+def mark_failed(
+    connection: Connection, row: OutboxMessage, sender: str, *, problem: str, title: str | None = None
+) -> bool:
+    """Dead-letter the message: kept, listed for the regionstab and re-sendable."""
+    return _finish(connection, _MARK_FAILED, row, sender, title=title, problem=problem)
+
+
+def release(connection: Connection, message_ids, sender: str) -> None:
+    """Give back claimed messages that were not sent (they are due again at once)."""
+    message_ids = list(message_ids)
+    if message_ids:
+        with connection.begin():
+            connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(message_ids), OutboxMessage.claimed_by == sender)
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+
+def backoff(attempts: int, base_seconds: float) -> dt.timedelta:
+    """60 s, 2 min, 4 min … capped at two hours between attempts."""
+    return dt.timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 7200))
