@@ -26,7 +26,7 @@ SOURCES = ("ui", "cli", "sweep", "email-link", "system", "simulation")
 
 
 def _hashed_fields(entry: AuditEntry) -> dict:
-    return {
+    fields = {
         "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor": entry.actor,
         "actor_role": entry.actor_role,
@@ -39,6 +39,10 @@ def _hashed_fields(entry: AuditEntry) -> dict:
         "comment": entry.comment,
         "flow_run_id": entry.flow_run_id,
     }
+    # Entries written before `origin` existed hash as they always did.
+    if entry.origin is not None:
+        fields["origin"] = entry.origin
+    return fields
 
 
 def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
@@ -60,6 +64,7 @@ def append_audit(
     after: dict | None = None,
     comment: str | None = None,
     flow_run_id: str | None = None,
+    origin: dict | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (commit it together with the change)."""
     if source not in SOURCES:
@@ -81,6 +86,7 @@ def append_audit(
         after=json.loads(json.dumps(after, default=str)) if after is not None else None,
         comment=comment,
         flow_run_id=flow_run_id,
+        origin=json.loads(json.dumps(origin, default=str)) if origin is not None else None,
         prev_hash=prev_hash,
         hash="",
     )

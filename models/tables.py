@@ -235,6 +235,9 @@ class AuditEntry(SQLModel, table=True):
     after: dict | None = Field(default=None, sa_column=Column(JSON))
     comment: str | None = None
     flow_run_id: str | None = Field(default=None, max_length=36)
+    # Where the action came from beyond `source`: the OS user of a CLI command, the
+    # operator who acted in the Prefect form, a link's token id and client address.
+    origin: dict | None = Field(default=None, sa_column=Column(JSON))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
 

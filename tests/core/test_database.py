@@ -38,8 +38,14 @@ def test_migrations_create_the_schema_and_are_repeatable(engine):
         "alembic_version",
     } <= tables
     migrate(engine)  # a second run is a no-op
+    from alembic.script import ScriptDirectory
+
+    from arshjul.core.database import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+    assert len(heads) == 1, f"the migrations must form one chain, not several heads: {heads}"
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == heads[0]
 
 
 def test_migration_0002_gives_existing_cycles_an_identity_of_their_own(bare_database_url):
@@ -161,3 +167,22 @@ def test_concurrent_cycle_starts_create_one_cycle(database_url, small_definition
     engine.dispose()
     assert errors == []
     assert cycles == 1 and instances == 15
+
+
+def test_an_entrys_origin_is_covered_by_its_hash_and_older_entries_hash_as_before(engine):
+    from models.audit import append_audit, entry_hash
+
+    with session_scope(engine) as session:
+        plain = append_audit(session=session, at=NOW, actor="system", action="cycle.started", source="system")
+        with_origin = append_audit(
+            session=session, at=NOW, actor="eva.a1", action="step.submitted", source="cli", origin={"os_user": "eva"}
+        )
+    with Session(engine) as session:
+        assert verify_chain(session=session) == (2, [])
+        stored = session.get(AuditEntry, with_origin.id)
+        assert stored.origin == {"os_user": "eva"}
+        assert entry_hash(stored, stored.prev_hash) == stored.hash
+        assert session.get(AuditEntry, plain.id).origin is None
+        session.expunge(stored)
+        stored.origin = {"os_user": "mallory"}  # in memory only: the hash no longer fits
+        assert entry_hash(stored, stored.prev_hash) != stored.hash
