@@ -95,10 +95,10 @@ def execute_step_run(flow_run_id: str) -> State:
         client.set_flow_run_state(run.id, Scheduled(scheduled_time=now), force=True)
         run = client.read_flow_run(flow_run_id)
     try:
-        run_flow(run_step, flow_run=run, parameters=run.parameters, return_type="state")
-    except Pause:
-        pass
-    state = client.read_flow_run(flow_run_id).state
-    if state is None:
-        raise RuntimeError(f"flow run {flow_run_id} has no state after its execution")
+        state = run_flow(run_step, flow_run=run, parameters=run.parameters, return_type="state")
+    except Pause as pause:
+        # The state the server accepted when the run suspended itself: no need to ask.
+        state = pause.state
+    if not isinstance(state, State):
+        raise RuntimeError(f"flow run {flow_run_id} ended its execution without a state ({state!r})")
     return state
