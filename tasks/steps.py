@@ -81,6 +81,9 @@ def apply_action(
     source: str,
     flow_run_id: str | None = None,
     expected_round: int | None = None,
+    expected_version: int | None = None,
+    document_reference: str | None = None,
+    origin: dict | None = None,
 ) -> StepInstance:
     """Perform an action in one transaction (state, audit, outbox). Raises
     StepActionError (Swedish) or StaleInput; a refused action writes nothing."""
@@ -101,6 +104,9 @@ def apply_action(
             source=source,
             flow_run_id=flow_run_id,
             expected_round=expected_round,
+            expected_version=expected_version,
+            document_reference=document_reference,
+            origin=origin,
         )
 
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ from itsdangerous.encoding import base64_decode, base64_encode
 
 from arshjul.core.settings import Settings
 from models.states import Action
+from models.tables import StepInstance, stored_id
 
 SALT = "arshjul.lank.v1"
 KEY_FILE = "link-secret"
@@ -100,12 +103,12 @@ def generated_key(path: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(key + "\n", encoding="utf-8")
     temporary.chmod(0o600)
     try:
         # Two processes starting at once: the first one's key wins, both use it.
-        temporary.link(path)
+        os.link(temporary, path)
     except FileExistsError:
         pass
     finally:
@@ -203,6 +206,60 @@ def stable_token_id(*parts: object) -> str:
 
 def redact_tokens(text: str) -> str:
     """A log line without any token in it (the web app's access log)."""
-    import re
-
     return re.sub(r"(/(?:steg|mina-steg|ny-lank)/)[A-Za-z0-9_.\-]{20,}", r"\1[token]", text)
+
+
+class LinkMaker:
+    """The links in a mail or on a page: a step's link for one person (with the actions
+    they may take now), and their personal "Mina steg" link and calendar feed."""
+
+    def __init__(self, signer: LinkSigner, *, public_url: str, link_days: int = 60, personal_link_days: int = 180):
+        self.signer = signer
+        self.public_url = public_url.rstrip("/")
+        self.link_days = link_days
+        self.personal_link_days = personal_link_days
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LinkMaker:
+        return cls(
+            LinkSigner.from_settings(settings),
+            public_url=settings.resolved_public_url,
+            link_days=settings.link_days,
+            personal_link_days=settings.personal_link_days,
+        )
+
+    def step_token(
+        self,
+        *,
+        person: str,
+        step: StepInstance,
+        actions: frozenset[Action],
+        generation: int,
+        issued: dt.datetime,
+        token_id: str | None = None,
+        days: int | None = None,
+    ) -> str:
+        return self.signer.make(
+            person=person,
+            instance_id=stored_id(step),
+            actions=actions,
+            version=step.state_version,
+            generation=generation,
+            expires=issued + dt.timedelta(days=days or self.link_days),
+            token_id=token_id,
+        )
+
+    def step_url(self, **kwargs) -> str:
+        return f"{self.public_url}/steg/{self.step_token(**kwargs)}"
+
+    def personal_token(self, *, person: str, generation: int, issued: dt.datetime, token_id: str | None = None) -> str:
+        return self.signer.make(
+            person=person,
+            instance_id=None,
+            generation=generation,
+            expires=issued + dt.timedelta(days=self.personal_link_days),
+            token_id=token_id,
+        )
+
+    def personal_url(self, **kwargs) -> str:
+        return f"{self.public_url}/mina-steg/{self.personal_token(**kwargs)}"
