@@ -34,7 +34,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
 from arshjul.core.settings import Settings
@@ -166,7 +166,7 @@ class LinkSigner:
             if base64_encode(base64_decode(signature)).decode() != signature:
                 raise BadToken("forged")
             raw = self._serializer.loads(token)
-        except (BadSignature, ValueError, TypeError) as exc:
+        except (BadData, ValueError, TypeError) as exc:
             if isinstance(exc, BadToken):
                 raise
             raise BadToken("forged") from None

@@ -60,6 +60,7 @@ class StepPage:
     csrf: str
     needs_diarienummer: bool
     may_request_link: str | None = None
+    waiting_note: str | None = None
     standin_for: str | None = None
     stale_note: str | None = None
     done_note: str | None = None
@@ -121,6 +122,10 @@ def build_page(
     may_request = None
     if possible and not actions:
         may_request = ACTION_INFINITIVES[Action.submit] if Action.submit in possible else "besluta om"
+    waiting_note = None
+    if current and not possible and not step_is_done(step):
+        waiting = directory.name(principal) if principal else "någon annan"
+        waiting_note = f"Du kan inte göra något med steget just nu: det väntar på {waiting}."
     standin_for = None
     if principal and principal != use.person.key and directory.may_act_for(use.person.key, principal):
         standin_for = directory.name(principal)
@@ -157,6 +162,7 @@ def build_page(
         csrf=csrf,
         needs_diarienummer=step.decided_by_kind == "body" and not step.diarienummer,
         may_request_link=may_request,
+        waiting_note=waiting_note,
         standin_for=standin_for,
         stale_note=stale,
         done_note=thanks,
