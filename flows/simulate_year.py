@@ -309,9 +309,7 @@ class Simulation:
                 continue
             days += 1
             self.at(clock, day, 7)
-            swept = sweep(day, mode=MODE)
-            # The same truth as the live sweep: a step that slipped shows on its run.
-            tag_overdue_runs(swept["newly_overdue"])
+            tag_overdue_runs(sweep(day, mode=MODE)["newly_overdue"])  # as the live sweep: slipped steps tagged
             self.wake_waiting_runs()
             self.at(clock, day, 8)
             # Runs are created when the simulated clock reaches their opening and executed

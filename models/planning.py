@@ -375,32 +375,3 @@ class CyclePlanner:
 def plan_cycle(definition: Definition, year: int) -> list[PlannedStep]:
     """Every step instance of plan year `year`, sorted by deadline."""
     return CyclePlanner(definition, year).plan()
-
-
-def decision_conflicts(definition: Definition) -> list[Issue]:
-    """Templates whose decider would decide a step they own, in any cycle the meeting
-    files cover (one warning per template and person): `arshjul validate` shows them."""
-    found: dict[tuple[str, str], tuple[DecisionConflict, list[str]]] = {}
-    org = definition.organisation
-    for year in definition.covered_cycles():
-        planner = CyclePlanner(definition, year)
-        try:
-            planner.plan()
-        except PlanningError:
-            continue  # reported as errors elsewhere
-        for conflict in planner.conflicts:
-            entry = found.setdefault((conflict.template, conflict.person), (conflict, []))
-            target = org.target(conflict.target).name
-            if target not in entry[1]:
-                entry[1].append(target)
-    issues = []
-    for (template, person), (conflict, targets) in found.items():
-        issues.append(
-            definition.template_issue(
-                template,
-                ("decided_by",),
-                f"{org.people[person].name} skulle besluta om ett steg hen själv äger ({', '.join(targets)}); "
-                f"beslutet går i stället till {org.people[conflict.substitute].name}",
-            )
-        )
-    return issues

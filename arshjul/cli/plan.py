@@ -44,7 +44,7 @@ def planned(
 
 def validate(folder: Annotated[Path | None, typer.Argument(help="Organisationens mapp.")] = None) -> None:
     """Kontrollera en organisations mapp (organisation, årshjul, sammanträdesplaner)."""
-    from models.planning import decision_conflicts
+    from models.separation import decision_conflicts
 
     definition = load(folder)
     org = definition.organisation
