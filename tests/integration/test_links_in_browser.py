@@ -91,10 +91,8 @@ def test_owner_submits_and_decider_approves_from_their_mails(prefect_ui, tmp_pat
             owner_link = step_link(opened)
 
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM),
-                    args=[*CHROMIUM_ARGS, f"--user-data-dir={tmp_path / 'chromium'}"],
-                )
+                # Playwright gives the browser a fresh profile of its own.
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
                 page.goto(owner_link)
                 assert page.get_by_role("heading", name="Regionplan").is_visible()

@@ -6,6 +6,7 @@ transactions start IMMEDIATE, see flows/prefect_internals.py)."""
 from __future__ import annotations
 
 import base64
+import contextvars
 import threading
 import time
 
@@ -101,7 +102,8 @@ def test_fifty_resumes_during_a_running_simulation_meet_no_server_error(locked_s
         def simulate():
             outcome["summary"] = Simulation(2027, seed=3).run()
 
-        simulation = threading.Thread(target=simulate)
+        # Prefect's settings live in context variables, which a new thread does not inherit.
+        simulation = threading.Thread(target=contextvars.copy_context().run, args=(simulate,))
         simulation.start()
         statuses = []
         try:
