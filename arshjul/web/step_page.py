@@ -123,7 +123,9 @@ def build_page(
     if possible and not actions:
         may_request = ACTION_INFINITIVES[Action.submit] if Action.submit in possible else "besluta om"
     waiting_note = None
-    if current and not possible and not step_is_done(step):
+    if current and step_is_done(step):
+        waiting_note = "Steget är klart: det finns inget mer att göra med det."
+    elif current and not possible:
         waiting = directory.name(principal) if principal else "någon annan"
         waiting_note = f"Du kan inte göra något med steget just nu: det väntar på {waiting}."
     standin_for = None

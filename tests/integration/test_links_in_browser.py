@@ -6,6 +6,7 @@ person's, one from the previous state — each change nothing and say why."""
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import email
 import re
@@ -75,7 +76,9 @@ def test_owner_submits_and_decider_approves_from_their_mails(prefect_ui, tmp_pat
         server = uvicorn.Server(
             uvicorn.Config(create_app(settings), host="127.0.0.1", port=web_port, log_level="warning")
         )
-        thread = threading.Thread(target=server.run, daemon=True)
+        # In a copy of this context: Prefect's settings (the test server) live in context
+        # variables, and the app's request threads inherit them from the server's loop.
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(server.run,), daemon=True)
         thread.start()
         seen: set = set()
         try:
@@ -148,7 +151,7 @@ def test_owner_submits_and_decider_approves_from_their_mails(prefect_ui, tmp_pat
                     "expired": (expired, "Länken har gått ut"),
                     "forged": (f"{base}/{forged}", "Länken är inte giltig"),
                     "altered": (f"{base}/{altered}", "Länken är inte giltig"),
-                    "another person's": (another_person, "Du kan inte göra något med steget"),
+                    "another person's": (another_person, "Steget är klart: det finns inget mer att göra"),
                 }
                 for name, (url, says) in cases.items():
                     page.goto(url)
