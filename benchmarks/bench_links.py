@@ -72,11 +72,21 @@ def prepare(url: str, folder: Path, chefer: int, public_url: str) -> list[tuple[
         store_cycle(definition, 2027, session=session, now=now)
     with session_scope(engine) as session:
         steps = session.exec(select(StepInstance).order_by(col(StepInstance.due))).all()
-        chosen, owners = [], set()
+        links = session.exec(select(StepDependency)).all()
+        needs_of: dict[int, set[int]] = {}
+        for link in links:
+            needs_of.setdefault(link.instance_id, set()).add(link.depends_on_id)
+        chosen, owners, taken, needed = [], set(), set(), set()
         for step in steps:
+            mine = needs_of.get(step.id, set())
+            # Neither needed by a chosen step nor needing one: each may be submitted alone.
+            if step.id in needed or mine & taken:
+                continue
             if step.owner and step.owner.startswith("chef_") and step.owner not in owners:
                 chosen.append(step)
                 owners.add(step.owner)
+                taken.add(step.id)
+                needed |= mine
             if len(chosen) == chefer:
                 break
         if len(chosen) < chefer:
