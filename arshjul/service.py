@@ -7,7 +7,13 @@
 - the service clock: APScheduler with its job store in the app database, which starts
   the daily sweep at 07:00 on working days and sends due mail every minute; jobs
   coalesce, so a restart neither loses nor repeats a timer;
-- a local SMTP sink writing every message to ./var/mail/ (unless SMTP is configured).
+- a local SMTP sink writing every message to ./var/mail/ (unless SMTP is configured);
+- the web app for people (`arshjul web`) on its own port.
+
+The embedded Prefect server and UI sit behind Prefect's own basic auth (a generated
+"user:password" under ./var unless ARSHJUL_PREFECT_AUTH_STRING is set; switched off with
+ARSHJUL_PREFECT_AUTH=false): the server gets PREFECT_SERVER_API_AUTH_STRING, every client
+of this application PREFECT_API_AUTH_STRING.
 """
 
 from __future__ import annotations
@@ -30,18 +36,25 @@ EMBEDDED_API_URL = "http://127.0.0.1:4200/api"
 
 
 def configure_prefect_environment(settings: Settings) -> bool:
-    """Point Prefect at the embedded server and home unless the environment says otherwise.
-    Must run before Prefect is imported. Returns True if the embedded server is meant."""
+    """Point Prefect at the embedded server and home unless the environment says otherwise,
+    with the embedded server's sign-in for every client. Must run before Prefect is
+    imported. Returns True if the embedded server is meant."""
+    from arshjul.core.credentials import prefect_auth_string
+
     embedded = not os.environ.get("PREFECT_API_URL")
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     if embedded:
         os.environ["PREFECT_API_URL"] = EMBEDDED_API_URL
+        auth = prefect_auth_string(settings)
+        if auth:
+            os.environ.setdefault("PREFECT_API_AUTH_STRING", auth)
     return embedded
 
 
 def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
+    # /health answers without the sign-in (Prefect lets probes through).
     try:
         with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:
             return response.status == 200
@@ -71,10 +84,11 @@ def drain_prefect_workers() -> None:
 class PrefectServer:
     """`prefect server start` as a child process with its own PREFECT_HOME."""
 
-    def __init__(self, home: Path, port: int = 4200, database_url: str | None = None):
+    def __init__(self, home: Path, port: int = 4200, database_url: str | None = None, auth_string: str | None = None):
         self.home = home
         self.port = port
         self.database_url = database_url
+        self.auth_string = auth_string  # "user:password" of Prefect's basic auth, or None
         self.process: subprocess.Popen | None = None
 
     @property
@@ -96,15 +110,21 @@ class PrefectServer:
             PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
         )
         env.pop("PREFECT_API_URL", None)  # the server must not try to reach itself as a client
+        env.pop("PREFECT_SERVER_API_AUTH_STRING", None)
+        if self.auth_string:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string
         if self.database_url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         log_file = (self.home / "server.log").open("ab")
+        # `prefect server start`, with SQLite transactions that take the write lock at
+        # once (flows/prefect_internals.py explains why the embedded server needs them).
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "flows.prefect_internals", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=str(Path(__file__).resolve().parents[1]),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -23,6 +23,7 @@ from arshjul.core import clock, runtime
 from arshjul.core.database import session_scope
 from flows.suspension import suspend_step
 from models.people import Directory, load_directory
+from models.permissions import expected_person
 from models.queries import last_refusal
 from models.states import state_label, step_is_done
 from models.steps import advance_round
@@ -32,13 +33,29 @@ from tasks.steps import blockers_of, open_step_now, read_step, record_input
 FLOW_NAME = "arshjul-steg"
 
 
-class Stegåtgärd(RunInput):
-    """The Resume form. The Prefect UI labels each field by its name, so the names are Swedish."""
+ON_BEHALF = (
+    "Personen du agerar för (förvald: den som steget väntar på). Du agerar i hens ställe, "
+    "och granskningsloggen säger att det skedde i Prefect-formuläret."
+)
 
-    åtgärd: Literal["lämna in", "godkänn", "återremittera"] = Field(
-        description="Lämna in (ägaren eller ersättaren), godkänn eller återremittera (beslutsfattaren)."
+
+class Inlämning(RunInput):
+    """The Resume form while the step waits for its owner. The Prefect UI labels each
+    field by its name, so the names are Swedish."""
+
+    åtgärd: Literal["lämna in"] = Field(default="lämna in", description="Ägaren (eller ersättaren) lämnar in.")
+    epostadress: str = Field(description=ON_BEHALF)
+    kommentar: str = Field(default="", description="Frivillig: något beslutsfattaren behöver veta.")
+    diarienummer: str = Field(
+        default="", description="Dokumentreferens eller diarienummer, t.ex. RS/342/2027 eller var dokumentet finns."
     )
-    epostadress: str = Field(description="Din e-postadress i organisationen; den avgör vem som agerar.")
+
+
+class Beslut(RunInput):
+    """The Resume form while a submitted step waits for its decider."""
+
+    åtgärd: Literal["godkänn", "återremittera"] = Field(description="Beslutsfattaren godkänner eller återremitterar.")
+    epostadress: str = Field(description=ON_BEHALF)
     kommentar: str = Field(default="", description="Krävs vid återremiss: vad ska göras om?")
     diarienummer: str = Field(
         default="", description="Ärendets diarienummer, t.ex. RS/342/2027 (krävs när ett politiskt organ beslutar)."
@@ -68,22 +85,30 @@ def describe(step: StepInstance, *, directory: Directory, today, refusal: str | 
     lines.append(f"**Läge:** {state_label(step, today)}")
     lines.append("")
     state = StepState(step.state)
+    expected = directory.members.get(expected_person(step, directory) or "")
     if state in (StepState.open, StepState.returned):
         standin = directory.members.get(owner.standin) if owner and owner.standin else None
         lines.append(
             f"**Väntar på:** inlämning från {owner.name if owner else 'ägaren'}"
-            + (f" (eller ersättaren {standin.name})" if standin else "")
-            + " – välj *lämna in*."
+            + (f" <{owner.email}>" if owner else "")
+            + (f" (eller ersättaren {standin.name} <{standin.email}>)" if standin else "")
+            + "."
         )
     elif state is StepState.submitted:
-        who = decider.name if decider else "beslutsfattaren"
+        who = f"{expected.name} <{expected.email}>" if expected else "beslutsfattaren"
         lines.append(f"**Väntar på:** beslut av {who} – välj *godkänn* eller *återremittera* (med kommentar).")
+    lines += [
+        "",
+        "*Du som fyller i formuläret agerar i den namngivna personens ställe; granskningsloggen "
+        "visar att beslutet kom från Prefect-formuläret. Cheferna själva agerar via länken i sitt mejl.*",
+    ]
     if step.last_comment:
         lines += ["", f"**Senaste kommentar:** {step.last_comment}"]
     if step.diarienummer:
         lines.append(f"**Diarienummer:** {step.diarienummer}")
     if refusal:
-        lines += ["", f"> **Förra försöket avvisades:** {refusal}"]
+        # First, so whoever tries again sees at once why the last attempt was refused.
+        lines[:0] = [f"> **Förra försöket avvisades:** {refusal}", ""]
     if step.description:
         lines += ["", step.description]
     return "\n".join(lines)
@@ -143,8 +168,11 @@ def run_step(instance_id: int) -> str:
                 advance_round(instance_id, expected_round=step.input_round, session=session)
             continue
 
-        form = Stegåtgärd.with_initial_data(
-            description=describe(step, directory=directory, today=today, refusal=_last_refusal(instance_id))
+        expected = directory.members.get(expected_person(step, directory) or "")
+        form_type = Beslut if StepState(step.state) is StepState.submitted else Inlämning
+        form = form_type.with_initial_data(
+            description=describe(step, directory=directory, today=today, refusal=_last_refusal(instance_id)),
+            epostadress=expected.email if expected else "",
         )
         answer = suspend_step(f"r{step.input_round}", _waiting_message(step, directory), form)
         outcome = record_input(

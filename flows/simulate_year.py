@@ -40,7 +40,7 @@ from arshjul.core import clock as clocks
 from arshjul.core import runtime
 from arshjul.core.clock import SimulatedClock
 from arshjul.core.database import session_scope
-from flows.daily_sweep import sweep
+from flows.daily_sweep import sweep, tag_overdue_runs
 from flows.in_process import execute_step_run, in_process_execution, thread_client
 from flows.run_step import run_step
 from flows.simulated_people import Intent, SimulatedPeople
@@ -309,7 +309,7 @@ class Simulation:
                 continue
             days += 1
             self.at(clock, day, 7)
-            sweep(day, mode=MODE)
+            tag_overdue_runs(sweep(day, mode=MODE)["newly_overdue"])  # as the live sweep: slipped steps tagged
             self.wake_waiting_runs()
             self.at(clock, day, 8)
             # Runs are created when the simulated clock reaches their opening and executed

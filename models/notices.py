@@ -36,6 +36,7 @@ RETURNED = "returned"  # to the owner: sent back for revision
 DECIDED = "decided"  # to the owner: approved
 DEADLINE_MOVED = "deadline_moved"  # to the owner: the regionstab moved the deadline
 DIGEST = "digest"  # weekly (Monday) or daily summary of a person's steps
+NEW_LINK = "new_link"  # to a person, at their address in the organisation: fresh signed links
 
 # Kinds a daily-digest reader gets in the digest instead of as single mails.
 FOLDED_INTO_DAILY_DIGEST = {OPENED, AWAITING_DECISION, REMINDER, DUE_TODAY, OVERDUE, RETURNED, DECIDED}

@@ -53,6 +53,19 @@ class Responsible:
     decided_by: str | None  # a body or a role
     decided_by_kind: str | None  # "body" or "role"
     decider: str | None  # the person who records the decision
+    # When the template's decider would decide a step they own: who decides instead.
+    substitute_for: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionConflict:
+    """A template whose decider would own the step for a target: the step goes to the
+    decider's own manager (else their stand-in)."""
+
+    template: str
+    target: str
+    person: str
+    substitute: str
 
 
 class _RuleError(Exception):
@@ -72,6 +85,7 @@ class CyclePlanner:
         self.instances: dict[str, PlannedStep] = {}
         self.by_template: dict[str, dict[str, list[PlannedStep]]] = {}
         self.issues: list[Issue] = []
+        self.conflicts: list[DecisionConflict] = []
 
     # -- occurrences -----------------------------------------------------------------
 
@@ -207,7 +221,26 @@ class CyclePlanner:
         if owner is None:
             raise _RuleError(("owner_role",), f"rollen '{template.owner_role}' har ingen innehavare för {target.name}")
         decided_by, decided_by_kind, decider = self.decider(template, target)
-        return Responsible(owner=owner, decided_by=decided_by, decided_by_kind=decided_by_kind, decider=decider)
+        substitute_for = None
+        if decider is not None and decider == owner:
+            # Nobody decides a step they own: the decider's own manager decides it, or,
+            # at the top of the tree, their stand-in.
+            substitute = self.org.manager_of(decider) or self.org.people[decider].standin
+            if substitute is None or substitute == owner:
+                raise _RuleError(
+                    ("decided_by",),
+                    f"{self.org.people[owner].name} både äger och beslutar steget för {target.name}, "
+                    "och har varken chef eller ersättare som kan besluta i stället",
+                )
+            self.conflicts.append(DecisionConflict(template.key, target.key, decider, substitute))
+            substitute_for, decider = decider, substitute
+        return Responsible(
+            owner=owner,
+            decided_by=decided_by,
+            decided_by_kind=decided_by_kind,
+            decider=decider,
+            substitute_for=substitute_for,
+        )
 
     def decider(self, template: StepTemplate, target: Target) -> tuple[str | None, str | None, str | None]:
         """(decided_by key, 'body' or 'role', the person who records the decision)."""

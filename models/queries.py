@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from models.states import is_overdue
-from models.tables import AuditEntry, Cycle, Mode, OutboxMessage, OutboxState, StepInstance, StepState
+from models.tables import AuditEntry, Cycle, LinkHolder, Mode, OutboxMessage, OutboxState, StepInstance, StepState
 from models.workdays import WorkingCalendar
 
 # Working days ahead that a digest lists as coming (and that make a person's planned
@@ -74,10 +74,27 @@ def step_history(*, session: Session, instance_id: int) -> list[AuditEntry]:
     )
 
 
+STATE_CHANGES = ("step.opened", "step.submitted", "step.approved", "step.returned")
+
+
+def latest_change(*, session: Session, instance_id: int) -> AuditEntry | None:
+    """The step's newest change of state (who moved it on, and when)."""
+    return session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.instance_id == instance_id, col(AuditEntry.action).in_(STATE_CHANGES))
+        .order_by(col(AuditEntry.id).desc())
+        .limit(1)
+    ).first()
+
+
 def last_refusal(*, session: Session, instance_id: int) -> str | None:
-    """Why the step's last input was refused, if its newest audit entry is that refusal."""
+    """Why the step's last input was refused, if its newest entry about the step (not
+    about someone opening a link to it) is that refusal."""
     last = session.exec(
-        select(AuditEntry).where(AuditEntry.instance_id == instance_id).order_by(col(AuditEntry.id).desc()).limit(1)
+        select(AuditEntry)
+        .where(AuditEntry.instance_id == instance_id, col(AuditEntry.action).startswith("step."))
+        .order_by(col(AuditEntry.id).desc())
+        .limit(1)
     ).first()
     return last.comment if last and last.action == "step.input_rejected" else None
 
@@ -94,6 +111,21 @@ def waiting_steps_with_runs(*, session: Session, cycle_id: int) -> list[StepInst
             )
         )
     )
+
+
+def link_generations(*, session: Session, organisation: str, people=None) -> dict[str, int]:
+    """Each person's link generation (0 for whoever never revoked their links)."""
+    query = select(LinkHolder.person_key, LinkHolder.generation).where(LinkHolder.organisation == organisation)
+    if people is not None:
+        query = query.where(col(LinkHolder.person_key).in_(list(people)))
+    return {key: generation for key, generation in session.exec(query)}
+
+
+def last_activity(*, session: Session, cycle_id: int) -> dt.datetime | None:
+    """The moment of the cycle's newest audit entry: where a simulation's clock stands."""
+    from sqlmodel import func
+
+    return session.exec(select(func.max(AuditEntry.at)).where(AuditEntry.cycle_id == cycle_id)).one()
 
 
 # -- digests --------------------------------------------------------------------------------

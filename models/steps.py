@@ -15,6 +15,7 @@ from models import notices as n
 from models.audit import append_audit
 from models.dependencies import unfinished_dependencies
 from models.people import Directory
+from models.permissions import decision_principal, excluded_deciders
 from models.states import ACTION_INFINITIVES, Action, TransitionError, has_decider, transition
 from models.tables import Mode, StepInstance, StepState
 from models.workdays import WorkingCalendar
@@ -62,6 +63,8 @@ def snapshot(step: StepInstance) -> dict:
         "submitted_by": step.submitted_by,
         "decided_by_person": step.decided_by_person,
         "diarienummer": step.diarienummer,
+        "document_reference": step.document_reference,
+        "state_version": step.state_version,
     }
 
 
@@ -82,6 +85,7 @@ def open_step(
         return False
     before = snapshot(step)
     step.state = StepState.open
+    step.state_version += 1
     step.updated_at = now
     if flow_run_id:
         step.flow_run_id = flow_run_id
@@ -125,6 +129,17 @@ def _actor_role(step: StepInstance, action: Action, person: str, directory: Dire
         principal, role = step.decider, "beslutsfattare"
         body = " (sekreterare för organet)" if step.decided_by_kind == "body" else ""
         who = f"beslutsfattaren {directory.name(step.decider)}{body}"
+        if person in excluded_deciders(step):
+            why = "äger" if person == step.owner else "har lämnat in"
+            raise StepActionError(
+                f"{directory.name(person)} {why} steget och får därför inte besluta om det: det gör {who}"
+                + (
+                    f" eller ersättaren {directory.name(directory[principal].standin)}"
+                    if principal in directory and directory[principal].standin
+                    else ""
+                )
+                + "."
+            )
     if principal is None or not directory.may_act_for(person, principal):
         standin = directory[principal].standin if principal is not None and principal in directory else None
         extra = f" eller ersättaren {directory.name(standin)}" if standin else ""
@@ -141,17 +156,23 @@ def perform(
     actor_email: str,
     comment: str = "",
     diarienummer: str | None = None,
+    document_reference: str | None = None,
     session: Session,
     ctx: Context,
     now: dt.datetime,
     source: str,
     flow_run_id: str | None = None,
     expected_round: int | None = None,
+    expected_version: int | None = None,
+    origin: dict | None = None,
 ) -> StepInstance:
     """Submit, approve or return a step. Raises StepActionError (Swedish) when the rules
-    refuse, and StaleInput when `expected_round` no longer matches."""
+    refuse, and StaleInput when `expected_round` (the form's question) or
+    `expected_version` (a link's state) no longer matches."""
     step = locked(instance_id, session=session)
     if expected_round is not None and step.input_round != expected_round:
+        raise StaleInput()
+    if expected_version is not None and step.state_version != expected_version:
         raise StaleInput()
     person = ctx.directory.by_email(actor_email or "")
     if person is None:
@@ -164,6 +185,7 @@ def perform(
         raise StepActionError("en återremiss behöver en kommentar som säger vad som ska göras om")
     if diarienummer and not DIARIENUMMER.match(diarienummer):
         raise StepActionError(f"ogiltigt diarienummer '{diarienummer}': skriv t.ex. RS/342/2027")
+    document_reference = " ".join((document_reference or "").split())[:300] or None
     role = _actor_role(step, action, person.key, ctx.directory)
     try:
         new_state = transition(step.state, action, has_decider=has_decider(step))
@@ -180,10 +202,13 @@ def perform(
     before = snapshot(step)
     step.state = new_state
     step.input_round += 1
+    step.state_version += 1
     step.updated_at = now
     step.last_comment = comment or None
     if diarienummer:
         step.diarienummer = diarienummer
+    if document_reference:
+        step.document_reference = document_reference
     if action is Action.submit:
         step.submitted_at, step.submitted_by = now, person.key
     else:
@@ -207,6 +232,7 @@ def perform(
         after=snapshot(step),
         comment=comment or None,
         flow_run_id=flow_run_id,
+        origin=origin,
     )
     today = ctx.calendar.local_date(now)
     send_at = n.delivery_time(now, ctx.calendar)
@@ -215,7 +241,7 @@ def perform(
         notices = n.addressed(
             n.AWAITING_DECISION,
             str(step.input_round),
-            step.decider,
+            decision_principal(step, ctx.directory),
             directory=ctx.directory,
             day=today,
             send_at=send_at,
@@ -264,6 +290,7 @@ def reject_input(
     source: str,
     flow_run_id: str | None,
     expected_round: int,
+    origin: dict | None = None,
 ) -> None:
     """Record refused input (auditors see attempts too) and move on to a new question."""
     step = locked(instance_id, session=session)
@@ -281,6 +308,7 @@ def reject_input(
         instance_id=step.id,
         comment=reason,
         flow_run_id=flow_run_id,
+        origin=origin,
     )
     session.flush()
 

@@ -199,6 +199,10 @@ class StepInstance(StepInstanceBase, table=True):
     # finished; the step flow keys each suspension by it, so a re-run after a resume
     # finds the answer to the suspension it was waiting on, and never a stale one.
     input_round: int = 0
+    # Raised by every change of state (opened, submitted, approved, returned): a signed
+    # link carries the version it was made for and works only while the step is there.
+    state_version: int = 0
+    document_reference: str | None = Field(default=None, max_length=300)
     submitted_at: dt.datetime | None = Field(default=None, sa_column=utc_column())
     submitted_by: str | None = Field(default=None, max_length=80)
     decided_at: dt.datetime | None = Field(default=None, sa_column=utc_column())
@@ -240,6 +244,31 @@ class AuditEntry(SQLModel, table=True):
     origin: dict | None = Field(default=None, sa_column=Column(JSON))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+# -- signed links ----------------------------------------------------------------------
+
+
+class LinkHolder(SQLModel, table=True):
+    """A person's links: raising `generation` revokes every link made before."""
+
+    __tablename__ = "link_holder"
+    __table_args__ = (UniqueConstraint("organisation", "person_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation: str = Field(max_length=80)
+    person_key: str = Field(max_length=80)
+    generation: int = 0
+    revoked_at: dt.datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class LinkFailure(SQLModel, table=True):
+    """A refused link attempt, counted per client address to slow down guessing."""
+
+    __tablename__ = "link_failure"
+    __table_args__ = (Index("ix_link_failure_client_at", "client", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client: str = Field(max_length=64)
+    at: dt.datetime = Field(sa_column=utc_column(nullable=False))
 
 
 # -- the outbox ---------------------------------------------------------------------------

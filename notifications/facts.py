@@ -14,11 +14,13 @@ from dataclasses import dataclass
 import emails
 from sqlmodel import Session, select
 
+from arshjul.core.links import LinkMaker, stable_token_id
 from models import notices as n
 from models.definition import Definition
 from models.dependencies import Neighbours
 from models.people import Directory
-from models.queries import digest_steps
+from models.permissions import allowed_actions
+from models.queries import digest_steps, link_generations
 from models.states import state_label, step_is_done
 from models.tables import Mode, OutboxMessage, StepInstance
 from notifications.mime import OutboxMail, outbox_mail
@@ -40,17 +42,58 @@ class MessageBuilder:
     """Gathers what messages are about (reads, a page at a time), renders them (pure) and
     builds the MIME messages with their calendar attachments."""
 
-    def __init__(self, definition: Definition, directory: Directory, *, ui_url: str, sender: str):
+    def __init__(
+        self,
+        definition: Definition,
+        directory: Directory,
+        *,
+        ui_url: str,
+        sender: str,
+        links: LinkMaker | None = None,
+    ):
         self.definition = definition
         self.org = definition.organisation
         self.directory = directory
         self.ui_url = ui_url.rstrip("/")
         self.sender = sender
+        # Signed links to the web app, one per recipient and step; without them (a
+        # caller that only renders) a mail links to the step's run in the Prefect UI.
+        self.links = links
+        self.generations: dict[str, int] = {}
 
-    def step_url(self, step: StepInstance) -> str | None:
+    def run_url(self, step: StepInstance) -> str | None:
         return f"{self.ui_url}/runs/flow-run/{step.flow_run_id}" if step.flow_run_id else None
 
-    def step_facts(self, step: StepInstance, neighbours: Neighbours, today: dt.date) -> StepFacts:
+    def step_url(self, step: StepInstance, row: OutboxMessage | None = None, purpose: str = "") -> str | None:
+        """The recipient's own signed link to the step (with the actions they may take
+        now), or without link keys the step's run."""
+        if self.links is None or row is None:
+            return self.run_url(step)
+        person = row.recipient_key
+        return self.links.step_url(
+            person=person,
+            step=step,
+            actions=allowed_actions(step, person, self.directory),
+            generation=self.generations.get(person, 0),
+            issued=row.created_at,
+            token_id=stable_token_id(row.key, purpose, step.id, step.state_version),
+        )
+
+    def personal_url(self, row: OutboxMessage) -> str | None:
+        """The recipient's "Mina steg" link."""
+        if self.links is None:
+            return None
+        person = row.recipient_key
+        return self.links.personal_url(
+            person=person,
+            generation=self.generations.get(person, 0),
+            issued=row.created_at,
+            token_id=stable_token_id(row.key, "mina-steg", self.generations.get(person, 0)),
+        )
+
+    def step_facts(
+        self, step: StepInstance, neighbours: Neighbours, today: dt.date, row: OutboxMessage | None = None
+    ) -> StepFacts:
         owner = self.directory.members.get(step.owner)
         decided_by = step.decided_by
         if decided_by in self.org.roles or decided_by in self.org.bodies:
@@ -66,7 +109,7 @@ class MessageBuilder:
             decider_name=self.directory.name(step.decider) if step.decider else None,
             meeting=step.meeting,
             state_label=state_label(step, today),
-            url=self.step_url(step),
+            url=self.step_url(step, row),
             description=step.description,
             last_comment=step.last_comment,
             diarienummer=step.diarienummer,
@@ -77,14 +120,15 @@ class MessageBuilder:
         )
 
     def digest_lists(
-        self, person: str, session: Session, today: dt.date, mode: Mode
+        self, row: OutboxMessage, session: Session, today: dt.date, mode: Mode
     ) -> tuple[tuple[StepFacts, ...], tuple[StepFacts, ...], tuple[StepFacts, ...]]:
         """The person's open, coming and to-decide steps, of the digest's own mode's cycles."""
+        person = row.recipient_key
         digest = digest_steps(session=session, person=person, today=today, calendar=self.org.calendar, mode=mode)
         neighbours = Neighbours.load([s.id for s in digest.all], session=session)
 
         def facts(steps: list[StepInstance]) -> tuple[StepFacts, ...]:
-            return tuple(self.step_facts(s, neighbours, today) for s in steps)
+            return tuple(self.step_facts(s, neighbours, today, row) for s in steps)
 
         return facts(digest.open), facts(digest.coming), facts(digest.to_decide)
 
@@ -99,9 +143,10 @@ class MessageBuilder:
             on_behalf_of_name=self.directory.name(row.on_behalf_of) if row.on_behalf_of else None,
             today=today,
             ui_url=self.ui_url,
+            mine_url=self.personal_url(row),
         )
         if row.kind == n.DIGEST:
-            open_steps, coming, to_decide = self.digest_lists(row.recipient_key, session, today, row.mode)
+            open_steps, coming, to_decide = self.digest_lists(row, session, today, row.mode)
             return MessageFacts(
                 kind=row.kind,
                 step=None,
@@ -111,12 +156,14 @@ class MessageBuilder:
                 digest_to_decide=to_decide,
                 **common,
             )
+        if row.kind == n.NEW_LINK and row.instance_id is None:
+            return MessageFacts(kind=row.kind, step=None, reason=context.get("reason"), **common)
         if step is None:
             raise LookupError(f"steget {row.instance_id} som meddelandet handlar om finns inte")
         escalation_owner = context.get("owner") or step.owner
         return MessageFacts(
             kind=row.kind,
-            step=self.step_facts(step, neighbours, today),
+            step=self.step_facts(step, neighbours, today, row),
             working_days_left=context.get("working_days_left"),
             working_days_late=context.get("working_days_late") if row.kind in (n.OVERDUE, n.ESCALATION) else None,
             acted_by_name=self.directory.name(context["by"]) if context.get("by") else None,
@@ -135,6 +182,12 @@ class MessageBuilder:
         step_ids = {row.instance_id for row in rows.values() if row.instance_id is not None}
         steps = {step.id: step for step in session.exec(select(StepInstance).where(StepInstance.id.in_(step_ids)))}
         neighbours = Neighbours.load(steps, session=session)
+        if self.links is not None:
+            self.generations = link_generations(
+                session=session,
+                organisation=self.org.info.key,
+                people={row.recipient_key for row in rows.values()},
+            )
         prepared = []
         for message_id in message_ids:
             row = rows[message_id]
@@ -155,7 +208,7 @@ class MessageBuilder:
             step,
             sender=self.sender,
             recipient_name=self.directory.name(row.recipient_key),
-            step_url=self.step_url(step) if step is not None else None,
+            step_url=self.step_url(step, row, "kalender") if step is not None else None,
             organisation=self.org,
             now=now,
         )

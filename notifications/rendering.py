@@ -46,6 +46,7 @@ KINDS = (
     "decided",
     "deadline_moved",
     "digest",
+    "new_link",
 )
 
 
@@ -92,7 +93,8 @@ class MessageFacts:
     digest_coming: tuple[StepFacts, ...] = ()
     digest_to_decide: tuple[StepFacts, ...] = ()
     today: dt.date | None = None  # the date the message is about ("i dag", week number)
-    ui_url: str | None = None  # base URL of the Prefect UI, for the digest
+    ui_url: str | None = None  # base URL of the Prefect UI (mails without signed links)
+    mine_url: str | None = None  # the recipient's signed "Mina steg" link
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ LABELS = {
     "returned": "Återremitterat",
     "decided": "Godkänt",
     "deadline_moved": "Ny deadline",
+    "new_link": "Ny länk",
 }
 
 # Badge colours (text, background): at least 7:1 contrast (WCAG AAA).
@@ -140,11 +143,12 @@ KIND_TONES = {
     "decided": "success",
     "deadline_moved": "info",
     "digest": "info",
+    "new_link": "info",
 }
 
 # Whom a stand-in covers for: the step's owner, unless the mail goes to a decider or a
 # manager, or is a summary of everything.
-STANDIN_ROLES = {"awaiting_decision": "decider", "escalation": "manager", "digest": "digest"}
+STANDIN_ROLES = {"awaiting_decision": "decider", "escalation": "manager", "digest": "digest", "new_link": "links"}
 
 # Facts each kind cannot be worded without.
 REQUIRED = {
@@ -159,6 +163,8 @@ def subject_for(message: MessageFacts) -> str:
     kind, step, today = message.kind, message.step, message.today
     if kind == "digest":
         subject = _digest_subject(message)
+    elif kind == "new_link" and step is None:
+        subject = "Ny länk till Mina steg i årshjulet"
     else:
         title = f"{LABELS[kind]}: {step.name} – {step.unit_name}"
         suffix = {
@@ -266,14 +272,14 @@ def _tidy_text(text: str) -> str:
 def _check(message: MessageFacts) -> None:
     if message.kind not in KINDS:
         raise ValueError(f"okänd meddelandetyp {message.kind!r}; giltiga: {', '.join(KINDS)}")
-    if message.kind != "digest" and message.step is None:
+    if message.kind not in ("digest", "new_link") and message.step is None:
         raise ValueError(f"meddelandetypen {message.kind!r} handlar om ett steg: step saknas")
     for name in REQUIRED.get(message.kind, ()):
         if getattr(message, name) is None:
             raise ValueError(f"meddelandetypen {message.kind!r} behöver {name}")
     steps = [message.step] if message.step else []
     steps += [*message.digest_open, *message.digest_coming, *message.digest_to_decide]
-    for url in [step.url for step in steps] + [message.ui_url]:
+    for url in [step.url for step in steps] + [message.ui_url, message.mine_url]:
         # Links come from our own settings, but a wrong one must not become a
         # javascript: or file: link in someone's inbox.
         if url is not None and not url.startswith(("https://", "http://")):

@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from arshjul.core.database import read_only
+from arshjul.core.links import LinkMaker
 from models.definition import Definition
 from models.people import load_directory
 from models.tables import Mode
@@ -111,6 +112,7 @@ def deliver_due(
     claim_seconds: float = 600.0,
     page_size: int = 50,
     connections: int = 1,
+    links: LinkMaker | None = None,
 ) -> DeliveryReport:
     """Send every outbox message due at `now` (up to `limit`); see the module docstring.
 
@@ -130,7 +132,7 @@ def deliver_due(
         directory = load_directory(session=session, organisation=definition.organisation.info.key)
     batch = _Batch(
         engine=engine,
-        builder=MessageBuilder(definition, directory, ui_url=ui_url, sender=smtp.sender),
+        builder=MessageBuilder(definition, directory, ui_url=ui_url, sender=smtp.sender, links=links),
         smtp=smtp,
         now=now,
         mode=mode,

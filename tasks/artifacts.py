@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlmodel import Session
 
 from arshjul.core import runtime
+from arshjul.core.settings import get_settings
 from models.people import load_directory
 from models.queries import cycle_steps, failed_messages
 from models.reporting import COLUMN_NAMES, COLUMNS, overdue_items, status_rows
@@ -21,9 +22,22 @@ def _artifact_key(cycle: Cycle, name: str) -> str:
     return f"arshjul-{mode}{cycle.year}-{name}"
 
 
+def overview_url(cycle: Cycle) -> str:
+    """The regionstab's year at a glance in the web app (behind the same sign-in)."""
+    simulation = "?simulering=1" if cycle.mode == Mode.simulation else ""
+    return f"{get_settings().resolved_public_url}/regionstab/{cycle.year}{simulation}"
+
+
+def run_link(text: str, flow_run_id: str | None) -> str:
+    if not flow_run_id:
+        return text
+    return f"[{text}]({get_settings().ui_url.rstrip('/')}/runs/flow-run/{flow_run_id})"
+
+
 def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
     """The table rows and the overdue list for one cycle (pure apart from the reads)."""
     definition = runtime.definition()
+    overview = overview_url(cycle)
     org = definition.organisation
     with Session(runtime.engine()) as session:
         steps = cycle_steps(session=session, cycle_id=cycle.id)
@@ -37,11 +51,15 @@ def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
         }
         entry.update({COLUMN_NAMES[c]: row.counts[c] for c in COLUMNS})
         entry["Totalt"] = row.total
+        # The page lists the row's steps, each linking to its run.
+        page, _, query = overview.partition("?")
+        entry["Stegen"] = f"{page}{'?' + query if query else ''}#{row.process}-{row.level}"
         table.append(entry)
     lines = [
         f"# Försenade steg i årshjulet {cycle.year}",
         "",
-        f"Läget {today.isoformat()}: {len(items)} steg har passerat sin deadline utan att vara inlämnade.",
+        f"Läget {today.isoformat()}: {len(items)} steg har passerat sin deadline utan att vara inlämnade. "
+        f"Hela året på en sida: [årsöversikten]({overview}).",
         "",
     ]
     if items:
@@ -51,10 +69,17 @@ def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
         ]
         for item in items:
             step = item.step
-            waiting = ", ".join(f"{d.name} · {d.unit_name}" for d in item.waiting_downstream[:4])
+            waiting = ", ".join(
+                f"{run_link(d.name, d.flow_run_id)} · {d.unit_name}" for d in item.waiting_downstream[:4]
+            )
             if len(item.waiting_downstream) > 4:
                 waiting += f" och {len(item.waiting_downstream) - 4} till"
-            cells = [step.name, step.unit_name, directory.name(step.owner), step.due.isoformat()]
+            cells = [
+                run_link(step.name, step.flow_run_id),
+                step.unit_name,
+                directory.name(step.owner),
+                step.due.isoformat(),
+            ]
             lines.append(f"| {' | '.join(cells)} | {item.working_days_late} | {waiting or '–'} |")
     else:
         lines.append("Inget är försenat.")
@@ -69,7 +94,10 @@ def publish_status(cycle_id: int, today: dt.date) -> None:
     create_table_artifact(
         key=_artifact_key(cycle, "status"),
         table=table,
-        description=f"Årshjulet {cycle.year}: steg per process och nivå, läget {today.isoformat()}.",
+        description=(
+            f"Årshjulet {cycle.year}: steg per process och nivå, läget {today.isoformat()}. "
+            f"Årsöversikten med hjulet, det som snart ska in och det försenade: {overview_url(cycle)}"
+        ),
     )
     create_markdown_artifact(
         key=_artifact_key(cycle, "forsenat"),

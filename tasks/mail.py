@@ -13,6 +13,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 from arshjul.core import clock, runtime
+from arshjul.core.links import LinkMaker
 from arshjul.core.settings import Settings, get_settings
 from models.tables import Mode
 from notifications.sender import DeliveryReport, SmtpConfig, deliver_due
@@ -58,6 +59,7 @@ def deliver(
         retry_base_seconds=settings.mail_retry_base_seconds,
         claim_seconds=settings.mail_claim_seconds,
         connections=settings.mail_connections,
+        links=LinkMaker.from_settings(settings),
     )
 
 

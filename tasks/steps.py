@@ -20,7 +20,7 @@ from arshjul.core.database import session_scope
 from models.dependencies import NEIGHBOUR_COLUMNS, dependencies_by_step, dependents, unfinished, unfinished_dependencies
 from models.queries import waiting_steps_with_runs
 from models.states import ACTION_BY_LABEL, Action, step_is_done
-from models.steps import StaleInput, StepActionError, open_step, perform, reject_input
+from models.steps import DIARIENUMMER, StaleInput, StepActionError, open_step, perform, reject_input
 from models.tables import StepInstance, StepState
 from tasks.events import emit_step_event
 
@@ -81,6 +81,9 @@ def apply_action(
     source: str,
     flow_run_id: str | None = None,
     expected_round: int | None = None,
+    expected_version: int | None = None,
+    document_reference: str | None = None,
+    origin: dict | None = None,
 ) -> StepInstance:
     """Perform an action in one transaction (state, audit, outbox). Raises
     StepActionError (Swedish) or StaleInput; a refused action writes nothing."""
@@ -101,6 +104,9 @@ def apply_action(
             source=source,
             flow_run_id=flow_run_id,
             expected_round=expected_round,
+            expected_version=expected_version,
+            document_reference=document_reference,
+            origin=origin,
         )
 
 
@@ -120,10 +126,16 @@ def after_action(step: StepInstance, action: Action, flow_run_id: str | None = N
 def record_input(
     instance_id: int, form: dict, *, expected_round: int, flow_run_id: str | None, source: str = "ui"
 ) -> Outcome:
-    """Apply the input of a Resume form; refused input is recorded and explained."""
+    """Apply the input of a Resume form; refused input is recorded and explained.
+
+    Whoever fills in the Prefect form acts on behalf of the person whose address they
+    give (Prefect's sign-in is the regionstab's, shared): the audit's origin says so."""
     label = str(form.get("åtgärd", ""))
     actor = str(form.get("epostadress", "")).strip()
     action = ACTION_BY_LABEL.get(label)
+    reference = " ".join(str(form.get("diarienummer") or "").split())
+    is_diarienummer = bool(DIARIENUMMER.match(reference)) or action is not Action.submit
+    origin = {"via": "prefect-formuläret", "on_behalf_of": actor, "operator": "regionstaben (Prefect-inloggningen)"}
     try:
         if action is None:
             raise StepActionError(f"okänd åtgärd '{label}': välj lämna in, godkänn eller återremittera")
@@ -132,10 +144,12 @@ def record_input(
             action,
             actor_email=actor,
             comment=str(form.get("kommentar") or ""),
-            diarienummer=str(form.get("diarienummer") or "") or None,
+            diarienummer=(reference if is_diarienummer else "") or None,
+            document_reference=None if is_diarienummer else reference or None,
             source=source,
             flow_run_id=flow_run_id,
             expected_round=expected_round,
+            origin=origin,
         )
         after_action(step, action, flow_run_id)
         return Outcome(
@@ -155,6 +169,7 @@ def record_input(
                     source=source,
                     flow_run_id=flow_run_id,
                     expected_round=expected_round,
+                    origin=origin,
                 )
         except StaleInput:
             return STALE

@@ -17,6 +17,7 @@ from arshjul.cli import (
     plan,
     serve,
     steps,
+    web,
 )
 
 
@@ -27,7 +28,7 @@ def create_app() -> typer.Typer:
         add_completion=False,
         rich_markup_mode=None,
     )
-    for noun in (plan, serve, mail, people, audit, cycle, steps):
+    for noun in (plan, serve, web, mail, people, audit, cycle, steps):
         noun.register(app)
     return app
 

@@ -21,7 +21,7 @@ from arshjul.cli.common import (
     require_prefect,
     today_in,
 )
-from models.queries import cycle_steps
+from models.queries import cycle_steps, last_activity
 from models.reporting import COLUMN_NAMES, COLUMNS, status_rows
 from models.states import step_is_done
 from models.tables import Mode
@@ -60,8 +60,13 @@ def cycle_status(
     with Session(engine) as session:
         cycle = cycle_or_fail(session, definition.organisation.info.key, year, Mode.of(simulation))
         steps = cycle_steps(session=session, cycle_id=cycle.id)
+        # A simulation's "today" is its simulated clock: where its newest entry stands.
+        simulated = last_activity(session=session, cycle_id=cycle.id) if simulation else None
+    if simulated is not None:
+        today = definition.organisation.calendar.local_date(simulated)
     rows = status_rows(steps, today, definition.organisation.levels)
-    title = f"Årshjul {year}{' (simulering)' if simulation else ''} – läget {today.isoformat()}"
+    when = f"simulerat datum {today.isoformat()}" if simulated is not None else f"läget {today.isoformat()}"
+    title = f"Årshjul {year}{' (simulering)' if simulation else ''} – {when}"
     table = Table(title=title, header_style="bold")
     table.add_column("Process")
     table.add_column("Nivå")

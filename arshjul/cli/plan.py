@@ -44,9 +44,13 @@ def planned(
 
 def validate(folder: Annotated[Path | None, typer.Argument(help="Organisationens mapp.")] = None) -> None:
     """Kontrollera en organisations mapp (organisation, årshjul, sammanträdesplaner)."""
+    from models.separation import decision_conflicts
+
     definition = load(folder)
     org = definition.organisation
     cycles = definition.covered_cycles()
+    for warning in decision_conflicts(definition):
+        errors.print(f"[yellow]Varning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     console.print(
         f"[green]OK[/green] {definition.folder}: {len(definition.arshjul.steps)} stegmallar, "
         f"{len(org.units)} enheter, {len(org.bodies)} organ, {len(org.people)} personer, "

@@ -27,6 +27,8 @@ from arshjul.cli.common import (
     parse_date,
     require_prefect,
 )
+from arshjul.cli.web import check_link_keys
+from arshjul.core.credentials import login_file, prefect_auth_string
 from arshjul.core.settings import get_settings
 
 
@@ -42,13 +44,14 @@ def serve(
     export_settings(org)
     settings = get_settings()
     engine = database()
-    server = sink = scheduler = simulation = None
+    server = sink = scheduler = simulation = web = None
+    check_link_keys()
     try:
         if EMBEDDED_PREFECT:
             if service.api_healthy(service.EMBEDDED_API_URL):
                 fail("en Prefect-server svarar redan på 127.0.0.1:4200 (kör `arshjul serve` redan?)")
             console.print("Startar Prefect-servern (första gången tar det en stund) …", highlight=False)
-            server = service.PrefectServer(settings.prefect_home).start()
+            server = service.PrefectServer(settings.prefect_home, auth_string=prefect_auth_string(settings)).start()
         else:
             require_prefect()
         if not settings.smtp_host:
@@ -58,13 +61,26 @@ def serve(
                 fail(f"porten {settings.sink_port} för e-postsänkan är upptagen (ARSHJUL_SINK_PORT)")
             sink = MailSink(settings.mail_dir, settings.sink_port).start()
         scheduler = service.start_service_clock(engine, definition.organisation.info.timezone)
+        if service.port_open(settings.web_host, settings.web_port):
+            fail(f"porten {settings.web_port} för webbappen är upptagen (ARSHJUL_WEB_PORT)")
+        web = subprocess.Popen([sys.executable, "-m", "arshjul", "web"], env=dict(os.environ))
         if simulate:
             command = [sys.executable, "-m", "arshjul", "simulate", str(simulate)]
             simulation = subprocess.Popen(command, env=dict(os.environ))
         mail = "SMTP " + settings.smtp_host if settings.smtp_host else str(settings.mail_dir.resolve())
+        if not EMBEDDED_PREFECT:
+            sign_in = "den egna Prefect-serverns inloggning"
+        elif settings.prefect_auth_string:
+            sign_in = "inloggning enligt ARSHJUL_PREFECT_AUTH_STRING"
+        elif settings.prefect_auth:
+            sign_in = f"inloggning (användare:lösenord) i {login_file(settings).resolve()}"
+        else:
+            sign_in = "UTAN inloggning (ARSHJUL_PREFECT_AUTH=false)"
         console.print(
             f"Årshjulet körs för {definition.organisation.info.name}.\n"
-            f"  Prefect UI:  {settings.ui_url}\n"
+            f"  Prefect UI:  {settings.ui_url} – {sign_in}\n"
+            f"  Webbappen:   {settings.resolved_public_url} (länkarna i mejlen; regionstabens årsöversikt på "
+            f"{settings.resolved_public_url}/regionstab, samma inloggning)\n"
             f"  E-post:      {mail}\n"
             f"  Databas:     {settings.resolved_database_url}\n"
             + (f"  Simulering:  cykel {simulate} spelas upp i bakgrunden\n" if simulate else "")
@@ -79,6 +95,9 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
+        if web and web.poll() is None:
+            web.terminate()
+            web.wait(timeout=30)
         if simulation and simulation.poll() is None:
             simulation.terminate()
             simulation.wait(timeout=30)
@@ -119,7 +138,7 @@ def simulate(
             errors.print(
                 "Ingen Prefect-server körs: startar en egen (historiken sparas i var/prefect) …", highlight=False
             )
-            server = service.PrefectServer(settings.prefect_home).start()
+            server = service.PrefectServer(settings.prefect_home, auth_string=prefect_auth_string(settings)).start()
         elif not EMBEDDED_PREFECT:
             require_prefect()
         if not settings.smtp_host and not service.port_open("127.0.0.1", settings.sink_port):

@@ -20,6 +20,30 @@ class Settings(BaseSettings):
     org: Path = Field(default=DEFAULT_ORGANISATION, description="The organisation's calendar folder.")
     ui_url: str = Field(default="http://127.0.0.1:4200", description="Base URL of the Prefect UI, used in links.")
 
+    # The web app for people (`arshjul web`, and beside the Prefect UI in `arshjul serve`).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    # The address people reach the web app at (behind the region's reverse proxy in
+    # production): every link in a mail starts with it. Default: http://web_host:web_port.
+    public_url: str | None = None
+    # Proxies whose X-Forwarded-For the web app believes (comma-separated, or "*").
+    web_forwarded_allow_ips: str = "127.0.0.1"
+    # Keys that sign the links in mails (HMAC-SHA256), comma-separated: the first signs,
+    # every one is accepted, so a key can be rotated. Unset on the embedded default: one
+    # is generated under home on first start; production (a database URL) must set it.
+    link_secrets: str | None = None
+    link_days: int = Field(default=60, ge=1, le=400)  # how long a step's link in a mail works
+    personal_link_days: int = Field(default=180, ge=1, le=800)  # "Mina steg" and its calendar feed
+    # Refused link attempts allowed per client address within link_failure_window_minutes.
+    link_failures_allowed: int = Field(default=10, ge=1)
+    link_failure_window_minutes: int = Field(default=15, ge=1)
+
+    # The embedded Prefect server's basic auth (Prefect's own PREFECT_SERVER_API_AUTH_STRING
+    # on the server, PREFECT_API_AUTH_STRING for the app's clients): on by default, with a
+    # generated "user:password" under home unless prefect_auth_string is given.
+    prefect_auth: bool = True
+    prefect_auth_string: str | None = None
+
     # Outgoing mail. With no smtp_host the local sink of `arshjul serve` is used.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -55,6 +79,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'arshjul.db').resolve()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        """The embedded default's SQLite under home (not production's database)."""
+        return not self.database_url or self.database_url.startswith("sqlite")
 
     @property
     def mail_dir(self) -> Path:

@@ -155,10 +155,6 @@ def test_submit_return_resubmit_approve(cycle):
     [
         (form("lämna in", "nobody@example.se"), "okänd e-postadress"),
         (form("lämna in", "olle.a@example.se"), "Olle Andersson får inte lämna in detta steg"),
-        (
-            form("godkänn", "sigrid.sekreterare@example.se", diarienummer="RS/1/2027"),
-            "beslut kan inte fattas innan steget har lämnats in",
-        ),
     ],
 )
 def test_bad_input_is_refused_and_the_run_keeps_waiting(cycle, bad, reason):
@@ -180,6 +176,40 @@ def test_bad_input_is_refused_and_the_run_keeps_waiting(cycle, bad, reason):
         keyset = state_of(step.flow_run_id).state_details.run_input_keyset
         description = client.read_flow_run_input(step.flow_run_id, keyset["description"])
     assert "Förra försöket avvisades" in description and reason in description
+
+
+def test_the_form_fits_the_state_and_names_the_expected_person(cycle):
+    """While the owner is due the form is a submission (a decision is refused by the API
+    itself), prefilled with the owner's address; the refusal of the last try comes first."""
+    step = instance("manadsrapport@2027-02:region")
+    if instance(step.key).state == StepState.planned:
+        execute(step.flow_run_id)
+    execute(step.flow_run_id)
+    response = resume(step.flow_run_id, form("godkänn", "sigrid.sekreterare@example.se", diarienummer="RS/1/2027"))
+    assert response.status.value == "REJECT"
+    with get_client(sync_client=True) as client:
+        keyset = state_of(step.flow_run_id).state_details.run_input_keyset
+        schema = client.read_flow_run_input(step.flow_run_id, keyset["schema"])
+        description = client.read_flow_run_input(step.flow_run_id, keyset["description"])
+    assert "Inlämning" in schema and "godkänn" not in schema and "erik.ekonom@example.se" in schema
+    assert "<erik.ekonom@example.se>" in description
+    if "Förra försöket avvisades" in description:
+        assert description.lstrip('"').startswith("> **Förra försöket avvisades:**")
+
+
+def test_an_action_in_the_form_is_audited_as_on_behalf_of_the_named_person(cycle):
+    step = instance("tertialrapport_omrade:omr_a")
+    if instance(step.key).state == StepState.planned:
+        execute(step.flow_run_id)
+    resume(step.flow_run_id, form("lämna in", "olle.a@example.se", "Klar", "Platina 2027-88"))
+    execute(step.flow_run_id)
+    with Session(runtime.engine()) as session:
+        entry = session.exec(
+            select(AuditEntry).where(AuditEntry.instance_id == step.id, AuditEntry.action == "step.submitted")
+        ).one()
+    assert entry.source == "ui" and entry.actor == "olle.a"
+    assert entry.origin["via"] == "prefect-formuläret" and entry.origin["on_behalf_of"] == "olle.a@example.se"
+    assert instance(step.key).document_reference == "Platina 2027-88"
 
 
 def test_the_form_schema_refuses_an_unknown_action(cycle):

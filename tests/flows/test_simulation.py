@@ -153,3 +153,46 @@ def test_a_simulation_stopped_midway_continues_where_it_stopped(prefect_server, 
     assert any(step.state in ("open", "submitted") for step in halfway)  # runs left waiting with their form
     assert rest.completed == rest.flow_runs == 15 and all(step_is_done(step) for step in steps)
     assert rest.executions > 0 and continued  # the second run went on from where the first stopped
+
+
+def test_opening_every_link_in_the_years_mail_changes_no_step(simulated):
+    """Mail scanners fetch every link at delivery: a GET of every link a simulated year
+    sent, step pages and Mina steg alike, changes no step and sends nothing."""
+    import re
+    from email import policy
+
+    from fastapi.testclient import TestClient
+
+    from arshjul.core import clock
+    from arshjul.core.clock import SimulatedClock
+    from arshjul.web.app import create_app
+
+    links = set()
+    for path in simulated["mail_dir"].glob("*.eml"):
+        text = email.message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+        links.update(re.findall(r"https?://[^/\s]+(/(?:steg|mina-steg)/[A-Za-z0-9_.\-]+)", text))
+    assert len(links) > 50
+
+    def snapshot():
+        with Session(runtime.engine()) as session:
+            steps = [
+                (s.key, s.state, s.state_version, s.input_round, s.submitted_by, s.decided_by_person, s.updated_at)
+                for s in session.exec(select(StepInstance).order_by(StepInstance.id))
+            ]
+            return steps, len(session.exec(select(OutboxMessage)).all())
+
+    before = snapshot()
+    last_sent = max(row.sent_at for row in simulated["outbox"])
+    previous = clock.use(SimulatedClock(last_sent))  # the year's last day: its recent links still work
+    try:
+        settings = get_settings().model_copy(update={"link_failures_allowed": 100_000})
+        statuses = Counter()
+        with TestClient(create_app(settings)) as client:
+            for link in sorted(links):
+                response = client.get(link)
+                assert response.status_code in (200, 403), (link, response.status_code)
+                statuses[response.status_code] += 1
+    finally:
+        clock.use(previous)
+    assert statuses[200] > 0  # links that still work were shown
+    assert snapshot() == before

@@ -94,7 +94,7 @@ def test_open_then_submit_then_approve(cycle, small_definition):
             "erik.ekonom@example.se",
             {},
             re.escape(
-                "får inte godkänna detta steg: det gör beslutsfattaren Sigrid Sekreterare (sekreterare för organet)"
+                "Erik Ekonom äger steget och får därför inte besluta om det: det gör beslutsfattaren Sigrid Sekreterare"
             ),
         ),
         (

@@ -56,6 +56,7 @@ SENT_ON = {
     "decided": D(2026, 12, 22),
     "deadline_moved": D(2026, 12, 1),
     "digest": D(2026, 11, 23),
+    "new_link": D(2026, 12, 2),
 }
 
 # Kind-specific facts for a complete, typical message of each kind.
@@ -67,6 +68,7 @@ EXTRA = {
     "returned": dict(acted_by_name="Karin Lund", comment="Målen saknar mätetal.\nKomplettera uppföljningsplanen."),
     "decided": dict(acted_by_name="Emma Sjöberg", comment="Beslut enligt förslag."),
     "deadline_moved": dict(old_due=D(2026, 12, 14), reason="Områdets plan är försenad.", acted_by_name="Malin Holm"),
+    "new_link": dict(reason="requested", mine_url="https://arshjul.example.se/mina-steg/abc.def"),
 }
 
 
@@ -187,6 +189,7 @@ SUBJECTS = {
     "decided": "Godkänt: Enhetens verksamhetsplan – Akutmottagningen Östersund",
     "deadline_moved": "Ny deadline: Enhetens verksamhetsplan – Akutmottagningen Östersund (23 december)",
     "digest": "Veckosammanfattning: 3 öppna steg (1 försenat), 1 att besluta",
+    "new_link": "Ny länk: Enhetens verksamhetsplan – Akutmottagningen Östersund",
 }
 
 # What each kind must say, beyond what every mail about a step says.
@@ -240,6 +243,7 @@ KEY_FACTS = {
         "Tidigare deadline",
     ],
     "digest": ["vecka 48", "Dina öppna steg", "Att besluta", "Kommande steg", "Per Persson"],
+    "new_link": ["Du bad om en ny länk", "Öppna Mina steg", "bara till din adress i organisationen"],
 }
 
 
@@ -447,7 +451,7 @@ def test_free_text_keeps_its_line_breaks_and_is_escaped():
 
 @pytest.mark.parametrize("kind", [kind for kind in KINDS if kind != "digest"])
 def test_link_only_when_there_is_a_url(kind):
-    rendered = render(message(kind, step=step(url=None)))
+    rendered = render(message(kind, step=step(url=None), mine_url=None))
     assert LINK_TEXT not in rendered.text and LINK_TEXT not in rendered.html
     assert "href" not in rendered.html
     assert ICS_NOTE in rendered.text  # the attachment comes regardless

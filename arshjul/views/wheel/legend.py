@@ -26,10 +26,11 @@ def draw_legend(
     arcs: list[Arc],
     year: int,
     today: dt.date | None,
+    heading: str = "Processer",
 ) -> None:
     group = element(parent, "g", class_="legend", transform=f"translate({left:.1f} {top:.1f}) scale({scale:.3f})")
     x, y = 0.0, 0.0
-    element(group, "text", "Processer", x=x, y=y, font_size=18, font_weight=700, fill=INK)
+    element(group, "text", heading, x=x, y=y, font_size=18, font_weight=700, fill=INK)
     y += 14
     for key, (name, colour) in colours.items():
         entry = element(group, "g", class_="legend-process", data_process=key, data_colour=colour)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 
 from arshjul.views.wheel.drawing import HUB_RADIUS, MARGIN, SWEDISH_MONTHS, WheelDrawing, WheelGeometry
 from arshjul.views.wheel.geometry import text_width
-from arshjul.views.wheel.layout import build_rings, group_arcs, lay_out
+from arshjul.views.wheel.layout import Arc, build_rings, group_arcs, lay_out
 from arshjul.views.wheel.legend import draw_legend
 from arshjul.views.wheel.paint import process_colours
 from models.definition import Definition
@@ -30,15 +31,26 @@ def render_wheel(
     year: int,
     today: dt.date | None = None,
     subtitle: str | None = None,
+    colour_by: tuple[Callable[[Arc], str], dict[str, tuple[str, str]], str] | None = None,
 ) -> str:
     """The årshjul of plan year `year` as an SVG document (see the package docstring for
     how the cycle's 28 months fit on one wheel). `today` is marked if given; `subtitle`
-    names the unit when the plan has been narrowed to one."""
+    names the unit when the plan has been narrowed to one. `colour_by` colours the arcs
+    by something else than their process: (the category of an arc, category → (name,
+    colour), the legend's heading), e.g. by state for the regionstab's year at a glance."""
     org_name = definition.organisation.info.name
     title = f"Årshjul {year} – {org_name}"
     arcs = group_arcs(steps, definition, year)
     rings = build_rings(arcs, definition)
-    colours = process_colours(arcs, definition)
+    legend_heading = "Processer"
+    if colour_by is None:
+        colours = process_colours(arcs, definition)
+    else:
+        category, palette, legend_heading = colour_by
+        for arc in arcs:
+            arc.process = category(arc)
+        used = {arc.process for arc in arcs}
+        colours = {key: value for key, value in palette.items() if key in used}
     # The hub takes about a sixth of the wheel: a big wheel gets a bigger hub, which also
     # gives its inner rings more room; a unit's small wheel is not all hub.
     rings_edge = lay_out(rings, HUB_RADIUS)
@@ -87,5 +99,6 @@ def render_wheel(
         arcs=arcs,
         year=year,
         today=today,
+        heading=legend_heading,
     )
     return drawing.document()
