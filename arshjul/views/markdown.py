@@ -1,0 +1,32 @@
+"""Text people typed, made inert before it is shown in the Prefect UI.
+
+The UI renders artifacts, form descriptions and state messages as markdown, and markdown
+lets raw HTML, images and links through. Anything a person wrote (a comment, a reason,
+a name from a file) goes through `inert` or `table_cell` before it is put into such
+markdown, so it is shown as the characters typed and never loads or links anything.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# Every character CommonMark lets a backslash escape; escaping all of them is always safe.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+
+
+def inert(text: str) -> str:
+    """`text` as markdown that renders to exactly these characters, with no markup."""
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    # A backslash escape stops markdown; HTML entities stop a renderer that passes raw HTML.
+    return escaped.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def table_cell(text: str) -> str:
+    """`text` for one cell of a markdown table: inert, and on one line."""
+    return inert(" ".join(text.split()))
+
+
+def html_text(text: str) -> str:
+    """`text` for a place that takes HTML rather than markdown."""
+    return html.escape(text, quote=True)
