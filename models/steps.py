@@ -237,35 +237,22 @@ def perform(
     today = ctx.calendar.local_date(now)
     send_at = n.delivery_time(now, ctx.calendar)
     context = {"by": person.key, "comment": comment, "diarienummer": step.diarienummer}
+    # Who hears of this action, and what they are told.
     if action is Action.submit and has_decider(step):
-        notices = n.addressed(
-            n.AWAITING_DECISION,
-            str(step.input_round),
-            decision_principal(step, ctx.directory),
-            directory=ctx.directory,
-            day=today,
-            send_at=send_at,
-            instance_id=step.id,
-            cycle_id=step.cycle_id,
-            context=context,
-        )
+        told: tuple[str, str | None] | None = (n.AWAITING_DECISION, decision_principal(step, ctx.directory))
     elif action is Action.approve:
-        notices = n.addressed(
-            n.DECIDED,
-            str(step.input_round),
-            step.owner,
-            directory=ctx.directory,
-            day=today,
-            send_at=send_at,
-            instance_id=step.id,
-            cycle_id=step.cycle_id,
-            context=context,
-        )
+        told = (n.DECIDED, step.owner)
     elif action is Action.send_back:
+        told = (n.RETURNED, step.owner)
+    else:
+        told = None
+    notices = []
+    if told is not None:
+        kind, principal = told
         notices = n.addressed(
-            n.RETURNED,
+            kind,
             str(step.input_round),
-            step.owner,
+            principal,
             directory=ctx.directory,
             day=today,
             send_at=send_at,
@@ -273,8 +260,6 @@ def perform(
             cycle_id=step.cycle_id,
             context=context,
         )
-    else:
-        notices = []
     n.enqueue(notices, session=session, directory=ctx.directory, now=now, mail_domain=ctx.mail_domain, mode=ctx.mode)
     session.flush()
     return step
