@@ -60,10 +60,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+_read_only_engines: dict[Engine, Engine] = {}
+
+
 def read_only(engine: Engine) -> Engine:
     """The same database for transactions that only read: on SQLite they run beside a
     writer instead of waiting for the write lock."""
-    return engine.execution_options(arshjul_read_only=True)
+    # Kept per engine: making the option engine sets up its event dispatch each time,
+    # which a web page asking for it twice per request noticed.
+    with _engines_lock:
+        if engine not in _read_only_engines:
+            _read_only_engines[engine] = engine.execution_options(arshjul_read_only=True)
+        return _read_only_engines[engine]
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -83,6 +91,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _read_only_engines.clear()
 
 
 def alembic_config(engine: Engine) -> Config:
