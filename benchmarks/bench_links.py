@@ -19,7 +19,6 @@ import argparse
 import datetime as dt
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from bench_plan import generate  # noqa: E402
 from sqlalchemy import create_engine, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
+from support import free_port, percentile  # noqa: E402
 
 from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from arshjul.core.links import LinkMaker, LinkSigner  # noqa: E402
@@ -49,17 +49,6 @@ from models.validation import load_definition  # noqa: E402
 
 SECRET = "benchmark-" + "k" * 40
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def prepare(url: str, folder: Path, chefer: int, public_url: str) -> list[tuple[int, str]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,8 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from sqlmodel import Session, select  # noqa: E402
+from support import free_port  # noqa: E402
 
 from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from models import notices as n  # noqa: E402
@@ -71,12 +72,6 @@ class SinkProcess:
 
     def messages(self) -> int:
         return len(list(self.folder.glob("*.eml")))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def bench_delivery(count: int, workers: int) -> None:

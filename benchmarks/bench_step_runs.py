@@ -26,8 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-PORT = 4391
+
+from support import free_port  # noqa: E402
 
 
 def main() -> None:
@@ -41,7 +43,7 @@ def main() -> None:
         home = Path(tmp)
         from arshjul.service import PrefectServer
 
-        server = PrefectServer(home / "prefect", port=PORT).start()
+        server = PrefectServer(home / "prefect", port=free_port()).start()
         os.environ["PREFECT_API_URL"] = server.api_url
         os.environ["PREFECT_HOME"] = str(home / "prefect")
         try:
@@ -57,7 +59,7 @@ def main() -> None:
 
     if not args.skip_simulation:
         with tempfile.TemporaryDirectory() as tmp:
-            env = dict(os.environ, ARSHJUL_HOME=tmp, ARSHJUL_SINK_PORT="8191")
+            env = dict(os.environ, ARSHJUL_HOME=tmp, ARSHJUL_SINK_PORT=str(free_port()))
             for key in ("PREFECT_API_URL", "PREFECT_HOME", "ARSHJUL_ORG", "ARSHJUL_DATABASE_URL"):
                 env.pop(key, None)
             started = time.perf_counter()
