@@ -5,39 +5,11 @@ out; the templates are in `arshjul/views/templates/`, extending `document.html`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from arshjul.views.templating import ENVIRONMENT, TEMPLATES_DIR
 
-from models import swedish
-
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-
-def _environment() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,  # a missing fact fails loudly, never prints empty
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
-    environment.filters.update(
-        swedish_date=swedish.swedish_date,
-        long_date=swedish.long_date,
-        day_month=swedish.day_month,
-        period_label=swedish.period_label,
-        working_days=swedish.working_days,
-        join_list=swedish.join_list,
-        upper_first=swedish.upper_first,
-    )
-    environment.globals.update(count=swedish.count)
-    return environment
-
-
-ENVIRONMENT = _environment()
+__all__ = ["ENVIRONMENT", "html_to_pdf", "render_document"]
 
 
 def render_document(template: str, **context: Any) -> str:

@@ -10,11 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from arshjul.views.templating import ENVIRONMENT, TEMPLATES_DIR
 
-from models import swedish
-
-TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 ACTION_WORDS = {
@@ -28,31 +25,6 @@ ACTION_WORDS = {
     "step.escalated": "Eskalerat",
     "step.deadline_moved": "Ny deadline",
 }
-
-
-def _environment() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
-    environment.filters.update(
-        swedish_date=swedish.swedish_date,
-        long_date=swedish.long_date,
-        day_month=swedish.day_month,
-        working_days=swedish.working_days,
-        join_list=swedish.join_list,
-        upper_first=swedish.upper_first,
-        weekday=swedish.weekday,
-    )
-    environment.globals.update(count=swedish.count, relative_day=swedish.relative_day, action_words=ACTION_WORDS)
-    return environment
-
-
-ENVIRONMENT = _environment()
 
 
 def render_page(template: str, **context: Any) -> str:
