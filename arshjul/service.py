@@ -45,6 +45,9 @@ def configure_prefect_environment(settings: Settings) -> bool:
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    # Served runs (and the workers started from this environment) send a heartbeat a
+    # minute; Prefect's zombie detection marks a run whose heartbeats stop Crashed.
+    os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
     if embedded:
         os.environ["PREFECT_API_URL"] = EMBEDDED_API_URL
         auth = prefect_auth_string(settings)

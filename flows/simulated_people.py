@@ -61,13 +61,16 @@ class SimulatedPeople:
             return
         self.planned_for.add((stored_id(step), step.input_round))
         rng = self.rng(step, step.input_round)
+        # Counted from the day the step last changed (opened or returned), not from the
+        # day this is planned: a simulation restarted after a crash plans the same day.
+        since = min(self.calendar.local_date(step.updated_at), today)
         if StepState(step.state) is StepState.returned:
-            day = self.calendar.add_working_days(today, rng.randint(2, 4))
+            day = self.calendar.add_working_days(since, rng.randint(2, 4))
         elif rng.random() < self.late_share:
             day = self.calendar.add_working_days(step.due, rng.randint(1, 6))
         else:
-            span = max(self.calendar.working_days_after(today, step.due), 0)
-            day = self.calendar.add_working_days(today, rng.randint(min(1, span), max(span, 1))) if span else today
+            span = max(self.calendar.working_days_after(since, step.due), 0)
+            day = self.calendar.add_working_days(since, rng.randint(min(1, span), max(span, 1))) if span else since
         day = max(day, today)
         self.intents[day].append(Intent(stored_id(step), day, Action.submit, wrong_first=rng.random() < 0.03))
 
@@ -76,10 +79,12 @@ class SimulatedPeople:
             return
         self.planned_for.add((stored_id(step), step.input_round))
         rng = self.rng(step, step.input_round)
-        if step.decided_by_kind == "body" and step.meeting and step.meeting >= today:
+        since = min(self.calendar.local_date(step.submitted_at), today) if step.submitted_at else today
+        if step.decided_by_kind == "body" and step.meeting and step.meeting >= since:
             day = self.calendar.roll(step.meeting, "next")  # the body decides at its meeting
         else:
-            day = self.calendar.add_working_days(today, rng.randint(1, 3))
+            day = self.calendar.add_working_days(since, rng.randint(1, 3))
+        day = max(day, today)
         action = Action.send_back if step.input_round < 3 and rng.random() < 0.08 else Action.approve
         self.intents[day].append(Intent(stored_id(step), day, action))
 
