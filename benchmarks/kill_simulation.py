@@ -148,7 +148,9 @@ def killed(args, home: Path, api_url: str, total_entries: int) -> tuple[float, i
             target = before + rng.randint(1, step)
             while process.poll() is None and audit_count(database) < target:
                 time.sleep(0.05)
-            time.sleep(rng.uniform(0, 0.5))
+            # Half the kills at once (inside the execution that wrote the entry), half a
+            # moment later.
+            time.sleep(rng.choice((0.0, rng.uniform(0, 0.5))))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 process.wait()

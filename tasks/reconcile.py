@@ -20,7 +20,7 @@ from prefect import get_client
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.input import keyset_from_base_key
 from prefect.states import Crashed, Scheduled
 from sqlmodel import Session, select
@@ -30,6 +30,7 @@ from arshjul.core.database import session_scope
 from arshjul.core.settings import get_settings
 from models.reconciliation import ACTIVE, SOURCE, Heal, RunView, heal_for, record_heal, reschedule_at
 from models.states import step_is_done
+from models.steps import advance_round
 from models.swedish_reconciliation import CRASHED_MESSAGE, RESCHEDULED_MESSAGE, ZOMBIE_MESSAGE, heal_text
 from models.tables import StepInstance, StepState
 from tasks.steps import record_input
@@ -92,6 +93,10 @@ def unrecorded_input(client: SyncPrefectClient, step: StepInstance) -> dict | No
         value = client.read_flow_run_input(step.flow_run_id, key)
     except ObjectNotFound:
         return None
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return None
+        raise
     answer = json.loads(value) if isinstance(value, str) else value
     return answer if isinstance(answer, dict) else None
 
@@ -157,12 +162,11 @@ def _reconcile_step(
         if resuming or (view.state_type == "SCHEDULED" and step.opens_at <= now):
             result.to_execute.append(step.flow_run_id)
         return
-    if view.state_type in ACTIVE:
-        client.set_flow_run_state(run.id, Crashed(message=CRASHED_MESSAGE), force=True)
-    client.set_flow_run_state(
-        run.id, Scheduled(scheduled_time=reschedule_at(step, now), message=RESCHEDULED_MESSAGE), force=True
-    )
     with session_scope(runtime.engine()) as session:
+        if heal is not Heal.finish and StepState(step.state) is not StepState.planned:
+            # Prefect keeps every key a run has suspended with and refuses it a second
+            # time; the abandoned wait's key is spent, so the fresh execution asks anew.
+            advance_round(step.id, expected_round=step.input_round, session=session)
         record_heal(
             step,
             heal,
@@ -172,6 +176,11 @@ def _reconcile_step(
             run_after="SCHEDULED",
             note=heal_text(heal.value, view.state_type),
         )
+    if view.state_type in ACTIVE:
+        client.set_flow_run_state(run.id, Crashed(message=CRASHED_MESSAGE), force=True)
+    client.set_flow_run_state(
+        run.id, Scheduled(scheduled_time=reschedule_at(step, now), message=RESCHEDULED_MESSAGE), force=True
+    )
     result.heals.append((step.key, heal))
     if reschedule_at(step, now) <= now:
         result.to_execute.append(step.flow_run_id)
