@@ -216,9 +216,9 @@ def start_service_clock(engine, timezone: str):
 
 
 def served_deployments():
-    from flows.daily_sweep import daily_sweep
     from prefect.events import DeploymentEventTrigger
 
+    from flows.daily_sweep import daily_sweep
     from flows.follow_up import follow_up
     from flows.reconcile_runs import CRASHED_STEP_RUN, reconcile_runs
     from flows.run_step import run_step

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from arshjul.core import runtime
 from models.audit import verify_chain
 from models.reconciliation import SOURCE, Heal
-from models.tables import AuditEntry, StepInstance, StepState
+from models.tables import AuditEntry, StepState
 from tests.conftest import SMALL_ORG
 from tests.prefect_support import app_environment, execute, form, instance, no_heartbeats, resume, state_of
 
