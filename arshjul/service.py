@@ -45,6 +45,9 @@ def configure_prefect_environment(settings: Settings) -> bool:
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    # Served runs (and the workers started from this environment) send a heartbeat a
+    # minute; Prefect's zombie detection marks a run whose heartbeats stop Crashed.
+    os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
     if embedded:
         os.environ["PREFECT_API_URL"] = EMBEDDED_API_URL
         auth = prefect_auth_string(settings)
@@ -213,8 +216,11 @@ def start_service_clock(engine, timezone: str):
 
 
 def served_deployments():
+    from prefect.events import DeploymentEventTrigger
+
     from flows.daily_sweep import daily_sweep
     from flows.follow_up import follow_up
+    from flows.reconcile_runs import CRASHED_STEP_RUN, reconcile_runs
     from flows.run_step import run_step
     from flows.simulate_year import simulate_year
 
@@ -222,6 +228,12 @@ def served_deployments():
         run_step.to_deployment(name="arshjul", description="Ett steg i årshjulet: öppnas, lämnas in och beslutas."),
         daily_sweep.to_deployment(
             name="arshjul", description="Daglig kontroll 07:00 arbetsdagar (startas av tjänstens klocka)."
+        ),
+        reconcile_runs.to_deployment(
+            name="arshjul",
+            description="Avstämning: varje stegkörning mot sitt steg; kraschade körningar startas om.",
+            interval=600,
+            triggers=[DeploymentEventTrigger(**CRASHED_STEP_RUN)],
         ),
         follow_up.to_deployment(name="arshjul", description="Uppföljning av en cykel: vad levererades, vad blev sent."),
         simulate_year.to_deployment(name="arshjul", description="Spela upp en hel cykel på en simulerad klocka."),

@@ -19,6 +19,7 @@ from models.sweep import candidate_steps, digest_notices, select_due_work
 from models.tables import Mode, StepInstance
 from tasks.artifacts import publish_failed_mail, publish_status
 from tasks.events import emit_step_event
+from tasks.reconcile import reconcile_live
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
 FLOW_NAME = "arshjul-daglig-kontroll"
@@ -114,6 +115,9 @@ def daily_sweep(day: str | None = None) -> dict:
             },
         )
     tag_overdue_runs(result["newly_overdue"])
+    healed = reconcile_live(orphaned=False)
+    if healed:
+        logger.warning("Avstämningen rättade %s körningar eller svar (se granskningsloggen, källa avstämning).", healed)
     with Session(runtime.engine()) as session:
         cycles = live_cycles(session=session, organisation=definition.organisation.info.key)
     for cycle in cycles:

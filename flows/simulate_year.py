@@ -22,7 +22,7 @@ import logging
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from prefect import flow, get_run_logger
 from prefect.client.schemas.filters import (
@@ -44,38 +44,21 @@ from flows.daily_sweep import sweep, tag_overdue_runs
 from flows.in_process import execute_step_run, in_process_execution, thread_client
 from flows.run_step import run_step
 from flows.simulated_people import Intent, SimulatedPeople
-from models import notices as n
+from flows.simulation_outcome import Progress, SimulationSummary, summarise
 from models.cycles import store_cycle
 from models.dependencies import unfinished_dependencies
 from models.people import load_directory
-from models.reporting import deliveries
 from models.states import Action, step_is_done
-from models.tables import AuditEntry, Cycle, Mode, OutboxMessage, OutboxState, StepInstance, StepState
+from models.tables import AuditEntry, Cycle, Mode, StepInstance, StepState
 from tasks.artifacts import publish_status
 from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
 from tasks.mail import deliver
+from tasks.reconcile import reconcile_cycle
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
 log = logging.getLogger(__name__)
 
 MODE = Mode.simulation
-
-
-@dataclass
-class SimulationSummary:
-    year: int
-    steps_total: int
-    flow_runs: int
-    executions: int
-    completed: int
-    completed_late: int
-    returned: int
-    refused_inputs: int
-    reminders: int
-    escalations: int
-    emails: int
-    simulated_days: int
-    wall_seconds: float
 
 
 def register_simulation_deployment():
@@ -241,6 +224,21 @@ class Simulation:
 
     # -- the year ----------------------------------------------------------------------
 
+    def reconcile(self, cycle_id: int, deployment_id) -> None:
+        """At every start: heal what a crash (or a hand in the Prefect UI) left out of line
+        with the app database, then execute what waits. Nothing executes this cycle's
+        runs but this process, so a run still Running has lost its process."""
+        healed = reconcile_cycle(cycle_id, orphaned=True)
+        if healed:
+            self.progress(f"Avstämning: {len(healed.heals)} körningar eller svar rättade efter ett avbrott")
+        self.execute_all(list(dict.fromkeys([*healed.to_execute, *self.resumed_runs(deployment_id)])))
+
+    def latest_date(self, cycle_id: int) -> dt.date:
+        """The cycle's last deadline or meeting: past it, only stragglers remain."""
+        with Session(runtime.engine()) as session:
+            steps = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
+        return max(max(step.due, step.meeting or step.due) for step in steps)
+
     def plan_people(self, cycle_id: int, today: dt.date) -> None:
         with Session(runtime.engine()) as session:
             steps = session.exec(
@@ -273,6 +271,7 @@ class Simulation:
         from models.planning import plan_cycle
 
         first_opening = min(step.opens for step in plan_cycle(self.definition, self.year))
+        self.resumed = resume_from is not None
         start = resume_from or self.calendar.at_start_of_day(
             self.calendar.add_working_days(first_opening, -1)
         ).in_timezone("UTC")
@@ -293,10 +292,14 @@ class Simulation:
             ).cycle.id
         self.cycle_id = cycle_id
         deployment_id = register_simulation_deployment()
+        self.reconcile(cycle_id, deployment_id)
         self.learn_run_states(deployment_id)
-        day = self.calendar.local_date(clock.now())
+        # A continued simulation plays the day it stopped on again (every part of a day
+        # is idempotent), so what a crash cut short of that day still happens on it.
+        day = self.calendar.local_date(clock.now()) - dt.timedelta(days=1 if self.resumed else 0)
         last_month = None
         days = 0
+        progress = Progress(self.calendar, self.latest_date(cycle_id))
         while True:
             with Session(runtime.engine()) as session:
                 remaining = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
@@ -308,6 +311,7 @@ class Simulation:
             if not self.calendar.is_working_day(day):
                 continue
             days += 1
+            progress.check(day, remaining)
             self.at(clock, day, 7)
             tag_overdue_runs(sweep(day, mode=MODE)["newly_overdue"])  # as the live sweep: slipped steps tagged
             self.wake_waiting_runs()
@@ -341,45 +345,15 @@ class Simulation:
                 self.progress(
                     f"{day.isoformat()}: {sum(step_is_done(s) for s in remaining)} av {len(remaining)} steg klara"
                 )
-            if days > 2000:
-                raise RuntimeError("the simulation does not finish: steps remain open after 2,000 working days")
         publish_status(cycle_id, day)
         deliver(MODE)
-        return self.summary(cycle_id, days, time.perf_counter() - started)
-
-    def summary(self, cycle_id: int, days: int, seconds: float) -> SimulationSummary:
-        with Session(runtime.engine()) as session:
-            steps = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
-            outbox = session.exec(
-                select(OutboxMessage.kind, OutboxMessage.state).where(
-                    OutboxMessage.cycle_id == cycle_id, OutboxMessage.mode == MODE
-                )
-            ).all()
-            digests = session.exec(
-                select(OutboxMessage.state).where(OutboxMessage.cycle_id.is_(None), OutboxMessage.mode == MODE)
-            ).all()
-            audit = session.exec(select(AuditEntry.action).where(AuditEntry.cycle_id == cycle_id)).all()
-        done = deliveries(steps, self.calendar)
-        kinds = defaultdict(int)
-        for kind, _ in outbox:
-            kinds[kind] += 1
-        sent = sum(1 for _, state in outbox if state == OutboxState.sent.value) + sum(
-            1 for state in digests if state == OutboxState.sent.value
-        )
-        return SimulationSummary(
-            year=self.year,
-            steps_total=len(steps),
-            flow_runs=sum(1 for s in steps if s.flow_run_id),
+        return summarise(
+            self.year,
+            cycle_id,
+            self.calendar,
             executions=self.executions,
-            completed=len(done),
-            completed_late=sum(1 for d in done if d.working_days_late > 0),
-            returned=sum(1 for action in audit if action == "step.returned"),
-            refused_inputs=sum(1 for action in audit if action == "step.input_rejected"),
-            reminders=kinds[n.REMINDER] + kinds[n.DUE_TODAY],
-            escalations=kinds[n.ESCALATION],
-            emails=sent,
-            simulated_days=days,
-            wall_seconds=round(seconds, 1),
+            days=days,
+            seconds=time.perf_counter() - started,
         )
 
 

@@ -1,7 +1,8 @@
 """The people of `arshjul simulate`: when each owner submits and each decider decides,
 and what they write in the step's form.
 
-Seeded per step and round, so the same seed gives the same year whatever order the runs
+Seeded per step and state (its state version: one intent per question, whatever inputs
+were refused or waits finished meanwhile), so the same seed gives the same year whatever order the runs
 execute in: a share of the owners are late, a few first let someone without the right
 role try (the rules refuse it), deciders sometimes return a step for revision, and a
 body decides at its meeting."""
@@ -40,10 +41,10 @@ class SimulatedPeople:
         self.seed = seed
         self.late_share = late_share
         self.intents: dict[dt.date, list[Intent]] = defaultdict(list)
-        self.planned_for: set[tuple[int, int]] = set()  # (instance, round) already given an intent
+        self.planned_for: set[tuple[int, int]] = set()  # (instance, state version) already given an intent
 
-    def rng(self, step: StepInstance, round_: int) -> random.Random:
-        return random.Random(f"{self.seed}:{step.key}:{round_}")
+    def rng(self, step: StepInstance, version: int) -> random.Random:
+        return random.Random(f"{self.seed}:{step.key}:{version}")
 
     def plan(self, steps: list[StepInstance], today: dt.date) -> None:
         """Give every step that waits for someone an intent, once per round."""
@@ -57,30 +58,36 @@ class SimulatedPeople:
 
     def plan_owner(self, step: StepInstance, today: dt.date) -> None:
         """When the owner (or stand-in) will submit: on time, or late for a share of them."""
-        if (stored_id(step), step.input_round) in self.planned_for:
+        if (stored_id(step), step.state_version) in self.planned_for:
             return
-        self.planned_for.add((stored_id(step), step.input_round))
-        rng = self.rng(step, step.input_round)
+        self.planned_for.add((stored_id(step), step.state_version))
+        rng = self.rng(step, step.state_version)
+        # Counted from the day the step last changed (opened or returned), not from the
+        # day this is planned: a simulation restarted after a crash plans the same day.
+        since = min(self.calendar.local_date(step.updated_at), today)
         if StepState(step.state) is StepState.returned:
-            day = self.calendar.add_working_days(today, rng.randint(2, 4))
+            day = self.calendar.add_working_days(since, rng.randint(2, 4))
         elif rng.random() < self.late_share:
             day = self.calendar.add_working_days(step.due, rng.randint(1, 6))
         else:
-            span = max(self.calendar.working_days_after(today, step.due), 0)
-            day = self.calendar.add_working_days(today, rng.randint(min(1, span), max(span, 1))) if span else today
+            span = max(self.calendar.working_days_after(since, step.due), 0)
+            day = self.calendar.add_working_days(since, rng.randint(min(1, span), max(span, 1))) if span else since
         day = max(day, today)
         self.intents[day].append(Intent(stored_id(step), day, Action.submit, wrong_first=rng.random() < 0.03))
 
     def plan_decider(self, step: StepInstance, today: dt.date) -> None:
-        if (stored_id(step), step.input_round) in self.planned_for:
+        if (stored_id(step), step.state_version) in self.planned_for:
             return
-        self.planned_for.add((stored_id(step), step.input_round))
-        rng = self.rng(step, step.input_round)
-        if step.decided_by_kind == "body" and step.meeting and step.meeting >= today:
+        self.planned_for.add((stored_id(step), step.state_version))
+        rng = self.rng(step, step.state_version)
+        since = min(self.calendar.local_date(step.submitted_at), today) if step.submitted_at else today
+        if step.decided_by_kind == "body" and step.meeting and step.meeting >= since:
             day = self.calendar.roll(step.meeting, "next")  # the body decides at its meeting
         else:
-            day = self.calendar.add_working_days(today, rng.randint(1, 3))
-        action = Action.send_back if step.input_round < 3 and rng.random() < 0.08 else Action.approve
+            day = self.calendar.add_working_days(since, rng.randint(1, 3))
+        day = max(day, today)
+        # At most two returns: the state version rises by two with each return and resubmission.
+        action = Action.send_back if step.state_version < 6 and rng.random() < 0.08 else Action.approve
         self.intents[day].append(Intent(stored_id(step), day, action))
 
     def due_on(self, day: dt.date) -> list[Intent]:

@@ -22,7 +22,7 @@ from models.tables import AuditEntry
 GENESIS_HASH = "0" * 64
 _AUDIT_LOCK = 7_351_001  # any constant shared by all writers of this database
 
-SOURCES = ("ui", "cli", "sweep", "email-link", "länk", "system", "simulation")
+SOURCES = ("ui", "cli", "sweep", "email-link", "länk", "system", "simulation", "avstämning")
 
 
 def _hashed_fields(entry: AuditEntry) -> dict:

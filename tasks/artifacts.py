@@ -11,8 +11,10 @@ from sqlmodel import Session
 
 from arshjul.core import runtime
 from arshjul.core.settings import get_settings
+from arshjul.views.markdown import table_cell
 from models.people import load_directory
 from models.queries import cycle_steps, failed_messages
+from models.reconciliation import recent_heals
 from models.reporting import COLUMN_NAMES, COLUMNS, overdue_items, status_rows
 from models.tables import Cycle, Mode
 
@@ -91,12 +93,20 @@ def publish_status(cycle_id: int, today: dt.date) -> None:
     with Session(runtime.engine()) as session:
         cycle = session.get(Cycle, cycle_id)
     table, markdown = status_markdown(cycle, today)
+    with Session(runtime.engine()) as session:
+        heals = recent_heals(session=session, cycle_id=cycle.id)
+    healed = (
+        f" Avstämningen har rättat {len(heals)} körningar eller svar, senast {heals[0].at:%Y-%m-%d %H:%M} "
+        f"(se {_artifact_key(cycle, 'avstamning')})."
+        if heals
+        else " Avstämningen: alla körningar stämmer med stegen."
+    )
     create_table_artifact(
         key=_artifact_key(cycle, "status"),
         table=table,
         description=(
             f"Årshjulet {cycle.year}: steg per process och nivå, läget {today.isoformat()}. "
-            f"Årsöversikten med hjulet, det som snart ska in och det försenade: {overview_url(cycle)}"
+            f"Årsöversikten med hjulet, det som snart ska in och det försenade: {overview_url(cycle)}.{healed}"
         ),
     )
     create_markdown_artifact(
@@ -104,6 +114,37 @@ def publish_status(cycle_id: int, today: dt.date) -> None:
         markdown=markdown,
         description=f"Årshjulet {cycle.year}: försenade steg {today.isoformat()}.",
     )
+    create_markdown_artifact(
+        key=_artifact_key(cycle, "avstamning"),
+        markdown=heals_markdown(cycle, heals),
+        description=f"Årshjulet {cycle.year}: körningar som avstämningen har rättat.",
+    )
+
+
+def heals_markdown(cycle: Cycle, heals: list) -> str:
+    """What the reconciler healed, newest first: the regionstab sees that a crash or a
+    state forced by hand was caught, and what was done."""
+    lines = [f"# Avstämning av årshjulet {cycle.year}", ""]
+    if not heals:
+        return "\n".join(lines + ["Alla körningar stämmer med stegen; inget har behövt rättas."])
+    with Session(runtime.engine()) as session:
+        steps = {s.id: s for s in cycle_steps(session=session, cycle_id=cycle.id)}
+    lines += [
+        "Appens databas är facit: en körning som inte stämmer med sitt steg (kraschad, avslutad för hand, "
+        "eller ett svar som aldrig registrerades) rättas och startas om från stegets läge.",
+        "",
+        "| När | Steg | Enhet | Vad | Åtgärd |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in heals:
+        step = steps.get(entry.instance_id)
+        what = entry.comment or entry.action
+        name = run_link(table_cell(step.name), step.flow_run_id) if step else "–"
+        unit = table_cell(step.unit_name) if step else "–"
+        lines.append(
+            f"| {entry.at:%Y-%m-%d %H:%M} | {name} | {unit} | {table_cell(what)} | {table_cell(entry.action)} |"
+        )
+    return "\n".join(lines)
 
 
 def failed_mail_markdown(failed: list) -> str:

@@ -43,6 +43,9 @@ def cycle_start(year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.
         print_issues(f"Cykel {year} kan inte planeras:", exc.issues)
     except DeploymentMissing as exc:
         fail(str(exc))
+    from tasks.reconcile import ensure_zombie_detection
+
+    ensure_zombie_detection()  # Prefect marks a step run whose heartbeats stop Crashed
     console.print(
         f"Cykel {year} för {definition.organisation.info.name}: {summary['instances_created']} nya steg "
         f"({summary['instances_existing']} fanns redan), {summary['flow_runs_created']} nya körningar i Prefect.",

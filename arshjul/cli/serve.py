@@ -87,6 +87,7 @@ def serve(
             + "Ctrl-C stoppar.",
             highlight=False,
         )
+        reconcile_at_start(orphaned=EMBEDDED_PREFECT)
         from prefect import serve as prefect_serve
 
         # Prefect's runner stops gracefully on SIGTERM but not on Ctrl-C's SIGINT.
@@ -108,6 +109,18 @@ def serve(
         if server:
             server.stop()
         console.print("Årshjulet stoppat.", highlight=False)
+
+
+def reconcile_at_start(*, orphaned: bool) -> None:
+    """Before the runner starts: heal what the last stop (or a crash) left out of line
+    with the app database. On the embedded default this process is the only runner, so a
+    run still Running has lost its process."""
+    from tasks.reconcile import ensure_zombie_detection, reconcile_live
+
+    ensure_zombie_detection()
+    heals = reconcile_live(orphaned=orphaned)
+    if heals:
+        console.print(f"Avstämning: {heals} körningar eller svar rättade efter förra stoppet.", highlight=False)
 
 
 def simulate(
@@ -146,14 +159,18 @@ def simulate(
 
             sink = MailSink(settings.mail_dir, settings.sink_port).start()
         from flows.simulate_year import simulate as run_simulation
+        from flows.simulation_outcome import SimulationStuck
 
-        summary = run_simulation(
-            year,
-            late_share=late_share,
-            seed=seed,
-            until=stop_day,
-            progress=lambda message: errors.print(message, highlight=False),
-        )
+        try:
+            summary = run_simulation(
+                year,
+                late_share=late_share,
+                seed=seed,
+                until=stop_day,
+                progress=lambda message: errors.print(message, highlight=False),
+            )
+        except SimulationStuck as stuck:
+            fail(str(stuck), code=1)
     finally:
         if sink:
             sink.stop()

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # SMTP connections per sending process, each a sender of its own: while one waits
     # for the server, another builds its next message.
     mail_connections: int = Field(default=2, ge=1, le=16)
+    # Prefect's zombie detection: a run without a heartbeat (or an end) for this long is
+    # marked Crashed, and the reconciler starts it again. Heartbeats come every 60 s.
+    zombie_seconds: int = Field(default=300, ge=90, le=86400)
 
     @model_validator(mode="after")
     def _claims_outlast_smtp(self) -> "Settings":

@@ -178,3 +178,88 @@ def test_two_workers_share_the_step_runs_and_one_can_stop(topology):
         drain_prefect_workers()
     assert steps()["regionplan:region"].state == StepState.approved
     engine.dispose()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (a worker's flow run processes sit in their own session)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_a_worker_sigkilled_while_a_step_run_executes_loses_nothing(topology):
+    """The worker (and the run's process under it) dies while the run records a decision
+    that Prefect had already accepted. Its heartbeats stop; Prefect's zombie detection
+    marks the run Crashed; that starts the reconciler on the other worker, which records
+    the decision once and reschedules the run; the other worker completes it."""
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from sqlalchemy import text
+    from sqlmodel import Session, select
+
+    from arshjul.core.database import make_engine
+    from arshjul.service import drain_prefect_workers
+    from models.tables import AuditEntry, StepInstance, StepState
+
+    env = topology["env"]
+    env.update(PREFECT_FLOWS_HEARTBEAT_FREQUENCY="30", ARSHJUL_ZOMBIE_SECONDS="90")
+    run([str(BIN / "prefect"), "work-pool", "create", "arshjul", "--type", "process"], env)
+    run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], env)
+    run([str(BIN / "arshjul"), "cycle", "start", "2027"], env)
+    engine = make_engine(topology["app_url"])
+
+    def regionplan() -> StepInstance:
+        with Session(engine) as session:
+            return session.exec(select(StepInstance).where(StepInstance.key == "regionplan:region")).one()
+
+    step = regionplan()
+    workers = {name: start_worker(topology, name) for name in ("worker-a", "worker-b")}
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+
+        def state():
+            return client.read_flow_run(step.flow_run_id).state
+
+        wait_for(lambda: state().is_paused() and state().state_details.run_input_keyset, message="the submission form")
+        run([str(BIN / "arshjul"), "steps", "submit", str(step.id), "--as", "erik.ekonom@example.se"], env)
+        wait_for(lambda: regionplan().state == StepState.submitted, message="the submission")
+        wait_for(
+            lambda: state().is_paused() and state().state_details.run_input_keyset and state().name == "Suspended",
+            message="the decision form",
+        )
+        # The decision, through Prefect's Resume as the form sends it; the row is held
+        # locked so that the run's recording of it waits, and the kill lands inside it.
+        with engine.connect() as blocker:
+            blocker.execute(text("BEGIN"))
+            blocker.execute(text("SELECT id FROM step_instance WHERE id = :id FOR UPDATE"), {"id": step.id})
+            answer = {"åtgärd": "godkänn", "epostadress": "sigrid.sekreterare@example.se", "kommentar": ""}
+            answer["diarienummer"] = "RF/3/2026"
+            assert client.resume_flow_run(step.flow_run_id, run_input=answer).status.value == "ACCEPT"
+            wait_for(lambda: state().is_running(), message="a worker to execute the decision")
+            first = wait_for(lambda: client.read_flow_run(step.flow_run_id).labels.get("prefect.worker.name"))
+            victim = workers[first]
+            for pid in [victim.pid, *descendants(victim.pid)]:
+                os.kill(pid, signal.SIGKILL)
+            victim.wait(timeout=30)
+            blocker.execute(text("ROLLBACK"))
+        assert regionplan().state == StepState.submitted  # the killed run recorded nothing
+        wait_for(lambda: state().is_completed(), message="the run to complete on the other worker", timeout=420)
+        other = client.read_flow_run(step.flow_run_id).labels.get("prefect.worker.name")
+        assert other != first and other in workers
+        drain_prefect_workers()
+    with Session(engine) as session:
+        audit = session.exec(select(AuditEntry).where(AuditEntry.instance_id == step.id)).all()
+    approvals = [entry for entry in audit if entry.action == "step.approved"]
+    assert [entry.source for entry in approvals] == ["avstämning"]  # recorded once, by the reconciler
+    assert any(entry.action == "run.reconciled" and entry.after["heal"] == "crashed" for entry in audit)
+    assert regionplan().state == StepState.approved and regionplan().diarienummer == "RF/3/2026"
+    engine.dispose()
