@@ -11,10 +11,13 @@ from sqlmodel import Session
 
 from arshjul.core import runtime
 from arshjul.core.settings import get_settings
+from arshjul.views.markdown import inert, table_cell
 from models.people import load_directory
 from models.queries import cycle_steps, failed_messages
 from models.reporting import COLUMN_NAMES, COLUMNS, overdue_items, status_rows
-from models.tables import Cycle, Mode
+from models.swedish_faults import fault_standing
+from models.tables import Cycle, Mode, SmtpFault
+from notifications.smtp_faults import standing_fault
 
 
 def _artifact_key(cycle: Cycle, name: str) -> str:
@@ -106,8 +109,15 @@ def publish_status(cycle_id: int, today: dt.date) -> None:
     )
 
 
-def failed_mail_markdown(failed: list) -> str:
+def failed_mail_markdown(failed: list, fault: SmtpFault | None = None) -> str:
     lines = ["# Utskick som inte gick fram", ""]
+    if fault is not None:
+        lines += [
+            "## E-postservern nekar konfigurationen: inget skickas",
+            "",
+            inert(fault_standing(fault.message, fault.since, fault.retry_at)),
+            "",
+        ]
     if not failed:
         return "\n".join(lines + ["Alla meddelanden har gått fram."])
     lines += [
@@ -120,9 +130,8 @@ def failed_mail_markdown(failed: list) -> str:
     ]
     for message in failed:
         subject = message.subject or message.kind
-        lines.append(
-            f"| {message.id} | {message.recipient} | {subject} | {message.attempts} | {message.last_error or ''} |"
-        )
+        cells = [str(message.id), message.recipient, subject, str(message.attempts), message.last_error or ""]
+        lines.append("| " + " | ".join(table_cell(cell) for cell in cells) + " |")
     return "\n".join(lines)
 
 
@@ -131,9 +140,10 @@ def publish_failed_mail() -> int:
     """The dead letters, for the regionstab (also `arshjul mail failed`)."""
     with Session(runtime.engine()) as session:
         failed = failed_messages(session=session, mode=Mode.live)
+    fault = standing_fault(runtime.engine())
     create_markdown_artifact(
         key="arshjul-misslyckade-utskick",
-        markdown=failed_mail_markdown(failed),
+        markdown=failed_mail_markdown(failed, fault),
         description="E-post som inte gick att skicka.",
     )
     return len(failed)

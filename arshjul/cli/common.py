@@ -15,6 +15,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from arshjul.core.database import get_engine, migrate
@@ -74,9 +75,18 @@ def load(org: Path | None) -> Definition:
 
 
 def database() -> Engine:
-    """The app database, migrated (migrations run on every start)."""
-    engine = get_engine()
-    migrate(engine)
+    """The app database, migrated (migrations run on every start); a database that does
+    not answer is a Swedish message and exit code 2, not a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        engine = get_engine()
+        migrate(engine)
+    except (DBAPIError, OSError) as exc:
+        url = get_settings().resolved_database_url
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        fail(f"appens databas {shown} går inte att nå ({reason}): kontrollera ARSHJUL_DATABASE_URL")
     return engine
 
 

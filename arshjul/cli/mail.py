@@ -83,9 +83,20 @@ def mail_log(
 
 def mail_failed() -> None:
     """Meddelanden som inte gick att skicka efter sista försöket."""
+    from models.swedish_faults import fault_standing
+    from notifications.smtp_faults import standing_fault
+
     engine = database()
     with Session(engine) as session:
         failed = failed_messages(session=session)
+    fault = standing_fault(engine)
+    if fault is not None:
+        errors.print(
+            "[red]E-postservern nekar konfigurationen:[/red] "
+            + fault_standing(fault.message, fault.since, fault.retry_at),
+            highlight=False,
+            soft_wrap=True,
+        )
     if not failed:
         console.print("Inga misslyckade utskick.", highlight=False)
         return
@@ -143,11 +154,14 @@ def mail_send(
 
     load(None)
     database()
-    report = deliver(Mode.of(simulation), workers=workers)
+    # By hand: log in even if the relay refused this configuration a moment ago.
+    report = deliver(Mode.of(simulation), workers=workers, retry_refused_now=True)
     console.print(
         f"Skickade {report.sent}; {report.retried} försöks igen senare; {report.dead_lettered} misslyckades.",
         highlight=False,
     )
+    if report.configuration_error:
+        fail(report.configuration_error)
     if report.server_unreachable:
         errors.print(f"SMTP-servern svarar inte ({'; '.join(report.errors)}): meddelandena väntar.", highlight=False)
         raise typer.Exit(1)

@@ -46,6 +46,7 @@ def serve(
     engine = database()
     server = sink = scheduler = simulation = web = None
     check_link_keys()
+    refused = service.check_mail_login(settings) if settings.smtp_host else None
     try:
         if EMBEDDED_PREFECT:
             if service.api_healthy(service.EMBEDDED_API_URL):
@@ -87,6 +88,11 @@ def serve(
             + "Ctrl-C stoppar.",
             highlight=False,
         )
+        if refused:
+            # Loud, but the rest runs: steps go on, mail waits in the outbox, and the
+            # mail flow's Failed run says it in the Prefect UI as soon as it is served.
+            errors.print(f"[red]E-post skickas inte:[/red] {refused}", highlight=False, soft_wrap=True)
+            service.report_mail_flow_once_served()
         from prefect import serve as prefect_serve
 
         # Prefect's runner stops gracefully on SIGTERM but not on Ctrl-C's SIGINT.
