@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from arshjul.cli.common import console, database, errors, fail, load
+from arshjul.cli.common import check_ids, check_year, console, database, errors, fail, load
 from arshjul.core.database import session_scope
 from models.queries import failed_messages, outbox_log
 from models.tables import Mode, OutboxState
@@ -40,6 +40,10 @@ def mail_log(
     output_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Vad som skickats till vem och när, och vad som misslyckats."""
+    if year is not None:
+        check_year(year)
+    if step and step.isdigit():
+        check_ids([int(step)], "steg-id")
     engine = database()
     with Session(engine) as session:
         rows = outbox_log(session=session, mode=Mode.of(simulation), recipient=to, step=step, year=year)
@@ -125,6 +129,7 @@ def mail_resend(
 
     if not ids and not all_failed:
         fail("ange meddelandenas id eller --all")
+    check_ids(ids or [])
     engine = database()
     with session_scope(engine) as session:
         rows = failed_messages(session=session, ids=ids)

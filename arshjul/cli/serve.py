@@ -3,6 +3,7 @@ whole cycle played on a simulated clock."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from arshjul import service
 from arshjul.cli.common import (
     EMBEDDED_PREFECT,
     OrgOption,
+    check_year,
     console,
     database,
     errors,
@@ -131,9 +133,11 @@ def simulate(
     org: OrgOption = None,
 ) -> None:
     """Spela upp en hel cykel genom riktiga flödeskörningar på en simulerad klocka."""
+    check_year(year)
     if not 0 <= late_share <= 1:
         fail("--late-share ska vara mellan 0 och 1")
-    stop_day = parse_date(until, "--until") if until else None
+    window = dict(earliest=dt.date(year - 2, 1, 1), latest=dt.date(year + 2, 12, 31))
+    stop_day = parse_date(until, "--until", **window) if until else None
     load(org)
     export_settings(org)
     settings = get_settings()
