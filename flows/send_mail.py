@@ -6,6 +6,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.states import Completed, Failed, State
 
+from arshjul.views.markdown import plain_line
 from models.tables import Mode
 from tasks.artifacts import publish_failed_mail
 from tasks.mail import deliver
@@ -24,7 +25,7 @@ def send_mail() -> State:
         publish_failed_mail()
     if report.configuration_error:
         logger.error("%s", report.configuration_error)
-        return Failed(message=report.configuration_error, data=_summary(report))
+        return Failed(message=plain_line(report.configuration_error, 2000), data=_summary(report))
     if report.server_unreachable:
         logger.warning("SMTP-servern svarar inte: %s. Meddelandena väntar.", "; ".join(report.errors))
     logger.info(

@@ -32,9 +32,10 @@ def overview_url(cycle: Cycle) -> str:
 
 
 def run_link(text: str, flow_run_id: str | None) -> str:
+    """`text` (made inert) as a link to its run in the Prefect UI."""
     if not flow_run_id:
-        return text
-    return f"[{text}]({get_settings().ui_url.rstrip('/')}/runs/flow-run/{flow_run_id})"
+        return table_cell(text)
+    return f"[{table_cell(text)}]({get_settings().ui_url.rstrip('/')}/runs/flow-run/{flow_run_id})"
 
 
 def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
@@ -73,14 +74,14 @@ def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
         for item in items:
             step = item.step
             waiting = ", ".join(
-                f"{run_link(d.name, d.flow_run_id)} · {d.unit_name}" for d in item.waiting_downstream[:4]
+                f"{run_link(d.name, d.flow_run_id)} · {table_cell(d.unit_name)}" for d in item.waiting_downstream[:4]
             )
             if len(item.waiting_downstream) > 4:
                 waiting += f" och {len(item.waiting_downstream) - 4} till"
             cells = [
                 run_link(step.name, step.flow_run_id),
-                step.unit_name,
-                directory.name(step.owner),
+                table_cell(step.unit_name),
+                table_cell(directory.name(step.owner)),
                 step.due.isoformat(),
             ]
             lines.append(f"| {' | '.join(cells)} | {item.working_days_late} | {waiting or '–'} |")

@@ -27,6 +27,19 @@ def table_cell(text: str) -> str:
     return inert(" ".join(text.split()))
 
 
+# Characters that could start markup in a renderer that treats the text as markdown or
+# HTML, each replaced by a look-alike that cannot: the text reads the same either way.
+_PLAIN = str.maketrans({"<": "‹", ">": "›", "[": "(", "]": ")", "`": "'", "!": "ǃ", "*": "∗", "_": " "})
+
+
+def plain_line(text: str, limit: int = 500) -> str:
+    """`text` for a place the Prefect UI may show as plain text or as markdown (a state
+    message, a log line): one line, no control characters, nothing that forms markup, at
+    most `limit` characters."""
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split()).translate(_PLAIN)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def html_text(text: str) -> str:
     """`text` for a place that takes HTML rather than markdown."""
     return html.escape(text, quote=True)
