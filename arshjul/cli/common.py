@@ -124,6 +124,8 @@ def output_file(path: Path, option: str) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         fail(f"{path} är en mapp; ange en fil för {option}")
+    if folder.exists() and not folder.is_dir():
+        fail(f"{folder} är ingen mapp; ange en annan fil för {option}")
     if not folder.is_dir():
         fail(f"mappen {folder} finns inte; skapa den eller ange en annan fil för {option}")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
