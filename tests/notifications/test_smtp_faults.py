@@ -16,10 +16,11 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from arshjul.core.database import session_scope
+from arshjul.core.settings import get_settings
 from models.tables import OutboxMessage, OutboxState, SmtpFault
 from notifications.sender import SmtpConfig, deliver_due
 from notifications.sink import MaildirHandler
-from notifications.smtp_faults import Misconfigured, check_login
+from notifications.smtp_faults import Misconfigured, check_login, standing_fault
 from tests.conftest import SMALL_ORG, free_port
 from tests.notifications.test_mail import OPENING, open_regionplan, rows, self_signed_context
 
@@ -31,6 +32,7 @@ class Relay:
 
     def __init__(self, folder, tmp_path, *, refuse_sender: str | None = None, tls: bool = True):
         self.logins = 0
+        self.folder = folder
         self.refuse_sender = refuse_sender
         handler = MaildirHandler(folder)
         relay = self
@@ -246,3 +248,28 @@ def test_the_cli_says_it_in_swedish(wrong_password_installation):
     failed = CliRunner().invoke(app, ["mail", "failed"], env={"COLUMNS": "200"})
     assert failed.exit_code == 0 and "E-postservern nekar konfigurationen" in failed.output
     assert wrong_password_installation.logins == 1 and waiting_untouched(runtime.engine())
+
+
+def test_the_service_clock_shows_a_new_refusal_once_as_a_failed_run(wrong_password_installation, monkeypatch):
+    """`arshjul serve` sends from its clock, not as a run a minute: a new refusal (and the
+    end of one) starts the mail flow's run once, so the UI shows it."""
+    from arshjul import service
+
+    started = []
+    monkeypatch.setattr(service, "report_mail_flow", lambda: started.append("run"))
+    service.deliver_mail()  # the login is refused: a run is started
+    service.deliver_mail()  # held: no login, no further run
+    assert started == ["run"] and wrong_password_installation.logins == 1
+
+
+def test_serve_checks_the_login_once_at_start(wrong_password_installation, monkeypatch):
+    from arshjul import service
+    from arshjul.core import runtime
+
+    refused = service.check_mail_login(get_settings())
+    assert "nekar inloggningen" in refused and wrong_password_installation.logins == 1
+    assert standing_fault(runtime.engine()) is not None  # the timers hold from now on
+    monkeypatch.setenv("ARSHJUL_SMTP_PASSWORD", "hemligt")
+    get_settings.cache_clear()
+    assert service.check_mail_login(get_settings()) is None and standing_fault(runtime.engine()) is None
+    assert list((wrong_password_installation.folder).glob("*.eml")) == []  # the check sends nothing
