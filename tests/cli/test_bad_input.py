@@ -70,6 +70,17 @@ ARGUMENT_CASES = [
     (["simulate", "2027", "--until", "9999-01-01"], "orimligt datum"),
     (["simulate", "2027", "--late-share", "nan"], "--late-share"),
     (["simulate", HUGE], "orimligt planår"),
+    # Click's own usage errors, in Swedish too.
+    (["steps", "show", "-5"], "okänt alternativ -5"),
+    (["steps", "show", "abc"], "ogiltigt värde för 'ID': måste vara ett heltal"),
+    (["mail", "send", "--workers", "0"], "ogiltigt värde för '--workers': måste vara minst 1"),
+    (["mail", "send", "--workers", "99"], "får vara högst 16"),
+    (["simulate", "2027", "--late-share", "abc"], "'--late-share': måste vara ett tal"),
+    (["wheel", "2027"], "'--out' saknas"),
+    (["plan", "2027", "extra"], "för många argument (extra)"),
+    (["plan", "2027", "--format"], "--format behöver ett värde"),
+    (["plan", "2027", "--formt", "json"], "okänt alternativ --formt (menade du --format"),
+    (["inget-kommando"], "okänt kommando 'inget-kommando'"),
 ]
 
 # Each: the environment, and words the Swedish message must contain (the variable's name).
