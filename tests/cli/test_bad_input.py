@@ -246,3 +246,24 @@ def test_the_real_command_names_every_bad_setting_without_a_traceback(tmp_path):
     for name in ("ARSHJUL_UI_URL", "ARSHJUL_SMTP_PORT", "ARSHJUL_SMTP_TIMEOUT", "ARSHJUL_MAIL_FROM"):
         assert name in result.stderr
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize(
+    "period, words",
+    [
+        ("{from: 0001-01-01, to: 9999-12-31}", "orimlig frånvaro 0001-01-01–9999-12-31"),
+        ("{from: 2027-01-01, to: 2035-01-01}", "orimligt lång frånvaro"),
+    ],
+    ids=["year-1-to-9999", "eight-years"],
+)
+def test_an_absurd_absence_in_the_organisation_file_is_a_located_error(tmp_path, period, words):
+    folder = tmp_path / "org"
+    shutil.copytree(SMALL_ORG, folder)
+    path = folder / "organisation.yaml"
+    text = path.read_text(encoding="utf-8")
+    person = "standin: erik.ekonom}"
+    assert person in text
+    path.write_text(text.replace(person, f"standin: erik.ekonom, absent: [{period}]}}", 1), encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(folder)], env={"COLUMNS": "300"})
+    refused_without_trace(result, words)
+    assert "organisation.yaml:38" in result.output
