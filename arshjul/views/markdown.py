@@ -17,9 +17,9 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 
 def inert(text: str) -> str:
     """`text` as markdown that renders to exactly these characters, with no markup."""
-    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-    # A backslash escape stops markdown; HTML entities stop a renderer that passes raw HTML.
-    return escaped.replace("<", "&lt;").replace(">", "&gt;")
+    # A backslash before `<` makes it a literal character, never the start of HTML. Not
+    # HTML entities: the Prefect UI shows `&lt;` as those four characters.
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
 
 
 def table_cell(text: str) -> str:
