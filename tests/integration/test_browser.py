@@ -133,7 +133,15 @@ def test_a_hostile_comment_is_shown_as_typed_in_the_next_resume_dialog(ui_server
     from arshjul.service import drain_prefect_workers
     from flows.run_step import run_step
     from flows.start_cycle import start_cycle
-    from tests.prefect_support import app_environment, approve_regionplan, execute, form, instance, no_heartbeats, resume
+    from tests.prefect_support import (
+        app_environment,
+        approve_regionplan,
+        execute,
+        form,
+        instance,
+        no_heartbeats,
+        resume,
+    )
 
     with (
         temporary_settings({PREFECT_API_URL: ui_server.api_url}),
