@@ -23,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -175,11 +176,67 @@ def trigger_daily_sweep() -> None:
 
 
 def deliver_mail() -> None:
-    """APScheduler job: send what is due in the outbox."""
+    """APScheduler job: send what is due in the outbox.
+
+    Sending runs here, not as a flow run a minute (1,440 runs a day). When the relay has
+    just refused the configuration (or a refusal is over), the mail flow runs once, so
+    the regionstab sees a Failed run with the Swedish message (or a Completed one) and
+    the artifact of failed mail. That run logs in no more: the fault is stored."""
     from models.tables import Mode
     from tasks.mail import deliver
 
-    deliver(Mode.live)
+    report = deliver(Mode.live)
+    if (report.configuration_error and not report.fault_held) or report.fault_cleared:
+        report_mail_flow()
+
+
+def report_mail_flow() -> None:
+    """Start a run of the mail flow (served by this process's runner) and return."""
+    from prefect.deployments import run_deployment
+
+    from flows.send_mail import FLOW_NAME
+
+    run_deployment(f"{FLOW_NAME}/arshjul", timeout=0, flow_run_name="Utskick: e-postserverns svar")
+
+
+def report_mail_flow_once_served(timeout: float = 180.0) -> threading.Thread:
+    """`report_mail_flow` as soon as the runner has created its deployments (at start)."""
+
+    def start() -> None:
+        from prefect.exceptions import ObjectNotFound
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                report_mail_flow()
+                return
+            except ObjectNotFound:
+                time.sleep(2)  # the runner has not registered the deployment yet
+        log.error("utskicksflödet kunde inte startas: deploymenten finns inte")
+
+    thread = threading.Thread(target=start, name="arshjul-epostfel", daemon=True)
+    thread.start()
+    return thread
+
+
+def check_mail_login(settings: Settings) -> str | None:
+    """At start: log in to the configured relay once. A refused configuration is stored
+    (senders hold) and returned in Swedish; an unreachable relay only warned about."""
+    from arshjul.core.database import get_engine
+    from notifications.smtp_faults import Misconfigured, Unreachable, check_login, clear_faults, record_fault
+    from tasks.mail import smtp_config
+
+    smtp = smtp_config(settings)
+    try:
+        check_login(smtp)
+    except Misconfigured as exc:
+        record_fault(get_engine(), smtp, str(exc), retry_minutes=settings.mail_fault_retry_minutes)
+        return str(exc)
+    except Unreachable as exc:
+        log.warning("SMTP-servern %s:%s svarar inte vid start (%s); meddelandena väntar", smtp.host, smtp.port, exc)
+        return None
+    clear_faults(get_engine())
+    return None
 
 
 def start_service_clock(engine, timezone: str):
@@ -222,6 +279,7 @@ def served_deployments():
     from flows.follow_up import follow_up
     from flows.reconcile_runs import CRASHED_STEP_RUN, reconcile_runs
     from flows.run_step import run_step
+    from flows.send_mail import send_mail
     from flows.simulate_year import simulate_year
 
     return [
@@ -237,4 +295,8 @@ def served_deployments():
         ),
         follow_up.to_deployment(name="arshjul", description="Uppföljning av en cykel: vad levererades, vad blev sent."),
         simulate_year.to_deployment(name="arshjul", description="Spela upp en hel cykel på en simulerad klocka."),
+        send_mail.to_deployment(
+            name="arshjul",
+            description="Utskick; körs här när e-postservern nekar eller släpper (klockan skickar varje minut).",
+        ),
     ]

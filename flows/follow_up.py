@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from arshjul.core import clock, runtime
 from arshjul.core.settings import get_settings
+from arshjul.views.markdown import table_cell
 from models.people import load_directory
 from models.queries import cycle_steps, find_cycle
 from models.reporting import deliveries, overdue_items
@@ -90,7 +91,7 @@ def follow_up_report(year: int, *, mode: Mode = Mode.live, today: dt.date | None
     done_by_process = Counter(d.step.process for d in delivered)
     for process, count in sorted(done_by_process.items()):
         name = definition.processes[process].name if process in definition.processes else process
-        lines.append(f"| {name} | {count} | {late_by_process.get(process, 0)} |")
+        lines.append(f"| {table_cell(name)} | {count} | {late_by_process.get(process, 0)} |")
     if late:
         lines += [
             "",
@@ -101,7 +102,8 @@ def follow_up_report(year: int, *, mode: Mode = Mode.live, today: dt.date | None
         ]
         for d in sorted(late, key=lambda d: -d.working_days_late)[:50]:
             lines.append(
-                f"| {d.step.name} | {d.step.unit_name} | {d.step.due} | {d.submitted_on} | {d.working_days_late} |"
+                f"| {table_cell(d.step.name)} | {table_cell(d.step.unit_name)} | {d.step.due} | {d.submitted_on} "
+                f"| {d.working_days_late} |"
             )
     return {
         "cycle": cycle,

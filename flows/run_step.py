@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from arshjul.core import clock, runtime
 from arshjul.core.database import session_scope
+from arshjul.views.markdown import inert, plain_line
 from flows.suspension import suspend_step
 from models.people import Directory, load_directory
 from models.permissions import expected_person
@@ -67,35 +68,38 @@ def _date(day) -> str:
 
 
 def describe(step: StepInstance, *, directory: Directory, today, refusal: str | None) -> str:
-    """The markdown the Resume dialog shows above the form."""
+    """The markdown the Resume dialog shows above the form. Every text from people or
+    files (names, comments, the refusal, the description) is made inert: a comment with
+    markup shows as typed and loads or links nothing."""
     calendar = runtime.definition().organisation.calendar
     owner = directory.members.get(step.owner)
     decider = directory.members.get(step.decider) if step.decider else None
     overdue = calendar.working_days_after(step.due, today)
-    lines = [f"## {step.name}", f"**Enhet:** {step.unit_name}  "]
-    lines.append(f"**Ägare:** {owner.name if owner else '–'}{f' ({owner.title})' if owner and owner.title else ''}  ")
+    lines = [f"## {inert(step.name)}", f"**Enhet:** {inert(step.unit_name)}  "]
+    title = f" ({inert(owner.title)})" if owner and owner.title else ""
+    lines.append(f"**Ägare:** {inert(owner.name) if owner else '–'}{title}  ")
     late = overdue and not step_is_done(step) and StepState(step.state) is not StepState.submitted
     lines.append(f"**Deadline:** {_date(step.due)}{f' – försenat {overdue} arbetsdagar' if late else ''}  ")
     if step.decided_by:
-        body = runtime.definition().organisation.decider_name(step.decided_by)
-        who = f" – beslutet registreras av {decider.name}" if decider else ""
+        body = inert(runtime.definition().organisation.decider_name(step.decided_by))
+        who = f" – beslutet registreras av {inert(decider.name)}" if decider else ""
         lines.append(f"**Beslutas av:** {body}{who}  ")
     if step.meeting:
         lines.append(f"**Sammanträde:** {_date(step.meeting)}  ")
-    lines.append(f"**Läge:** {state_label(step, today)}")
+    lines.append(f"**Läge:** {inert(state_label(step, today))}")
     lines.append("")
     state = StepState(step.state)
     expected = directory.members.get(expected_person(step, directory) or "")
     if state in (StepState.open, StepState.returned):
         standin = directory.members.get(owner.standin) if owner and owner.standin else None
         lines.append(
-            f"**Väntar på:** inlämning från {owner.name if owner else 'ägaren'}"
-            + (f" <{owner.email}>" if owner else "")
-            + (f" (eller ersättaren {standin.name} <{standin.email}>)" if standin else "")
+            f"**Väntar på:** inlämning från {inert(owner.name) if owner else 'ägaren'}"
+            + (f" {inert(f'<{owner.email}>')}" if owner else "")
+            + (f" (eller ersättaren {inert(f'{standin.name} <{standin.email}>')})" if standin else "")
             + "."
         )
     elif state is StepState.submitted:
-        who = f"{expected.name} <{expected.email}>" if expected else "beslutsfattaren"
+        who = inert(f"{expected.name} <{expected.email}>") if expected else "beslutsfattaren"
         lines.append(f"**Väntar på:** beslut av {who} – välj *godkänn* eller *återremittera* (med kommentar).")
     lines += [
         "",
@@ -103,14 +107,14 @@ def describe(step: StepInstance, *, directory: Directory, today, refusal: str | 
         "visar att beslutet kom från Prefect-formuläret. Cheferna själva agerar via länken i sitt mejl.*",
     ]
     if step.last_comment:
-        lines += ["", f"**Senaste kommentar:** {step.last_comment}"]
+        lines += ["", f"**Senaste kommentar:** {inert(step.last_comment)}"]
     if step.diarienummer:
-        lines.append(f"**Diarienummer:** {step.diarienummer}")
+        lines.append(f"**Diarienummer:** {inert(step.diarienummer)}")
     if refusal:
         # First, so whoever tries again sees at once why the last attempt was refused.
-        lines[:0] = [f"> **Förra försöket avvisades:** {refusal}", ""]
+        lines[:0] = [f"> **Förra försöket avvisades:** {inert(' '.join(refusal.split()))}", ""]
     if step.description:
-        lines += ["", step.description]
+        lines += ["", inert(step.description)]
     return "\n".join(lines)
 
 
@@ -122,9 +126,9 @@ def _last_refusal(instance_id: int) -> str | None:
 def _waiting_message(step: StepInstance, directory: Directory) -> str:
     state = StepState(step.state)
     if state is StepState.submitted:
-        return f"Väntar på beslut av {directory.name(step.decider)} · deadline {step.due}"
+        return plain_line(f"Väntar på beslut av {directory.name(step.decider)} · deadline {step.due}")
     verb = "ny inlämning" if state is StepState.returned else "inlämning"
-    return f"Väntar på {verb} från {directory.name(step.owner)} · deadline {step.due}"
+    return plain_line(f"Väntar på {verb} från {directory.name(step.owner)} · deadline {step.due}")
 
 
 def _directory(step: StepInstance) -> Directory:
@@ -147,7 +151,7 @@ def run_step(instance_id: int) -> str:
             verb = "godkänt" if StepState(step.state) is StepState.approved else "inlämnat"
             submitted_on = runtime.definition().organisation.calendar.local_date(step.submitted_at)
             late = f", inlämnat {submitted_on} efter deadline {step.due}" if submitted_on > step.due else ""
-            return f"{step.name} · {step.unit_name}: {verb}{late}"
+            return plain_line(f"{step.name} · {step.unit_name}: {verb}{late}")
         if StepState(step.state) is StepState.planned:
             if open_step_now(instance_id, flow_run_id):
                 logger.info("Steget är öppnat; %s har fått besked.", directory.name(step.owner))
@@ -162,7 +166,9 @@ def run_step(instance_id: int) -> str:
             # Its own key space ("d"): the form of the same round ("r") must not find
             # this wait's resume and mistake it for an answer.
             suspend_step(
-                f"d{step.input_round}", f"Väntar på beroenden: {waiting_for}{more}", state_name="Väntar på beroenden"
+                f"d{step.input_round}",
+                plain_line(f"Väntar på beroenden: {waiting_for}{more}"),
+                state_name="Väntar på beroenden",
             )
             with session_scope(runtime.engine()) as session:
                 advance_round(instance_id, expected_round=step.input_round, session=session)

@@ -20,6 +20,7 @@ from prefect.input import keyset_from_paused_state
 from prefect.input.run_input import RunInput
 from prefect.states import Paused
 
+from arshjul.views.markdown import plain_line
 from flows.prefect_internals import (
     create_v2_schema,
     is_v2_model,
@@ -45,7 +46,8 @@ def suspend_step(
     if context is None or context.flow_run is None:
         raise RuntimeError("suspend_step must be called inside a flow run")
     flow_run_id = context.flow_run.id
-    proposed = Paused(reschedule=True, pause_key=key, name=INPUT_STATE_NAME if form else state_name, message=message)
+    name = INPUT_STATE_NAME if form else state_name
+    proposed = Paused(reschedule=True, pause_key=key, name=name, message=plain_line(message))
     keyset = None
     if form is not None:
         keyset = keyset_from_paused_state(proposed)

@@ -9,10 +9,16 @@ import datetime as dt
 from sqlmodel import Session
 
 from models import notices as n
+from models import swedish_faults as words
 from models.audit import append_audit
 from models.states import step_is_done
 from models.steps import Context, StepActionError, locked, snapshot
 from models.tables import StepInstance
+
+# A deadline stays within its cycle: at most this many working days per move, and at
+# most until the end of the second year after the step opened (a cycle spans three).
+MAX_SHIFT_WORKING_DAYS = 250
+DEADLINE_YEARS_AFTER_OPENING = 2
 
 
 def move_deadline(
@@ -33,6 +39,13 @@ def move_deadline(
         raise StepActionError("ange antingen ett nytt datum eller ett antal arbetsdagar att flytta")
     if not reason or not reason.strip():
         raise StepActionError("ange ett skäl (--reason): flytten granskas i efterhand")
+    if len(reason) > words.REASON_MAX_CHARS:
+        raise StepActionError(words.too_long("skälet", len(reason), words.REASON_MAX_CHARS))
+    if shift is not None and abs(shift) > MAX_SHIFT_WORKING_DAYS:
+        raise StepActionError(
+            f"{shift} arbetsdagar är för långt: en deadline flyttas högst {MAX_SHIFT_WORKING_DAYS} arbetsdagar "
+            "(ett år) åt gången"
+        )
     person = ctx.directory.by_email(actor_email or "")
     if person is None:
         raise StepActionError(f"okänd e-postadress '{actor_email}'")
@@ -48,6 +61,12 @@ def move_deadline(
         if step_is_done(step):
             raise StepActionError(f"'{step.name}' för {step.unit_name} är redan klart; deadline kan inte flyttas")
         due = new_due if new_due is not None else calendar.add_working_days(step.due, shift or 0)
+        latest = dt.date(step.opens.year + DEADLINE_YEARS_AFTER_OPENING, 12, 31)
+        if due > latest:
+            raise StepActionError(
+                f"ny deadline {due} för '{step.name}' ({step.unit_name}) ligger orimligt långt fram: "
+                f"senast {latest} (cykelns år)"
+            )
         if due < step.opens:
             raise StepActionError(
                 f"ny deadline {due} för '{step.name}' ({step.unit_name}) ligger före öppningen {step.opens}"

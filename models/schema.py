@@ -168,6 +168,10 @@ class Absence(Strict):
     def _ordered(self) -> Absence:
         if self.end < self.start:
             raise ValueError(f"frånvaron slutar ({self.end}) före den börjar ({self.start})")
+        if self.start.year < 2000 or self.end.year > 2100:
+            raise ValueError(f"orimlig frånvaro {self.start}–{self.end}: den ska ligga mellan år 2000 och 2100")
+        if (self.end - self.start).days > 4 * 366:
+            raise ValueError(f"orimligt lång frånvaro {self.start}–{self.end}: högst fyra år")
         return self
 
 

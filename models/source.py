@@ -102,9 +102,27 @@ def _scalar_value(node: yaml.ScalarNode) -> Any:
     return node.value
 
 
+# What one organisation file may hold. The region's largest file is 70 kB and 2,200
+# values; a generated organisation of 2,000 units is well inside. Beyond these a file is
+# refused before it costs minutes and gigabytes: by size before it is read, by the number
+# of values while it is built (aliases share nodes in the composed tree, so a 1 kB
+# "alias bomb" only blows up when expanded, which stops here).
+MAX_SOURCE_BYTES = 5_000_000
+MAX_SOURCE_VALUES = 500_000
+
+
+class _TooManyValues(Exception):
+    def __init__(self, line: int, path: FieldPath):
+        self.line, self.path = line, path
+
+
 def load_source(path: Path) -> SourceDocument:
     """Parse one YAML file; raise SourceError with located issues if it cannot be read."""
     try:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            message = f"filen är för stor ({size / 1e6:.1f} MB): högst {MAX_SOURCE_BYTES / 1e6:.0f} MB"
+            raise SourceError([Issue(path.name, None, "", message)])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SourceError([Issue(path.name, None, "", "filen saknas")]) from None
@@ -124,7 +142,14 @@ def load_source(path: Path) -> SourceDocument:
 
     document = SourceDocument(path=path, data=None)
     issues: list[Issue] = []
-    document.data = _build(root, (), document, issues) if root is not None else None
+    try:
+        document.data = _build(root, (), document, issues, budget=[MAX_SOURCE_VALUES]) if root is not None else None
+    except _TooManyValues as exc:
+        message = (
+            f"för många värden (över {MAX_SOURCE_VALUES:,} när alias (*namn) expanderas)".replace(",", " ")
+            + ": använd färre eller mindre nästlade alias"
+        )
+        raise SourceError([Issue(path.name, exc.line, format_path(exc.path), message)]) from None
     if issues:
         raise SourceError(issues)
     return document
@@ -136,7 +161,12 @@ def _build(
     document: SourceDocument,
     issues: list[Issue],
     open_nodes: frozenset[int] = frozenset(),
+    *,
+    budget: list[int],
 ) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooManyValues(node.start_mark.line + 1, path)
     if id(node) in open_nodes or len(path) > 50:
         issues.append(
             Issue(document.name, node.start_mark.line + 1, format_path(path), "rekursivt eller för djupt nästlat värde")
@@ -147,7 +177,10 @@ def _build(
     if isinstance(node, yaml.ScalarNode):
         return _scalar_value(node)
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (index,), document, issues, open_nodes) for index, item in enumerate(node.value)]
+        return [
+            _build(item, path + (index,), document, issues, open_nodes, budget=budget)
+            for index, item in enumerate(node.value)
+        ]
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         first_seen: dict[str, int] = {}
@@ -178,7 +211,7 @@ def _build(
                 )
                 continue
             first_seen[key] = line
-            result[key] = _build(value_node, path + (key,), document, issues, open_nodes)
+            result[key] = _build(value_node, path + (key,), document, issues, open_nodes, budget=budget)
             # Point errors about a key at the key's own line, not its value's.
             document.locations[path + (key,)] = (line, key_node.start_mark.column + 1)
         return result

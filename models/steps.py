@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from models import notices as n
+from models import swedish_faults as words
 from models.audit import append_audit
 from models.dependencies import unfinished_dependencies
 from models.people import Directory
@@ -149,6 +150,19 @@ def _actor_role(step: StepInstance, action: Action, person: str, directory: Dire
     return role if person == principal else f"ersättare för {directory.name(principal)}"
 
 
+def check_lengths(*, actor_email: str | None = None, comment: str | None = None, reference: str | None = None) -> None:
+    """Refuse text longer than a person writes (a 100 kB paste), before any message
+    repeats it: the refusal names the field and the limit, never the text."""
+    limits = (
+        ("e-postadressen", actor_email, 254),
+        ("kommentaren", comment, words.COMMENT_MAX_CHARS),
+        ("diarienumret eller dokumentreferensen", reference, words.REFERENCE_MAX_CHARS),
+    )
+    for field, text, limit in limits:
+        if text and len(text) > limit:
+            raise StepActionError(words.too_long(field, len(text), limit))
+
+
 def perform(
     instance_id: int,
     action: Action,
@@ -174,6 +188,7 @@ def perform(
         raise StaleInput()
     if expected_version is not None and step.state_version != expected_version:
         raise StaleInput()
+    check_lengths(actor_email=actor_email, comment=comment, reference=diarienummer or document_reference)
     person = ctx.directory.by_email(actor_email or "")
     if person is None:
         raise StepActionError(

@@ -129,7 +129,9 @@ def describe_error(error: Mapping[str, Any], *, show_value: bool = True) -> str:
         return f"ogiltigt värde {shown}; tillåtna: {ctx.get('expected', '')}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"måste vara ett heltal{got}"
-    if kind in ("float_type", "float_parsing", "finite_number"):
+    if kind == "finite_number":
+        return f"måste vara ett ändligt tal (inte nan eller inf){got}"
+    if kind in ("float_type", "float_parsing"):
         return f"måste vara ett tal{got}"
     if kind in ("bool_type", "bool_parsing"):
         return f"måste vara true eller false{got}"
@@ -143,8 +145,10 @@ def describe_error(error: Mapping[str, Any], *, show_value: bool = True) -> str:
         return "får inte vara tom"
     if kind in ("too_long", "string_too_long"):
         return "är för lång"
-    if kind in ("greater_than_equal", "greater_than"):
-        return f"måste vara minst {ctx.get('ge', ctx.get('gt'))}{got}"
+    if kind == "greater_than":
+        return f"måste vara större än {ctx.get('gt')}{got}"
+    if kind == "greater_than_equal":
+        return f"måste vara minst {ctx.get('ge')}{got}"
     if kind in ("less_than_equal", "less_than"):
         return f"får vara högst {ctx.get('le', ctx.get('lt'))}{got}"
     if kind == "value_error":

@@ -314,3 +314,21 @@ class OutboxMessage(SQLModel, table=True):
     # clock): a sender that dies leaves its claim behind, and it lapses.
     claimed_by: str | None = Field(default=None, max_length=120)
     claimed_until: dt.datetime | None = Field(default=None, sa_column=utc_column())
+
+
+# -- mail configuration faults ----------------------------------------------------------
+
+
+class SmtpFault(SQLModel, table=True):
+    """The relay refused this installation's configuration (a login, the sender address,
+    TLS): while a row for the configuration in use stands, automatic senders do not log
+    in again before `retry_at` (so a wrong password cannot lock the relay account), and
+    the regionstab is shown `message`. Removed when a login with it succeeds."""
+
+    __tablename__ = "smtp_fault"
+    id: int | None = Field(default=None, primary_key=True)
+    configuration: str = Field(max_length=64, unique=True)  # a digest of host, port, user, password, sender
+    message: str = Field(max_length=2000)
+    since: dt.datetime = Field(sa_column=utc_column(nullable=False))
+    last_attempt_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+    retry_at: dt.datetime = Field(sa_column=utc_column(nullable=False))

@@ -19,6 +19,9 @@ live sender's claim never lapses under it.
 
 Failures: when the SMTP server cannot be reached the batch stops, the claims are given
 back and nothing is counted against the messages (they wait for the server to return).
+When it refuses the configuration (a login, the sender address, TLS) the batch stops at
+that first refusal in the same way, and the fault is stored and reported
+(`notifications.smtp_faults`): no further logins until it is fixed or its retry time.
 A temporary refusal (4xx) is retried with exponential backoff; after the last attempt,
 or at once on a permanent refusal (5xx) or a message that cannot be built, the message
 is dead-lettered: kept, listed for the regionstab (`arshjul mail failed`) and
@@ -28,6 +31,7 @@ re-sendable (`arshjul mail resend`).
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import threading
 import time
@@ -40,11 +44,23 @@ from sqlmodel import Session
 
 from arshjul.core.database import read_only
 from arshjul.core.links import LinkMaker
+from models import swedish_faults as fault_words
 from models.definition import Definition
 from models.people import load_directory
 from models.tables import Mode
 from notifications.facts import MessageBuilder, Prepared
 from notifications.outbox import backoff, claim_page, mark_failed, mark_retry, mark_sent, next_due, release, sender_name
+from notifications.smtp_faults import (
+    Misconfigured,
+    OneLoginBackend,
+    Unreachable,
+    clear_faults,
+    configuration_key,
+    connect,
+    record_fault,
+    refused_for_good,
+    standing_fault,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +82,11 @@ class SmtpConfig:
             options["tls"] = True
         if self.user:
             options.update(user=self.user, password=self.password or "")
-        return SMTPBackend(ssl=self.ssl, fail_silently=True, **options)
+        return OneLoginBackend(ssl=self.ssl, fail_silently=True, **options)
+
+    @property
+    def sender_address(self) -> str:
+        return email.utils.parseaddr(self.sender)[1] or self.sender
 
 
 @dataclass
@@ -76,6 +96,11 @@ class DeliveryReport:
     dead_lettered: int = 0
     server_unreachable: bool = False
     errors: list[str] = field(default_factory=list)
+    # The relay refuses this configuration (Swedish, for the regionstab); `fault_held`:
+    # no login was tried, the stored fault's retry time has not come.
+    configuration_error: str | None = None
+    fault_held: bool = False
+    fault_cleared: bool = False
 
     @property
     def handled(self) -> int:
@@ -91,11 +116,8 @@ class DeliveryReport:
             total.dead_lettered += report.dead_lettered
             total.server_unreachable |= report.server_unreachable
             total.errors += report.errors
+            total.configuration_error = total.configuration_error or report.configuration_error
         return total
-
-
-class _Unreachable(Exception):
-    pass
 
 
 def deliver_due(
@@ -113,13 +135,18 @@ def deliver_due(
     page_size: int = 50,
     connections: int = 1,
     links: LinkMaker | None = None,
+    fault_retry_minutes: float = 30.0,
+    retry_refused_now: bool = False,
 ) -> DeliveryReport:
     """Send every outbox message due at `now` (up to `limit`); see the module docstring.
 
     With `connections` > 1 that many senders run in threads of this process, each over
     an SMTP connection of its own: while one waits for the server's reply, another
     builds its next message. Any number of senders may run at once, in any number of
-    processes."""
+    processes.
+
+    A stored configuration fault of this `smtp` holds sending (no login) until its
+    retry time, unless `retry_refused_now` (a person asking, `arshjul mail send`)."""
     if claim_seconds < 4 * smtp.timeout:
         raise ValueError(
             f"claim_seconds ({claim_seconds:g}) must be at least four SMTP timeouts ({4 * smtp.timeout:g} s)"
@@ -130,6 +157,18 @@ def deliver_due(
         if next_due(session, now=now, mode=mode) is None:
             return DeliveryReport()  # the common case: nothing is due; skip opening SMTP
         directory = load_directory(session=session, organisation=definition.organisation.info.key)
+    fault = standing_fault(engine)
+    if fault is not None and fault.configuration == configuration_key(smtp) and not retry_refused_now:
+        if fault.retry_at > dt.datetime.now(dt.UTC):
+            message = fault_words.fault_standing(fault.message, fault.since, fault.retry_at)
+            return DeliveryReport(configuration_error=message, fault_held=True)
+    # One login first: a refused one stops everything before another connection tries.
+    first = smtp.backend()
+    try:
+        connect(first, smtp)
+    except (Misconfigured, Unreachable) as exc:
+        first.close()
+        return _stopped(engine, smtp, exc, fault_retry_minutes)
     batch = _Batch(
         engine=engine,
         builder=MessageBuilder(definition, directory, ui_url=ui_url, sender=smtp.sender, links=links),
@@ -143,10 +182,28 @@ def deliver_due(
         page_size=page_size,
     )
     if connections == 1:
-        return _send_over_one_connection(batch)
-    with ThreadPoolExecutor(connections, thread_name_prefix="arshjul-smtp") as pool:
-        lanes = [pool.submit(_send_over_one_connection, batch) for _ in range(connections)]
-        return DeliveryReport.combined([lane.result() for lane in lanes])
+        report = _send_over_one_connection(batch, first)
+    else:
+        with ThreadPoolExecutor(connections, thread_name_prefix="arshjul-smtp") as pool:
+            lanes = [
+                pool.submit(_send_over_one_connection, batch, first if n == 0 else None) for n in range(connections)
+            ]
+            report = DeliveryReport.combined([lane.result() for lane in lanes])
+    if report.configuration_error:
+        record_fault(engine, smtp, report.configuration_error, retry_minutes=fault_retry_minutes)
+    elif fault is not None:
+        report.fault_cleared = clear_faults(engine)  # the login worked: the fault is over
+    return report
+
+
+def _stopped(engine: Engine, smtp: SmtpConfig, problem: Exception, retry_minutes: float) -> DeliveryReport:
+    """The report of a batch that could not log in; a configuration fault is stored."""
+    if isinstance(problem, Misconfigured):
+        record_fault(engine, smtp, str(problem), retry_minutes=retry_minutes)
+        log.error("%s", problem)
+        return DeliveryReport(configuration_error=str(problem))
+    log.warning("SMTP-servern %s:%s svarar inte (%s); meddelandena väntar", smtp.host, smtp.port, problem)
+    return DeliveryReport(server_unreachable=True, errors=[str(problem)])
 
 
 @dataclass
@@ -165,6 +222,9 @@ class _Batch:
     page_size: int
     _taken: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set at the first configuration refusal: the other senders stop too, without
+    # logging in again.
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     def next_page_size(self) -> int:
         """How many messages a sender may claim next (0 when the limit is reached)."""
@@ -180,14 +240,14 @@ class _Batch:
             self._taken -= count
 
 
-def _send_over_one_connection(batch: _Batch) -> DeliveryReport:
+def _send_over_one_connection(batch: _Batch, backend: SMTPBackend | None = None) -> DeliveryReport:
     report = DeliveryReport()
     sender = sender_name()
     reader = read_only(batch.engine)
-    backend = batch.smtp.backend()
+    backend = backend or batch.smtp.backend()
     try:
         with batch.engine.connect() as writer:
-            while size := batch.next_page_size():
+            while not batch.stopped.is_set() and (size := batch.next_page_size()):
                 claimed = claim_page(
                     writer, now=batch.now, mode=batch.mode, sender=sender, size=size, claim_seconds=batch.claim_seconds
                 )
@@ -200,14 +260,18 @@ def _send_over_one_connection(batch: _Batch) -> DeliveryReport:
                     with Session(reader) as session:
                         page = batch.builder.prepare(claimed, session, batch.now)
                     for item in page:
-                        if time.monotonic() - claimed_at > batch.claim_seconds / 2:
+                        if batch.stopped.is_set() or time.monotonic() - claimed_at > batch.claim_seconds / 2:
                             break  # the rest is given back and claimed afresh
                         _send_one(item, writer, backend, sender=sender, batch=batch, report=report)
                         unsent.discard(item.row.id)
                 finally:
                     batch.give_back(len(unsent))
                     release(writer, unsent, sender)
-    except _Unreachable as exc:
+    except Misconfigured as exc:
+        batch.stopped.set()
+        report.configuration_error = str(exc)
+        log.error("%s", exc)
+    except Unreachable as exc:
         report.server_unreachable = True
         report.errors.append(str(exc))
         smtp = batch.smtp
@@ -225,6 +289,7 @@ def _send_one(
         mark_failed(writer, row, sender, problem=item.error)
         report.dead_lettered += 1
         return
+    connect(backend, batch.smtp)  # a refused login or TLS is told apart from no server
     response = item.message.send(to=row.recipient, set_mail_to=False, smtp=backend)
     subject = item.message.subject
     if response is not None and response.success:
@@ -238,7 +303,11 @@ def _send_one(
     status = getattr(response, "status_code", None)
     if status is None:  # no SMTP conversation: the server is not there
         backend.close()
-        raise _Unreachable(str(error) or "ingen anslutning")
+        raise Unreachable(str(error) or "ingen anslutning")
+    fault = refused_for_good(batch.smtp, getattr(response, "last_command", None), int(status), response.status_text)
+    if fault:  # not this message's fault: it waits, no attempt counted
+        backend.close()
+        raise Misconfigured(fault)
     attempts = row.attempts + 1
     last_error = f"{status} {error or getattr(response, 'status_text', '')}".strip()
     if 500 <= int(status) < 600 or attempts >= batch.max_attempts:

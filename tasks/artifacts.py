@@ -11,12 +11,14 @@ from sqlmodel import Session
 
 from arshjul.core import runtime
 from arshjul.core.settings import get_settings
-from arshjul.views.markdown import table_cell
+from arshjul.views.markdown import inert, table_cell
 from models.people import load_directory
 from models.queries import cycle_steps, failed_messages
 from models.reconciliation import recent_heals
 from models.reporting import COLUMN_NAMES, COLUMNS, overdue_items, status_rows
-from models.tables import Cycle, Mode
+from models.swedish_faults import fault_standing
+from models.tables import Cycle, Mode, SmtpFault
+from notifications.smtp_faults import standing_fault
 
 
 def _artifact_key(cycle: Cycle, name: str) -> str:
@@ -31,9 +33,10 @@ def overview_url(cycle: Cycle) -> str:
 
 
 def run_link(text: str, flow_run_id: str | None) -> str:
+    """`text` (made inert) as a link to its run in the Prefect UI."""
     if not flow_run_id:
-        return text
-    return f"[{text}]({get_settings().ui_url.rstrip('/')}/runs/flow-run/{flow_run_id})"
+        return table_cell(text)
+    return f"[{table_cell(text)}]({get_settings().ui_url.rstrip('/')}/runs/flow-run/{flow_run_id})"
 
 
 def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
@@ -72,14 +75,14 @@ def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
         for item in items:
             step = item.step
             waiting = ", ".join(
-                f"{run_link(d.name, d.flow_run_id)} · {d.unit_name}" for d in item.waiting_downstream[:4]
+                f"{run_link(d.name, d.flow_run_id)} · {table_cell(d.unit_name)}" for d in item.waiting_downstream[:4]
             )
             if len(item.waiting_downstream) > 4:
                 waiting += f" och {len(item.waiting_downstream) - 4} till"
             cells = [
                 run_link(step.name, step.flow_run_id),
-                step.unit_name,
-                directory.name(step.owner),
+                table_cell(step.unit_name),
+                table_cell(directory.name(step.owner)),
                 step.due.isoformat(),
             ]
             lines.append(f"| {' | '.join(cells)} | {item.working_days_late} | {waiting or '–'} |")
@@ -147,8 +150,15 @@ def heals_markdown(cycle: Cycle, heals: list) -> str:
     return "\n".join(lines)
 
 
-def failed_mail_markdown(failed: list) -> str:
+def failed_mail_markdown(failed: list, fault: SmtpFault | None = None) -> str:
     lines = ["# Utskick som inte gick fram", ""]
+    if fault is not None:
+        lines += [
+            "## E-postservern nekar konfigurationen: inget skickas",
+            "",
+            inert(fault_standing(fault.message, fault.since, fault.retry_at)),
+            "",
+        ]
     if not failed:
         return "\n".join(lines + ["Alla meddelanden har gått fram."])
     lines += [
@@ -161,9 +171,8 @@ def failed_mail_markdown(failed: list) -> str:
     ]
     for message in failed:
         subject = message.subject or message.kind
-        lines.append(
-            f"| {message.id} | {message.recipient} | {subject} | {message.attempts} | {message.last_error or ''} |"
-        )
+        cells = [str(message.id), message.recipient, subject, str(message.attempts), message.last_error or ""]
+        lines.append("| " + " | ".join(table_cell(cell) for cell in cells) + " |")
     return "\n".join(lines)
 
 
@@ -172,9 +181,10 @@ def publish_failed_mail() -> int:
     """The dead letters, for the regionstab (also `arshjul mail failed`)."""
     with Session(runtime.engine()) as session:
         failed = failed_messages(session=session, mode=Mode.live)
+    fault = standing_fault(runtime.engine())
     create_markdown_artifact(
         key="arshjul-misslyckade-utskick",
-        markdown=failed_mail_markdown(failed),
+        markdown=failed_mail_markdown(failed, fault),
         description="E-post som inte gick att skicka.",
     )
     return len(failed)

@@ -38,14 +38,21 @@ def smtp_config(settings: Settings) -> SmtpConfig:
 
 
 def deliver(
-    mode: Mode = Mode.live, limit: int | None = None, *, workers: int = 1, now: dt.datetime | None = None
+    mode: Mode = Mode.live,
+    limit: int | None = None,
+    *,
+    workers: int = 1,
+    now: dt.datetime | None = None,
+    retry_refused_now: bool = False,
 ) -> DeliveryReport:
     """Send what is due at `now` (default: the clock's now). With `workers` > 1 the batch
     is shared by that many senders, this process and `workers - 1` more, each claiming
-    pages of it in turn: for bulk sending on several cores (`limit` is for one sender)."""
+    pages of it in turn: for bulk sending on several cores (`limit` is for one sender).
+    `retry_refused_now`: log in even if the relay refused this configuration recently
+    (a person asking, not a timer)."""
     now = now or clock.now()
     if workers > 1:
-        return _deliver_in_processes(mode, workers, now)
+        return _deliver_in_processes(mode, workers, now, retry_refused_now)
     settings = get_settings()
     return deliver_due(
         runtime.engine(),
@@ -60,6 +67,8 @@ def deliver(
         claim_seconds=settings.mail_claim_seconds,
         connections=settings.mail_connections,
         links=LinkMaker.from_settings(settings),
+        fault_retry_minutes=settings.mail_fault_retry_minutes,
+        retry_refused_now=retry_refused_now,
     )
 
 
@@ -67,13 +76,17 @@ def _deliver_in_child(mode: Mode, now: dt.datetime) -> DeliveryReport:
     return deliver(mode, now=now)
 
 
-def _deliver_in_processes(mode: Mode, workers: int, now: dt.datetime) -> DeliveryReport:
+def _deliver_in_processes(mode: Mode, workers: int, now: dt.datetime, retry_refused_now: bool) -> DeliveryReport:
     # This process is one of the senders: it starts at once, while the others are still
     # starting. "spawn": a child starts clean (no inherited database connections or
     # threads); it reads the same ARSHJUL_* settings from the environment. `now` is
     # passed on: a child's clock is the real one, not a simulated clock of this process.
+    # One login before the others start: a refused one is stored and stops them all.
+    first = deliver(mode, limit=1, now=now, retry_refused_now=retry_refused_now)
+    if first.configuration_error or first.server_unreachable:
+        return first
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
         others = [pool.submit(_deliver_in_child, mode, now) for _ in range(workers - 1)]
-        reports = [deliver(mode, now=now)] + [other.result() for other in others]
+        reports = [first, deliver(mode, now=now)] + [other.result() for other in others]
     return DeliveryReport.combined(reports)

@@ -19,6 +19,7 @@ from arshjul.cli import (
     steps,
     web,
 )
+from arshjul.cli.usage_errors import SwedishGroup
 
 
 def create_app() -> typer.Typer:
@@ -27,6 +28,7 @@ def create_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode=None,
+        cls=SwedishGroup,
     )
     for noun in (plan, serve, web, mail, people, audit, cycle, steps):
         noun.register(app)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from arshjul.cli.common import console, database, errors, fail, parse_date
+from arshjul.cli.common import console, database, errors, fail, output_file, parse_date
 from models.audit import iter_entries, verify_chain
 
 EXPORT_FIELDS = [
@@ -40,6 +40,7 @@ def audit_export(
     """Exportera granskningsloggen (med hashar, så att kedjan kan kontrolleras utanför systemet)."""
     if output.suffix not in (".csv", ".jsonl"):
         fail("skriv till en .csv- eller .jsonl-fil")
+    output_file(output, "-o")
     start = dt.datetime.combine(parse_date(since, "--since"), dt.time(), dt.UTC) if since else None
     stop = dt.datetime.combine(parse_date(until, "--until"), dt.time(), dt.UTC) if until else None
     engine = database()

@@ -15,6 +15,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from arshjul.core.database import get_engine, migrate
@@ -74,9 +75,18 @@ def load(org: Path | None) -> Definition:
 
 
 def database() -> Engine:
-    """The app database, migrated (migrations run on every start)."""
-    engine = get_engine()
-    migrate(engine)
+    """The app database, migrated (migrations run on every start); a database that does
+    not answer is a Swedish message and exit code 2, not a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        engine = get_engine()
+        migrate(engine)
+    except (DBAPIError, OSError) as exc:
+        url = get_settings().resolved_database_url
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        fail(f"appens databas {shown} går inte att nå ({reason}): kontrollera ARSHJUL_DATABASE_URL")
     return engine
 
 
@@ -84,16 +94,48 @@ def today_in(definition: Definition) -> dt.date:
     return definition.organisation.calendar.local_date(dt.datetime.now(dt.UTC))
 
 
-def parse_date(value: str, option: str) -> dt.date:
+def parse_date(value: str, option: str, *, earliest: dt.date | None = None, latest: dt.date | None = None) -> dt.date:
+    """A date typed as ÅÅÅÅ-MM-DD, within [earliest, latest] when given, else within
+    the years any cycle can use (2000–2100)."""
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"ogiltigt datum '{value}' för {option} (skriv ÅÅÅÅ-MM-DD)")
+        day = dt.date.fromisoformat(value)
+    except (ValueError, TypeError):
+        fail(f"ogiltigt datum '{value[:40]}' för {option} (skriv ÅÅÅÅ-MM-DD)")
+    earliest = earliest or dt.date(2000, 1, 1)
+    latest = latest or dt.date(2100, 12, 31)
+    if not earliest <= day <= latest:
+        fail(f"orimligt datum {day} för {option}: det måste ligga mellan {earliest} och {latest}")
+    return day
+
+
+# Ids are the database's integers: PostgreSQL's INTEGER is the smaller of the two backends'.
+MAX_ID = 2**31 - 1
+
+
+def check_ids(ids, what: str = "id") -> None:
+    for value in ids:
+        if not 1 <= value <= MAX_ID:
+            fail(f"ogiltigt {what} {str(value)[:30]}: ett id är ett heltal från 1 till {MAX_ID}")
+
+
+def output_file(path: Path, option: str) -> Path:
+    """A file the command may write: its folder exists and is writable, and it is not a
+    folder itself. Checked before anything is computed, so nothing is half-written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(f"{path} är en mapp; ange en fil för {option}")
+    if folder.exists() and not folder.is_dir():
+        fail(f"{folder} är ingen mapp; ange en annan fil för {option}")
+    if not folder.is_dir():
+        fail(f"mappen {folder} finns inte; skapa den eller ange en annan fil för {option}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(f"{path} går inte att skriva (behörighet); ange en annan fil för {option}")
+    return path
 
 
 def check_year(year: int) -> None:
     if not 2000 <= year <= 2100:
-        fail(f"orimligt planår {year}")
+        fail(f"orimligt planår {str(year)[:30]}: ett planår ligger mellan 2000 och 2100")
 
 
 def require_prefect() -> None:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from arshjul.cli.common import (
     OrgOption,
     SimulationOption,
+    check_year,
     console,
     cycle_or_fail,
     database,
@@ -29,6 +30,7 @@ from models.tables import Mode
 
 def cycle_start(year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")], org: OrgOption = None) -> None:
     """Skapa cykelns steg och en schemalagd Prefect-körning per steg (igen: inget nytt)."""
+    check_year(year)
     definition = load(org)
     export_settings(org)
     database()
@@ -57,6 +59,7 @@ def cycle_status(
     year: Annotated[int, typer.Argument(help="Planåret.")], simulation: SimulationOption = False, org: OrgOption = None
 ) -> None:
     """Läget per process och nivå: planerade, öppna, inlämnade, klara, försenade."""
+    check_year(year)
     definition = load(org)
     engine = database()
     today = today_in(definition)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from arshjul.cli.common import console, database, errors, fail, load
+from arshjul.cli.common import check_ids, check_year, console, database, errors, fail, load
 from arshjul.core.database import session_scope
 from models.queries import failed_messages, outbox_log
 from models.tables import Mode, OutboxState
@@ -40,6 +40,10 @@ def mail_log(
     output_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Vad som skickats till vem och när, och vad som misslyckats."""
+    if year is not None:
+        check_year(year)
+    if step and step.isdigit():
+        check_ids([int(step)], "steg-id")
     engine = database()
     with Session(engine) as session:
         rows = outbox_log(session=session, mode=Mode.of(simulation), recipient=to, step=step, year=year)
@@ -83,9 +87,20 @@ def mail_log(
 
 def mail_failed() -> None:
     """Meddelanden som inte gick att skicka efter sista försöket."""
+    from models.swedish_faults import fault_standing
+    from notifications.smtp_faults import standing_fault
+
     engine = database()
     with Session(engine) as session:
         failed = failed_messages(session=session)
+    fault = standing_fault(engine)
+    if fault is not None:
+        errors.print(
+            "[red]E-postservern nekar konfigurationen:[/red] "
+            + fault_standing(fault.message, fault.since, fault.retry_at),
+            highlight=False,
+            soft_wrap=True,
+        )
     if not failed:
         console.print("Inga misslyckade utskick.", highlight=False)
         return
@@ -114,6 +129,7 @@ def mail_resend(
 
     if not ids and not all_failed:
         fail("ange meddelandenas id eller --all")
+    check_ids(ids or [])
     engine = database()
     with session_scope(engine) as session:
         rows = failed_messages(session=session, ids=ids)
@@ -143,11 +159,14 @@ def mail_send(
 
     load(None)
     database()
-    report = deliver(Mode.of(simulation), workers=workers)
+    # By hand: log in even if the relay refused this configuration a moment ago.
+    report = deliver(Mode.of(simulation), workers=workers, retry_refused_now=True)
     console.print(
         f"Skickade {report.sent}; {report.retried} försöks igen senare; {report.dead_lettered} misslyckades.",
         highlight=False,
     )
+    if report.configuration_error:
+        fail(report.configuration_error)
     if report.server_unreachable:
         errors.print(f"SMTP-servern svarar inte ({'; '.join(report.errors)}): meddelandena väntar.", highlight=False)
         raise typer.Exit(1)

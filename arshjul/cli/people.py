@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from arshjul.cli.common import console, database, fail, load, parse_date
+from arshjul.cli.common import console, database, fail, load, parse_date, today_in
 from arshjul.core.database import session_scope
 from models.people import load_directory
+from models.swedish_faults import REASON_MAX_CHARS as NOTE_MAX_CHARS
+from models.swedish_faults import too_long
 from models.tables import Absence
 
 
@@ -22,10 +25,15 @@ def people_absent(
 ) -> None:
     """Registrera frånvaro: ersättaren får personens meddelanden under perioden."""
     definition = load(None)
-    engine = database()
-    first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    today = today_in(definition)
+    # An absence is recorded for the near past or the coming years, not from year 1 to 9999.
+    window = dict(earliest=today - dt.timedelta(days=366), latest=dt.date(today.year + 3, 12, 31))
+    first, last = parse_date(start, "--from", **window), parse_date(end, "--to", **window)
     if last < first:
         fail(f"frånvaron slutar ({last}) före den börjar ({first})")
+    if len(note) > NOTE_MAX_CHARS:
+        fail(too_long("noteringen", len(note), NOTE_MAX_CHARS))
+    engine = database()
     org_key = definition.organisation.info.key
     with Session(engine) as session:
         directory = load_directory(session=session, organisation=org_key)

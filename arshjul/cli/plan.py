@@ -11,7 +11,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from arshjul.cli.common import OrgOption, check_year, console, errors, fail, load, print_issues, today_in
+from arshjul.cli.common import (
+    OrgOption,
+    check_year,
+    console,
+    errors,
+    fail,
+    load,
+    output_file,
+    parse_date,
+    print_issues,
+    today_in,
+)
 from models.definition import Definition
 from models.planned import PlannedStep, PlanningError, filter_steps
 from models.planning import plan_cycle
@@ -81,7 +92,9 @@ def plan(
 
     check_year(year)
     if format not in FORMATS:
-        fail(f"okänt format '{format}': välj table, json, csv eller ics")
+        fail(f"okänt format '{format[:40]}': välj table, json, csv eller ics")
+    if output:
+        output_file(output, "-o")
     definition = load(org)
     steps = planned(definition, year, unit=unit, role=role, person=person)
     if format == "table":
@@ -119,13 +132,11 @@ def wheel(
     from arshjul.views.wheel import render_wheel
 
     check_year(year)
+    output_file(out, "--out")
     definition = load(org)
     marked = today_in(definition)
     if today is not None:
-        try:
-            marked = dt.date.fromisoformat(today)
-        except ValueError:
-            fail(f"ogiltigt datum '{today}' (skriv ÅÅÅÅ-MM-DD)")
+        marked = parse_date(today, "--today", earliest=dt.date(year - 2, 1, 1), latest=dt.date(year + 2, 12, 31))
     steps = planned(definition, year, unit=unit)
     subtitle = definition.organisation.target(unit).name if unit else None
     svg = render_wheel(steps, definition, year=year, today=marked, subtitle=subtitle)

@@ -3,6 +3,7 @@ whole cycle played on a simulated clock."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from arshjul import service
 from arshjul.cli.common import (
     EMBEDDED_PREFECT,
     OrgOption,
+    check_year,
     console,
     database,
     errors,
@@ -46,6 +48,7 @@ def serve(
     engine = database()
     server = sink = scheduler = simulation = web = None
     check_link_keys()
+    refused = service.check_mail_login(settings) if settings.smtp_host else None
     try:
         if EMBEDDED_PREFECT:
             if service.api_healthy(service.EMBEDDED_API_URL):
@@ -88,6 +91,11 @@ def serve(
             highlight=False,
         )
         reconcile_at_start(orphaned=EMBEDDED_PREFECT)
+        if refused:
+            # Loud, but the rest runs: steps go on, mail waits in the outbox, and the
+            # mail flow's Failed run says it in the Prefect UI as soon as it is served.
+            errors.print(f"[red]E-post skickas inte:[/red] {refused}", highlight=False, soft_wrap=True)
+            service.report_mail_flow_once_served()
         from prefect import serve as prefect_serve
 
         # Prefect's runner stops gracefully on SIGTERM but not on Ctrl-C's SIGINT.
@@ -138,9 +146,11 @@ def simulate(
     org: OrgOption = None,
 ) -> None:
     """Spela upp en hel cykel genom riktiga flödeskörningar på en simulerad klocka."""
+    check_year(year)
     if not 0 <= late_share <= 1:
         fail("--late-share ska vara mellan 0 och 1")
-    stop_day = parse_date(until, "--until") if until else None
+    window = dict(earliest=dt.date(year - 2, 1, 1), latest=dt.date(year + 2, 12, 31))
+    stop_day = parse_date(until, "--until", **window) if until else None
     load(org)
     export_settings(org)
     settings = get_settings()

@@ -15,6 +15,8 @@ from sqlmodel import Session
 
 from arshjul.cli.common import (
     SimulationOption,
+    check_ids,
+    check_year,
     console,
     cycle_or_fail,
     database,
@@ -41,6 +43,8 @@ def steps_list(
     output_json: Annotated[bool, typer.Option("--json", help="Som JSON.")] = False,
 ) -> None:
     """Lista steg med filter."""
+    if year is not None:
+        check_year(year)
     definition = load(None)
     engine = database()
     today = today_in(definition)
@@ -91,6 +95,7 @@ def steps_list(
 
 
 def existing_step(engine: Engine, instance_id: int) -> StepInstance:
+    check_ids([instance_id], "steg-id")
     with Session(engine) as session:
         step = session.get(StepInstance, instance_id)
     if step is None:
@@ -235,6 +240,9 @@ def steps_move_deadline(
     if (to is None) == (by is None):
         fail("ange antingen --to ÅÅÅÅ-MM-DD eller --by ARBETSDAGAR")
     new_due = parse_date(to, "--to") if to else None
+    check_ids(ids or [], "steg-id")
+    if year is not None:
+        check_year(year)
     chosen = list(ids or [])
     if step:
         if year is None:

@@ -1,13 +1,49 @@
 """The one settings object. Every value can be set in the environment with the prefix ARSHJUL_."""
 
+import email.utils
+import re
+import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ORGANISATION = PROJECT_ROOT / "calendar" / "region-jamtland-harjedalen"
+
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\\\"]+@[^@\s<>()\[\],;:\\\"]+\.[^@\s<>()\[\],;:\\\"]+$")
+
+
+def _web_address(value: str) -> str:
+    """An http(s) address with a host: it becomes the link in every mail, so nothing
+    else (javascript:, file:, a bare word) may pass."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("måste vara en webbadress som börjar med http:// eller https://")
+    if any(ch.isspace() or ord(ch) < 32 for ch in value.strip()):
+        raise ValueError("en webbadress får inte innehålla blanksteg eller styrtecken")
+    try:
+        parts.port  # noqa: B018 (a port outside 0-65535 raises here)
+    except ValueError:
+        raise ValueError(f"ogiltig port i webbadressen {value!r}") from None
+    return value.strip()
+
+
+def _mail_address(value: str) -> str:
+    """'Årshjulet <arshjul@region.se>' or 'arshjul@region.se'."""
+    name, address = email.utils.parseaddr(value)
+    if not _ADDRESS.match(address) or any(ch in value for ch in "\r\n"):
+        raise ValueError("måste vara en e-postadress (t.ex. Årshjulet <arshjul@region.se>)")
+    return value
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+# Seconds and minutes: positive, finite (no NaN, no infinity), at most a day.
+Seconds = Annotated[float, Field(gt=0, le=86400, allow_inf_nan=False)]
 
 
 class Settings(BaseSettings):
@@ -18,14 +54,16 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL of the app database; default SQLite under home."
     )
     org: Path = Field(default=DEFAULT_ORGANISATION, description="The organisation's calendar folder.")
-    ui_url: str = Field(default="http://127.0.0.1:4200", description="Base URL of the Prefect UI, used in links.")
+    ui_url: WebAddress = Field(
+        default="http://127.0.0.1:4200", description="Base URL of the Prefect UI, used in links."
+    )
 
     # The web app for people (`arshjul web`, and beside the Prefect UI in `arshjul serve`).
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
     # The address people reach the web app at (behind the region's reverse proxy in
     # production): every link in a mail starts with it. Default: http://web_host:web_port.
-    public_url: str | None = None
+    public_url: WebAddress | None = None
     # Proxies whose X-Forwarded-For the web app believes (comma-separated, or "*").
     web_forwarded_allow_ips: str = "127.0.0.1"
     # Keys that sign the links in mails (HMAC-SHA256), comma-separated: the first signs,
@@ -46,25 +84,79 @@ class Settings(BaseSettings):
 
     # Outgoing mail. With no smtp_host the local sink of `arshjul serve` is used.
     smtp_host: str | None = None
-    smtp_port: int = 25
+    smtp_port: Port = 25
     smtp_tls: bool = False  # STARTTLS
     smtp_ssl: bool = False
     smtp_user: str | None = None
     smtp_password: str | None = None
-    smtp_timeout: float = 30.0
-    mail_from: str = "Årshjulet <arshjul@example.se>"
-    sink_port: int = 8025
-    mail_max_attempts: int = 8
-    mail_retry_base_seconds: float = 60.0
+    smtp_timeout: Seconds = 30.0
+    mail_from: Annotated[str, AfterValidator(_mail_address)] = "Årshjulet <arshjul@example.se>"
+    sink_port: Port = 8025
+    mail_max_attempts: int = Field(default=8, ge=1, le=100)  # the first attempt and the retries
+    mail_retry_base_seconds: Seconds = 60.0
     # How long a sender's claim on a page of messages lasts: after a crash its messages
     # wait this long before another sender takes them. At least four SMTP timeouts.
-    mail_claim_seconds: float = 600.0
+    mail_claim_seconds: Seconds = 600.0
     # SMTP connections per sending process, each a sender of its own: while one waits
     # for the server, another builds its next message.
     mail_connections: int = Field(default=2, ge=1, le=16)
     # Prefect's zombie detection: a run without a heartbeat (or an end) for this long is
     # marked Crashed, and the reconciler starts it again. Heartbeats come every 60 s.
     zombie_seconds: int = Field(default=300, ge=90, le=86400)
+    # After the relay refused this configuration (a login, the sender address, TLS), how
+    # long automatic senders wait before logging in with it again (relays lock accounts).
+    mail_fault_retry_minutes: float = Field(default=30.0, ge=1, le=1440, allow_inf_nan=False)
+
+    @field_validator("home")
+    @classmethod
+    def _home_is_writable(cls, home: Path) -> Path:
+        # Checked, not created: reading the settings leaves nothing behind. A probe file
+        # (gone when closed) rather than os.access, which says yes to root everywhere.
+        existing = home.resolve()
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ValueError(f"{existing} är ingen mapp")
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError:
+            raise ValueError(f"mappen {existing} går inte att skriva i (ange en annan ARSHJUL_HOME)") from None
+        return home
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_known(cls, url: str | None) -> str | None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        if url is None or not url.strip():
+            return None
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ValueError(
+                "ogiltig databasadress (skriv postgresql://användare@värd/databas eller sqlite:///sökväg)"
+            ) from None
+        if parsed.get_backend_name() not in ("postgresql", "sqlite") or parsed.drivername not in (
+            "postgresql",
+            "postgresql+psycopg",
+            "sqlite",
+            "sqlite+pysqlite",
+        ):
+            raise ValueError(f"databastypen {parsed.drivername!r} stöds inte: använd postgresql:// eller sqlite://")
+        if parsed.get_backend_name() == "postgresql" and not parsed.database:
+            raise ValueError("databasadressen saknar databasens namn (postgresql://användare@värd/databas)")
+        return url
+
+    @model_validator(mode="after")
+    def _one_kind_of_tls(self) -> "Settings":
+        if self.smtp_tls and self.smtp_ssl:
+            raise ValueError(
+                "ARSHJUL_SMTP_TLS och ARSHJUL_SMTP_SSL kan inte båda vara på: välj STARTTLS (TLS, oftast port 587) "
+                "eller SSL (oftast port 465)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _claims_outlast_smtp(self) -> "Settings":

@@ -105,6 +105,14 @@ def test_open_then_submit_then_approve(cycle, small_definition):
         ),
         (Action.send_back, "sigrid.sekreterare@example.se", {}, "en återremiss behöver en kommentar"),
         (Action.submit, "erik.ekonom@example.se", {"diarienummer": "12/2026"}, "ogiltigt diarienummer '12/2026'"),
+        (
+            Action.submit,
+            "erik.ekonom@example.se",
+            {"comment": "x" * 100_000},
+            re.escape("kommentaren är för lång (100000 tecken): högst 4000 tecken"),
+        ),
+        (Action.submit, "e" * 100_000 + "@example.se", {}, "e-postadressen är för lång"),
+        (Action.submit, "erik.ekonom@example.se", {"document_reference": "Platina " * 100}, "högst 300 tecken"),
     ],
 )
 def test_refused_actions_write_nothing(cycle, small_definition, action, email, kwargs, message):
@@ -286,6 +294,10 @@ def test_move_deadline_for_a_group(cycle, small_definition):
         ({"new_due": dt.date(2026, 9, 1), "reason": ""}, "ange ett skäl"),
         ({"new_due": dt.date(2026, 9, 1)}, "ligger före öppningen 2026-10-01"),
         ({}, "ange antingen ett nytt datum eller ett antal arbetsdagar"),
+        ({"shift": 10**12}, "för långt: en deadline flyttas högst 250 arbetsdagar"),
+        ({"shift": -251}, "för långt"),
+        ({"new_due": dt.date(2030, 1, 2)}, "orimligt långt fram: senast 2028-12-31"),
+        ({"shift": 5, "reason": "x" * 100_000}, "skälet är för lång"),
     ],
 )
 def test_move_deadline_refusals(cycle, small_definition, kwargs, message):

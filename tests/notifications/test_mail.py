@@ -759,7 +759,7 @@ def test_starttls_and_login(cycle, small_definition, tmp_path):
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"arshjul", b"hemligt")
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # a refusal replies 535, as a relay does
 
     port = free_port()
     controller = Controller(
@@ -781,7 +781,8 @@ def test_starttls_and_login(cycle, small_definition, tmp_path):
             now=OPENING,
             ui_url="http://127.0.0.1:4200",
         )
-        assert wrong.sent == 0 and wrong.server_unreachable  # refused login: the messages wait
+        assert wrong.sent == 0 and "nekar inloggningen" in wrong.configuration_error  # the messages wait
+        assert [(row.state, row.attempts) for row in rows(cycle)] == [(OutboxState.pending, 0)]
         right = deliver_due(
             cycle,
             small_definition,

@@ -139,3 +139,21 @@ def test_the_regionstab_page_needs_the_sign_in(desk):
     assert desk.client.get("/regionstab/2027").status_code == 401
     page = desk.client.get("/regionstab/2027", auth=("regionstab", "hemligt"))
     assert page.status_code == 200 and "Årshjul 2027" in page.text and "<svg" in page.text
+
+
+def test_a_100_kb_comment_is_refused_on_the_page_and_never_mailed(desk):
+    desk.open("regionplan:region")
+    desk.deliver()
+    [opened] = desk.new_mail()
+    [link] = desk.links_in(opened)
+    page = desk.client.get(desk.path(link))
+    assert 'maxlength="4000"' in page.text  # the browser stops at the limit …
+    answer = desk.client.post(  # … and the server refuses whatever gets past it
+        desk.path(link), data={"csrf": csrf_of(page.text), "atgard": "submit", "kommentar": "x" * 100_000}
+    )
+    assert answer.status_code == 422
+    assert "kommentaren är för lång (100000 tecken): högst 4000 tecken" in answer.text
+    assert desk.step("regionplan:region").state == StepState.open and audit("step.submitted") == []
+    assert all(len(entry.comment or "") < 1000 for entry in audit())  # not repeated into the audit …
+    desk.deliver()
+    assert desk.new_mail() == []  # … nor into a mail
