@@ -11,25 +11,130 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from arshjul.cli.common import console, database, errors, fail, parse_date
-from models.audit import iter_entries, verify_chain
+from arshjul.cli.common import console, database, errors, fail, load, parse_date
+from arshjul.core.checkpoints import (
+    CheckpointError,
+    checkpoint_path,
+    create_key,
+    public_key_path,
+    read_checkpoints,
+    verifying_key,
+    write_checkpoint,
+)
+from arshjul.core.settings import get_settings
+from models.audit import iter_entries
+from models.audit_integrity import Verification, trigger_problems, verify_log
+from models.tables import AuditEntry
 
 EXPORT_FIELDS = [
     "id", "at", "actor", "actor_role", "source", "action", "cycle_id", "instance_id",
-    "before", "after", "comment", "flow_run_id", "prev_hash", "hash",
+    "before", "after", "comment", "flow_run_id", "origin", "prev_hash", "hash",
 ]  # fmt: skip
 
 
-def audit_verify() -> None:
-    """Kontrollera att granskningsloggens hashkedja är obruten."""
+CheckpointsOption = Annotated[
+    Path | None,
+    typer.Option("--checkpoints", help="Kontrollpunktsfilen (standard: den i ARSHJUL_CHECKPOINT_DIR, om den finns)."),
+]
+PublicKeyOption = Annotated[
+    Path | None, typer.Option("--public-key", help="Den publika nyckeln (standard: den bredvid signeringsnyckeln).")
+]
+
+
+def audit_verify(checkpoints: CheckpointsOption = None, public_key: PublicKeyOption = None) -> None:
+    """Kontrollera granskningsloggen: hashkedjan, spärrarna mot ändring och varje kontrollpunkt."""
+    settings = get_settings()
+    path = checkpoints or checkpoint_path(settings)
     engine = database()
+    loaded: list = []
+    file_problems: list[str] = []
+    if checkpoints is not None or path.exists():
+        try:
+            loaded, file_problems = read_checkpoints(path, verifying_key(settings, public_key))
+        except CheckpointError as exc:
+            fail(str(exc))
     with Session(engine) as session:
-        checked, problems = verify_chain(session=session)
-    if problems:
-        for problem in problems:
-            errors.print(f"post {problem.entry_id}: {problem.message}", highlight=False)
-        fail(f"granskningsloggen är inte intakt: {len(problems)} fel bland {checked} poster", code=1)
-    console.print(f"Granskningsloggen är intakt: {checked} poster, obruten hashkedja.", highlight=False)
+        result = verify_log(session=session, checkpoints=loaded)
+        problems = trigger_problems(session=session) + result.problems
+        first = session.get(AuditEntry, result.first_bad_entry) if result.first_bad_entry else None
+    for message in file_problems:
+        errors.print(f"kontrollpunkter: {message}", highlight=False, soft_wrap=True)
+    for problem in problems[:50]:
+        where = f"post {problem.entry_id}" if problem.entry_id is not None else "loggen"
+        errors.print(f"{where}: {problem.message}", highlight=False, soft_wrap=True)
+    if len(problems) > 50:
+        errors.print(f"… och {len(problems) - 50} fel till", highlight=False)
+    if result.first_bad_entry is not None:
+        detail = f" ({first.at:%Y-%m-%d %H:%M} UTC, {first.action}, {first.actor})" if first else " (finns inte längre)"
+        errors.print(f"Första post som avviker: {result.first_bad_entry}{detail}", highlight=False, soft_wrap=True)
+    if problems or file_problems:
+        fail(
+            f"granskningsloggen är inte intakt: {len(problems) + len(file_problems)} fel bland {result.checked} poster",
+            code=1,
+        )
+    console.print(
+        f"Granskningsloggen är intakt: {result.checked} poster, obruten hashkedja, spärrarna mot ändring finns.",
+        highlight=False,
+    )
+    for line in unproven(result, path, loaded):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def unproven(result: Verification, path: Path, loaded: list) -> list[str]:
+    """What this verification could not prove (the README's "what a checkpoint proves")."""
+    if not loaded:
+        return [
+            f"Inga kontrollpunkter ({path} finns inte): kontrollen visar bara att loggen hänger ihop med sig själv. "
+            "Den kan inte visa att inga poster har tagits bort i slutet, eller att ingen har ändrat en post och "
+            "räknat om alla hashar efter den. Ange kontrollpunkterna med --checkpoints."
+        ]
+    last = max(loaded, key=lambda c: c.head.count)
+    lines = [f"Stämmer med {len(loaded)} signerade kontrollpunkter; den senaste ({last.at:%Y-%m-%d %H:%M} UTC) "
+             f"omfattar post {last.head.last_id} ({last.head.count} poster)."]  # fmt: skip
+    after = result.checked - last.head.count
+    if after > 0:
+        lines.append(
+            f"{after} poster efter den senaste kontrollpunkten är ännu inte bestyrkta av någon kontrollpunkt: "
+            "att de inte har ändrats kan visas först av nästa."
+        )
+    return lines
+
+
+def audit_keygen() -> None:
+    """Skapa nyckeln som signerar granskningsloggens kontrollpunkter (en gång, i produktion)."""
+    settings = get_settings()
+    try:
+        path = create_key(settings)
+    except CheckpointError as exc:
+        fail(str(exc))
+    console.print(
+        f"Skapade {path} (privat, läsbar bara för ägaren) och {public_key_path(settings)} "
+        "(publik: ge den till revisorerna).",
+        highlight=False,
+    )
+
+
+def audit_checkpoint() -> None:
+    """Signera loggens topp nu och lägg kontrollpunkten i kontrollpunktsfilen."""
+    settings = get_settings()
+    definition = load(None)
+    engine = database()
+    try:
+        with Session(engine) as session:
+            written = write_checkpoint(
+                session=session,
+                settings=settings,
+                now=dt.datetime.now(dt.UTC),
+                reason="manuell",
+                organisation=definition.organisation.info.key,
+            )
+    except CheckpointError as exc:
+        fail(str(exc))
+    record = written.record
+    console.print(
+        f"Kontrollpunkt skriven till {written.path}: post {record['last_id']}, {record['count']} poster.",
+        highlight=False,
+    )
 
 
 def audit_export(
@@ -54,6 +159,7 @@ def audit_export(
             if writer:
                 row["before"] = json.dumps(entry.before, ensure_ascii=False) if entry.before is not None else ""
                 row["after"] = json.dumps(entry.after, ensure_ascii=False) if entry.after is not None else ""
+                row["origin"] = json.dumps(entry.origin, ensure_ascii=False) if entry.origin is not None else ""
                 writer.writerow(row)
             else:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -65,4 +171,6 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Granskningsloggen: kontrollera och exportera.", no_args_is_help=True)
     group.command("verify")(audit_verify)
     group.command("export")(audit_export)
+    group.command("keygen")(audit_keygen)
+    group.command("checkpoint")(audit_checkpoint)
     app.add_typer(group, name="audit")

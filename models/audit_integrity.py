@@ -1,0 +1,205 @@
+"""Checking the audit log against checkpoints kept outside the database.
+
+The hash chain alone shows that the log is consistent with itself: anyone who can write
+the table can delete its tail or change an entry and recompute every hash after it.
+A checkpoint (signed, kept where a database writer cannot reach it; see
+arshjul.core.checkpoints) records the log's head — last entry, its hash, the count — and
+the short hash of every entry since the previous checkpoint, as CloudTrail's digest
+files list the hash of every log file they cover. Walking the log against every
+checkpoint names the first entry that differs from what was checkpointed, whatever was
+done to it. Pure: the signatures are checked before the checkpoints reach this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text
+from sqlmodel import Session
+
+from models.audit import GENESIS_HASH, entry_hash
+from models.tables import AuditEntry
+
+SHORT = 16  # hex digits of an entry's hash kept per entry in a checkpoint (64 bits)
+
+_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+_COLUMNS = [_TABLE.c[name] for name in (
+    "id", "at", "actor", "actor_role", "source", "action", "cycle_id", "instance_id",
+    "before", "after", "comment", "flow_run_id", "origin", "prev_hash", "hash",
+)]  # fmt: skip
+
+# The triggers migration 0001 creates, per backend, and what each must still do.
+SQLITE_TRIGGERS = {"audit_entry_no_update": "UPDATE", "audit_entry_no_delete": "DELETE"}
+POSTGRES_TRIGGERS = {"audit_entry_no_change": "UPDATE OR DELETE", "audit_entry_no_truncate": "TRUNCATE"}
+
+
+@dataclass(frozen=True)
+class Head:
+    """The log's head: what a checkpoint vouches for."""
+
+    last_id: int | None
+    last_hash: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    number: int  # its place in the checkpoint file, from 1
+    at: dt.datetime
+    reason: str
+    head: Head
+    entries: tuple[tuple[int, str], ...]  # (id, first SHORT hex digits of its hash) since the previous one
+
+
+@dataclass(frozen=True)
+class Problem:
+    entry_id: int | None  # None: about the log as a whole (a trigger, a checkpoint)
+    message: str
+
+
+@dataclass
+class Verification:
+    checked: int = 0
+    head: Head = field(default_factory=lambda: Head(None, GENESIS_HASH, 0))
+    problems: list[Problem] = field(default_factory=list)
+    checkpoints: int = 0
+    vouched_until: int | None = None  # the last entry a checkpoint vouches for
+
+    @property
+    def first_bad_entry(self) -> int | None:
+        ids = [p.entry_id for p in self.problems if p.entry_id is not None]
+        return min(ids) if ids else None
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def log_head(*, session: Session) -> Head:
+    last = session.execute(select(_TABLE.c.id, _TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)).first()
+    count = session.execute(select(func.count()).select_from(_TABLE)).scalar_one()
+    return Head(last.id, last.hash, count) if last else Head(None, GENESIS_HASH, 0)
+
+
+def short_hashes_after(after_id: int | None, *, session: Session) -> list[tuple[int, str]]:
+    """(id, short hash) of every entry after `after_id`, in order: a checkpoint's list."""
+    query = select(_TABLE.c.id, _TABLE.c.hash).order_by(_TABLE.c.id)
+    if after_id is not None:
+        query = query.where(_TABLE.c.id > after_id)
+    return [(row.id, row.hash[:SHORT]) for row in session.execute(query)]
+
+
+def _rows(session: Session, batch: int) -> Iterator:
+    last_id = None
+    while True:
+        query = select(*_COLUMNS).order_by(_TABLE.c.id).limit(batch)
+        if last_id is not None:
+            query = query.where(_TABLE.c.id > last_id)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def trigger_problems(*, session: Session) -> list[Problem]:
+    """The append-only triggers must be there, enabled, and still refuse."""
+    problems = []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text(
+                "SELECT t.tgname, t.tgenabled, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE t.tgrelid = 'audit_entry'::regclass AND NOT t.tgisinternal"
+            )
+        ).all()
+        found = {row.tgname: row for row in rows}
+        for name, what in POSTGRES_TRIGGERS.items():
+            row = found.get(name)
+            if row is None:
+                problems.append(Problem(None, f"spärren mot {what} i tabellen audit_entry saknas (triggern {name})"))
+            elif row.tgenabled == "D":
+                problems.append(Problem(None, f"spärren mot {what} (triggern {name}) är avstängd"))
+            elif "RAISE EXCEPTION" not in row.prosrc.upper():
+                problems.append(Problem(None, f"spärren mot {what} (triggern {name}) stoppar inte längre ändringar"))
+    else:
+        rows = session.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entry'")
+        ).all()
+        bodies: dict[str, str] = {row.name: row.sql or "" for row in rows}
+        for name, what in SQLITE_TRIGGERS.items():
+            body = bodies.get(name)
+            if body is None:
+                problems.append(Problem(None, f"spärren mot {what} i tabellen audit_entry saknas (triggern {name})"))
+            elif "RAISE(ABORT" not in body.upper().replace(" ", "") or what not in body.upper():
+                problems.append(Problem(None, f"spärren mot {what} (triggern {name}) stoppar inte längre ändringar"))
+    return problems
+
+
+def verify_log(*, session: Session, checkpoints: list[Checkpoint] = (), batch: int = 20_000) -> Verification:  # type: ignore[assignment]
+    """Walk the whole log once: the chain, and every entry against the checkpoints."""
+    result = Verification(checkpoints=len(checkpoints))
+    expected: dict[int, tuple[str, Checkpoint]] = {}
+    heads: dict[int, Checkpoint] = {}
+    for checkpoint in checkpoints:
+        for entry_id, short in checkpoint.entries:
+            expected[entry_id] = (short, checkpoint)
+        if checkpoint.head.last_id is not None:
+            heads[checkpoint.head.last_id] = checkpoint
+    vouched = max((c.head.last_id for c in checkpoints if c.head.last_id is not None), default=None)
+    result.vouched_until = vouched
+    problems = result.problems
+    expected_prev = GENESIS_HASH
+    last_id, last_hash = None, GENESIS_HASH
+    for row in _rows(session, batch):
+        result.checked += 1
+        if row.prev_hash != expected_prev:
+            problems.append(
+                Problem(row.id, "länken till föregående post är bruten (en post har ändrats eller tagits bort)")
+            )
+        if entry_hash(row, row.prev_hash) != row.hash:
+            problems.append(Problem(row.id, "postens innehåll stämmer inte med dess hash (posten har ändrats)"))
+        known = expected.pop(row.id, None)
+        if known is not None:
+            short, checkpoint = known
+            if row.hash[:SHORT] != short:
+                problems.append(
+                    Problem(row.id, f"posten skiljer sig från kontrollpunkt {checkpoint.number} ({_when(checkpoint)})")
+                )
+        elif vouched is not None and row.id <= vouched:
+            problems.append(
+                Problem(row.id, "posten fanns inte när kontrollpunkterna togs (den har lagts in i efterhand)")
+            )
+        head_of = heads.get(row.id)
+        if head_of is not None and row.hash != head_of.head.last_hash:
+            problems.append(
+                Problem(
+                    row.id, f"hashen skiljer sig från loggens topp i kontrollpunkt {head_of.number} ({_when(head_of)})"
+                )
+            )
+        expected_prev = row.hash
+        last_id, last_hash = row.id, row.hash
+    for entry_id, (_short, checkpoint) in sorted(expected.items()):
+        problems.append(
+            Problem(entry_id, f"posten saknas; den fanns vid kontrollpunkt {checkpoint.number} ({_when(checkpoint)})")
+        )
+    for checkpoint in checkpoints:
+        counted = session.execute(
+            select(func.count()).select_from(_TABLE).where(_TABLE.c.id <= (checkpoint.head.last_id or 0))
+        ).scalar_one()
+        if counted != checkpoint.head.count:
+            problems.append(
+                Problem(
+                    None,
+                    f"kontrollpunkt {checkpoint.number} ({_when(checkpoint)}) räknade {checkpoint.head.count} poster "
+                    f"till och med post {checkpoint.head.last_id}; nu finns {counted}",
+                )
+            )
+    result.head = Head(last_id, last_hash, result.checked)
+    problems.sort(key=lambda p: (p.entry_id is None, p.entry_id or 0))
+    return result
+
+
+def _when(checkpoint: Checkpoint) -> str:
+    return checkpoint.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
