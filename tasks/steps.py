@@ -135,7 +135,10 @@ def record_input(
     action = ACTION_BY_LABEL.get(label)
     reference = " ".join(str(form.get("diarienummer") or "").split())
     is_diarienummer = bool(DIARIENUMMER.match(reference)) or action is not Action.submit
-    origin = {"via": "prefect-formuläret", "on_behalf_of": actor, "operator": "regionstaben (Prefect-inloggningen)"}
+    if source == "simulering":
+        origin = {"via": "simulering", "simulated_person": actor}
+    else:
+        origin = {"via": "prefect-formuläret", "on_behalf_of": actor, "operator": "regionstaben (Prefect-inloggningen)"}
     try:
         if action is None:
             raise StepActionError(f"okänd åtgärd '{label}': välj lämna in, godkänn eller återremittera")

@@ -196,3 +196,11 @@ def test_opening_every_link_in_the_years_mail_changes_no_step(simulated):
         clock.use(previous)
     assert statuses[200] > 0  # links that still work were shown
     assert snapshot() == before
+
+
+def test_the_simulated_people_are_recorded_as_the_simulation(simulated):
+    actions = [e for e in simulated["audit"] if e.action in ("step.submitted", "step.approved", "step.returned")]
+    refused = [e for e in simulated["audit"] if e.action == "step.input_rejected"]
+    assert actions and all(e.source == "simulering" for e in actions + refused)
+    assert all(e.origin["via"] == "simulering" and e.origin["simulated_person"] for e in actions)
+    assert not [e for e in simulated["audit"] if e.source == "ui"]  # nobody used the form in this year
