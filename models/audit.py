@@ -52,6 +52,12 @@ def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
     return hashlib.sha256((prev_hash + "\n" + canonical).encode("utf-8")).hexdigest()
 
 
+def lock_audit_log(*, session: Session) -> None:
+    """Hold the audit chain's lock until the transaction ends (SQLite: BEGIN IMMEDIATE holds it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_AUDIT_LOCK))
+
+
 def append_audit(
     *,
     session: Session,
@@ -71,8 +77,7 @@ def append_audit(
     """Append one entry in the caller's transaction (commit it together with the change)."""
     if source not in SOURCES:
         raise ValueError(f"unknown audit source {source!r}")
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_AUDIT_LOCK))
+    lock_audit_log(session=session)
     last = select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)
     prev_hash = session.exec(last).first() or GENESIS_HASH
     # Round-trip the payloads through JSON so the hash covers exactly what is stored.

@@ -77,6 +77,18 @@ class Verification:
         return not self.problems
 
 
+@dataclass(frozen=True)
+class Attestation:
+    """What a report was verified against, printed on it."""
+
+    verified_at: dt.datetime
+    entries: int
+    intact: bool
+    checkpoint: dict | None  # the latest checkpoint: number, at, last_id, count, key_id, signature
+    unproven_after: int  # entries after the latest checkpoint
+    problems: list[str]
+
+
 def log_head(*, session: Session) -> Head:
     last = session.execute(select(_TABLE.c.id, _TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)).first()
     count = session.execute(select(func.count()).select_from(_TABLE)).scalar_one()

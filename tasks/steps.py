@@ -22,6 +22,7 @@ from models.queries import waiting_steps_with_runs
 from models.states import ACTION_BY_LABEL, Action, step_is_done
 from models.steps import DIARIENUMMER, StaleInput, StepActionError, open_step, perform, reject_input
 from models.tables import StepInstance, StepState
+from tasks.checkpoints import checkpoint_if_cycle_closed
 from tasks.events import emit_step_event
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def after_action(step: StepInstance, action: Action, flow_run_id: str | None = N
     )
     if step_is_done(step):
         wake_dependents(step.id)
+        checkpoint_if_cycle_closed(step)
 
 
 def record_input(

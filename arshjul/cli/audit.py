@@ -11,7 +11,18 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from arshjul.cli.common import console, database, errors, fail, load, parse_date
+from arshjul.cli.common import (
+    SimulationOption,
+    check_year,
+    console,
+    cycle_or_fail,
+    database,
+    errors,
+    fail,
+    load,
+    parse_date,
+    today_in,
+)
 from arshjul.core.checkpoints import (
     CheckpointError,
     checkpoint_path,
@@ -24,7 +35,7 @@ from arshjul.core.checkpoints import (
 from arshjul.core.settings import get_settings
 from models.audit import iter_entries
 from models.audit_integrity import Verification, trigger_problems, verify_log
-from models.tables import AuditEntry
+from models.tables import AuditEntry, Mode
 
 EXPORT_FIELDS = [
     "id", "at", "actor", "actor_role", "source", "action", "cycle_id", "instance_id",
@@ -167,10 +178,72 @@ def audit_export(
     console.print(f"Skrev {count} poster till {output}.", highlight=False)
 
 
+HISTORY_FORMATS = ("html", "pdf", "csv", "json")
+
+
+def build_cycle_history(year: int, *, unit: str | None, simulation: bool):
+    """The cycle's history and what the log was verified against (shared with `cycle archive`)."""
+    from arshjul.core.checkpoints import attest
+    from models.history import build_history
+    from models.people import load_directory
+
+    check_year(year)
+    definition = load(None)
+    org = definition.organisation
+    if unit is not None and unit not in org.units and unit not in org.bodies:
+        fail(f"okänd enhet '{unit}'. Se organisation.yaml för giltiga nycklar.")
+    engine = database()
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as session:
+        cycle = cycle_or_fail(session, org.info.key, year, Mode.of(simulation))
+        directory = load_directory(session=session, organisation=org.info.key)
+        history = build_history(
+            definition, cycle, session=session, directory=directory, today=today_in(definition), unit=unit
+        )
+        try:
+            attestation = attest(session=session, settings=get_settings(), now=now)
+        except CheckpointError as exc:
+            fail(str(exc))
+    return history, attestation, org.info.timezone, now
+
+
+def audit_history(
+    year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Filen att skriva.")],
+    output_format: Annotated[str, typer.Option("--format", help="html, pdf, csv eller json.")] = "html",
+    unit: Annotated[str | None, typer.Option("--unit", help="Bara denna enhet och enheterna under den.")] = None,
+    simulation: SimulationOption = False,
+) -> None:
+    """Cykelns historik för revisorerna: varje steg med allt som hände, och en sammanfattning."""
+    from arshjul.views.history import history_csv, history_html, history_json, history_pdf
+
+    if output_format not in HISTORY_FORMATS:
+        fail(f"okänt format '{output_format}': välj {', '.join(HISTORY_FORMATS)}")
+    history, attestation, timezone, now = build_cycle_history(year, unit=unit, simulation=simulation)
+    if output_format == "pdf":
+        output.write_bytes(history_pdf(history, attestation, timezone, now))
+    else:
+        text = {
+            "html": lambda: history_html(history, attestation, timezone, now),
+            "csv": lambda: history_csv(history, timezone),
+            "json": lambda: history_json(history, attestation, timezone),
+        }[output_format]()
+        output.write_text(text, encoding="utf-8")
+    verdict = "intakt" if attestation.intact else "INTE intakt"
+    console.print(
+        f"Skrev historiken för {year} ({len(history.stories)} steg, {len(history.entry_ids)} poster) till {output}; "
+        f"granskningsloggen {verdict}.",
+        highlight=False,
+    )
+    if not attestation.intact:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Granskningsloggen: kontrollera och exportera.", no_args_is_help=True)
     group.command("verify")(audit_verify)
     group.command("export")(audit_export)
     group.command("keygen")(audit_keygen)
     group.command("checkpoint")(audit_checkpoint)
+    group.command("history")(audit_history)
     app.add_typer(group, name="audit")

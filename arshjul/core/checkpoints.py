@@ -25,7 +25,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlmodel import Session
 
 from arshjul.core.settings import Settings
-from models.audit_integrity import Checkpoint, Head, log_head, short_hashes_after
+from models.audit_integrity import (
+    Attestation,
+    Checkpoint,
+    Head,
+    log_head,
+    short_hashes_after,
+    trigger_problems,
+    verify_log,
+)
 
 CHECKPOINT_FILE = "granskningslogg-kontrollpunkter.jsonl"
 VERSION = 1
@@ -213,3 +221,36 @@ def read_checkpoints(path: Path, key: Ed25519PublicKey) -> tuple[list[Checkpoint
         previous = record
         checkpoints.append(checkpoint)
     return checkpoints, problems
+
+
+def attest(*, session: Session, settings: Settings, now: dt.datetime, path: Path | None = None) -> Attestation:
+    """Verify the whole log against the checkpoint file (and the triggers), for a report
+    that says what it was verified against. A missing file is said, not an error."""
+    path = path or checkpoint_path(settings)
+    checkpoints: list[Checkpoint] = []
+    problems: list[str] = []
+    latest: dict | None = None
+    if path.exists():
+        checkpoints, problems = read_checkpoints(path, verifying_key(settings))
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if checkpoints:
+            record = json.loads(lines[checkpoints[-1].number - 1])
+            latest = {
+                "number": checkpoints[-1].number,
+                "at": record["at"],
+                "last_id": record["last_id"],
+                "count": record["count"],
+                "key_id": record["key_id"],
+                "signature": record["signature"],
+            }
+    result = verify_log(session=session, checkpoints=checkpoints)
+    found = trigger_problems(session=session) + result.problems
+    problems += [f"post {p.entry_id}: {p.message}" if p.entry_id is not None else p.message for p in found]
+    return Attestation(
+        verified_at=now,
+        entries=result.checked,
+        intact=not problems,
+        checkpoint=latest,
+        unproven_after=result.checked - (latest["count"] if latest else 0),
+        problems=problems,
+    )

@@ -204,3 +204,83 @@ def test_the_simulated_people_are_recorded_as_the_simulation(simulated):
     assert actions and all(e.source == "simulering" for e in actions + refused)
     assert all(e.origin["via"] == "simulering" and e.origin["simulated_person"] for e in actions)
     assert not [e for e in simulated["audit"] if e.source == "ui"]  # nobody used the form in this year
+
+
+def _history(tmp_path, output_format: str):
+    from typer.testing import CliRunner
+
+    from arshjul.cli import app
+
+    path = tmp_path / f"historik.{output_format}"
+    result = CliRunner().invoke(
+        app, ["audit", "history", "2027", "--simulation", "--format", output_format, "-o", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_the_cycle_closed_with_a_signed_checkpoint_mailed_to_the_auditors(simulated):
+    from arshjul.core.checkpoints import checkpoint_path, read_checkpoints, verifying_key
+
+    audit = simulated["audit"]
+    closed = [e for e in audit if e.action == "cycle.closed"]
+    assert len(closed) == 1 and closed[0].id == max(e.id for e in audit)  # the last step's action closed it
+    checkpoints, problems = read_checkpoints(checkpoint_path(get_settings()), verifying_key(get_settings()))
+    assert problems == [] and checkpoints[-1].head.last_id == closed[0].id
+    assert checkpoints[-1].reason == "cykel 2027 avslutad"
+    mails = [row for row in simulated["outbox"] if row.kind == n.CHECKPOINT]
+    assert len(mails) == 1 and mails[0].recipient == "revisorerna@example.se"
+    assert mails[0].context["checkpoint"]["last_id"] == closed[0].id
+
+
+def test_the_history_tells_every_steps_story_and_matches_the_export_entry_for_entry(simulated, tmp_path):
+    import csv
+    import json
+
+    from typer.testing import CliRunner
+
+    from arshjul.cli import app
+
+    history = json.loads(_history(tmp_path, "json").read_text(encoding="utf-8"))
+    export = tmp_path / "export.csv"
+    assert CliRunner().invoke(app, ["audit", "export", "-o", str(export)]).exit_code == 0
+    exported = list(csv.DictReader(export.open(encoding="utf-8")))
+    listed = [e["post"] for step in history["steg"] for e in step["händelser"]] + [
+        e["post"] for e in history["cykelhändelser"]
+    ]
+    assert sorted(listed) == sorted(int(row["id"]) for row in exported)  # every entry once, nothing else
+    by_id = {int(row["id"]): row for row in exported}
+    assert len(history["steg"]) == 15
+    for step in history["steg"]:
+        actions = [e["åtgärd"] for e in step["händelser"]]
+        assert actions[0] == "step.opened" and "step.submitted" in actions, step["namn"]
+        assert [e["post"] for e in step["händelser"]] == sorted(e["post"] for e in step["händelser"])  # in order
+        assert all(by_id[e["post"]]["action"] == e["åtgärd"] for e in step["händelser"])
+        if step["beslutas_av"]:
+            decision = next(e for e in step["händelser"] if e["åtgärd"] == "step.approved")
+            assert step["beslutas_av"] in decision["detaljer"] and "diarienummer" in decision["detaljer"]
+        submitted = next(e for e in step["händelser"] if e["åtgärd"] == "step.submitted")
+        assert submitted["vem"] and submitted["via"] == "simulering"
+        assert step["utfall"] in ("i tid", "sent") and step["arbetsdagar_sent"] is not None
+    reminders = [e for step in history["steg"] for e in step["händelser"] if e["åtgärd"] == "step.reminded"]
+    assert reminders and all(" till " in e["detaljer"] and "skickat" in e["detaljer"] for e in reminders)
+    assert history["eget_beslut"] == []
+    assert history["granskningslogg"]["intakt"] and history["granskningslogg"]["kontrollpunkt"]
+    summary = history["sammanfattning"]
+    assert sum(row["steps"] for row in summary) == 15
+    assert sum(row["late"] for row in summary) == simulated["summary"].completed_late
+
+
+def test_the_history_as_html_pdf_and_csv(simulated, tmp_path):
+    import csv
+    import subprocess
+
+    html = _history(tmp_path, "html").read_text(encoding="utf-8")
+    assert "Granskningshistorik för årshjulet 2027" in html and "kontrollerad och intakt" in html
+    assert "kontrollpunkt" in html and "<script" not in html
+    pdf = _history(tmp_path, "pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf), str(tmp_path / "sida")], check=True)
+    assert list(tmp_path.glob("sida-*.png"))
+    rows = list(csv.DictReader(_history(tmp_path, "csv").open(encoding="utf-8")))
+    assert rows and {"post", "händelse", "vem", "för", "via", "detaljer"} <= set(rows[0])
