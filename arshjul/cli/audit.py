@@ -164,18 +164,24 @@ def audit_export(
         writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS) if output.suffix == ".csv" else None
         if writer:
             writer.writeheader()
-        for entry in iter_entries(session=session, since=start, until=stop):
-            row = {name: getattr(entry, name) for name in EXPORT_FIELDS}
-            row["at"] = entry.at.isoformat()
+        for row in export_rows(session=session, since=start, until=stop):
             if writer:
-                row["before"] = json.dumps(entry.before, ensure_ascii=False) if entry.before is not None else ""
-                row["after"] = json.dumps(entry.after, ensure_ascii=False) if entry.after is not None else ""
-                row["origin"] = json.dumps(entry.origin, ensure_ascii=False) if entry.origin is not None else ""
+                for name in ("before", "after", "origin"):
+                    row[name] = json.dumps(row[name], ensure_ascii=False) if row[name] is not None else ""
                 writer.writerow(row)
             else:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     console.print(f"Skrev {count} poster till {output}.", highlight=False)
+
+
+def export_rows(*, session: Session, since: dt.datetime | None = None, until: dt.datetime | None = None):
+    """The exported entries as plain rows: every hashed field, so the chain can be
+    recomputed outside the system (`cycle verify-archive` does)."""
+    for entry in iter_entries(session=session, since=since, until=until):
+        row = {name: getattr(entry, name) for name in EXPORT_FIELDS}
+        row["at"] = entry.at.isoformat()
+        yield row
 
 
 HISTORY_FORMATS = ("html", "pdf", "csv", "json")
@@ -186,6 +192,7 @@ def build_cycle_history(year: int, *, unit: str | None, simulation: bool):
     from arshjul.core.checkpoints import attest
     from models.history import build_history
     from models.people import load_directory
+    from models.queries import last_activity
 
     check_year(year)
     definition = load(None)
@@ -197,9 +204,10 @@ def build_cycle_history(year: int, *, unit: str | None, simulation: bool):
     with Session(engine) as session:
         cycle = cycle_or_fail(session, org.info.key, year, Mode.of(simulation))
         directory = load_directory(session=session, organisation=org.info.key)
-        history = build_history(
-            definition, cycle, session=session, directory=directory, today=today_in(definition), unit=unit
-        )
+        # A simulation's "today" is its simulated clock: where its newest entry stands.
+        simulated = last_activity(session=session, cycle_id=cycle.id) if simulation else None
+        today = org.calendar.local_date(simulated) if simulated else today_in(definition)
+        history = build_history(definition, cycle, session=session, directory=directory, today=today, unit=unit)
         try:
             attestation = attest(session=session, settings=get_settings(), now=now)
         except CheckpointError as exc:

@@ -181,15 +181,21 @@ def write_checkpoint(
 def read_checkpoints(path: Path, key: Ed25519PublicKey) -> tuple[list[Checkpoint], list[str]]:
     """Every checkpoint of the file whose signature holds, and the problems with the others
     (a bad signature, a broken link to the previous checkpoint, an unreadable line)."""
-    checkpoints: list[Checkpoint] = []
-    problems: list[str] = []
-    previous: dict | None = None
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CheckpointError(f"kontrollpunktsfilen {path} finns inte") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"kontrollpunktsfilen {path} kan inte läsas: {exc}") from None
+    return parse_checkpoints(text, key)
+
+
+def parse_checkpoints(text: str, key: Ed25519PublicKey) -> tuple[list[Checkpoint], list[str]]:
+    """`read_checkpoints` of a file's text (an archive's copy, a mail's attachments)."""
+    checkpoints: list[Checkpoint] = []
+    problems: list[str] = []
+    previous: dict | None = None
+    lines = text.splitlines()
     number = 0
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -284,3 +284,44 @@ def test_the_history_as_html_pdf_and_csv(simulated, tmp_path):
     assert list(tmp_path.glob("sida-*.png"))
     rows = list(csv.DictReader(_history(tmp_path, "csv").open(encoding="utf-8")))
     assert rows and {"post", "händelse", "vem", "för", "via", "detaljer"} <= set(rows[0])
+
+
+def test_the_closed_cycle_archives_into_a_bundle_that_verifies_without_the_database(simulated, tmp_path):
+    import json
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from arshjul.cli import app
+
+    runner = CliRunner()
+    bundle = tmp_path / "arkiv-2027.zip"
+    made = runner.invoke(app, ["cycle", "archive", "2027", "--simulation", "-o", str(bundle)])
+    assert made.exit_code == 0, made.output
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        listing = json.loads(archive.read("manifest.json"))
+        audit_log = archive.read("granskningslogg.jsonl").decode()
+    assert {
+        "historik-2027.html", "historik-2027.pdf", "historik-2027.csv", "historik-2027.json", "epostlogg-2027.csv",
+        "uppfoljning-2027.csv", "granskningslogg.jsonl", "kontrollpunkter.jsonl", "manifest.json", "manifest.sig",
+    } <= names  # fmt: skip
+    assert set(listing["filer"]) == names - {"manifest.json", "manifest.sig"}
+    verified = runner.invoke(app, ["cycle", "verify-archive", str(bundle)])
+    assert verified.exit_code == 0, verified.output
+
+    # An auditor's copy tampered with: one entry of the log changed, and the manifest re-hashed to match.
+    lines = audit_log.splitlines()
+    forged = json.loads(lines[5])
+    forged["actor"] = "någon annan"
+    lines[5] = json.dumps(forged, ensure_ascii=False)
+    folder = tmp_path / "manipulerat"
+    folder.mkdir()
+    with zipfile.ZipFile(bundle) as archive:
+        for name in names:
+            (folder / name).write_bytes(archive.read(name))
+    (folder / "granskningslogg.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    broken = runner.invoke(app, ["cycle", "verify-archive", str(folder)])
+    assert broken.exit_code == 1
+    assert "granskningslogg.jsonl är ändrad" in broken.stderr
+    assert f"post {forged['id']}:" in broken.stderr  # the chain itself names the entry
