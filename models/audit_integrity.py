@@ -15,11 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from sqlalchemy import func, select, text
+import orjson
+from sqlalchemy import Text, cast, func, select, text
 from sqlmodel import Session
 
-from models.audit import GENESIS_HASH, entry_hash
+from models.audit import GENESIS_HASH, entry_hash, quick_entry_hash
 from models.tables import AuditEntry
 
 SHORT = 16  # hex digits of an entry's hash kept per entry in a checkpoint (64 bits)
@@ -29,6 +31,8 @@ _COLUMNS = [_TABLE.c[name] for name in (
     "id", "at", "actor", "actor_role", "source", "action", "cycle_id", "instance_id",
     "before", "after", "comment", "flow_run_id", "origin", "prev_hash", "hash",
 )]  # fmt: skip
+
+_SELECTED = [cast(c, Text).label(c.name) if c.name in ("before", "after", "origin") else c for c in _COLUMNS]
 
 # The triggers migration 0001 creates, per backend, and what each must still do.
 SQLITE_TRIGGERS = {"audit_entry_no_update": "UPDATE", "audit_entry_no_delete": "DELETE"}
@@ -104,15 +108,23 @@ def short_hashes_after(after_id: int | None, *, session: Session) -> list[tuple[
 
 
 def _rows(session: Session, batch: int) -> Iterator:
+    """Every entry in id order, a batch at a time; the JSON payloads read as text and
+    parsed with orjson (the driver's json.loads was half the cost of a walk)."""
     last_id = None
+    loads = orjson.loads
     while True:
-        query = select(*_COLUMNS).order_by(_TABLE.c.id).limit(batch)
+        query = select(*_SELECTED).order_by(_TABLE.c.id).limit(batch)
         if last_id is not None:
             query = query.where(_TABLE.c.id > last_id)
         rows = session.execute(query).all()
         if not rows:
             return
-        yield from rows
+        for row in rows:
+            entry = SimpleNamespace(**row._mapping)
+            entry.before = loads(entry.before) if entry.before is not None else None
+            entry.after = loads(entry.after) if entry.after is not None else None
+            entry.origin = loads(entry.origin) if entry.origin is not None else None
+            yield entry
         last_id = rows[-1].id
 
 
@@ -182,7 +194,7 @@ def verify_entries(rows: Iterable, checkpoints: Sequence[Checkpoint] = ()) -> Ve
             problems.append(
                 Problem(row.id, "länken till föregående post är bruten (en post har ändrats eller tagits bort)")
             )
-        if entry_hash(row, row.prev_hash) != row.hash:
+        if quick_entry_hash(row, row.prev_hash) != row.hash and entry_hash(row, row.prev_hash) != row.hash:
             problems.append(Problem(row.id, "postens innehåll stämmer inte med dess hash (posten har ändrats)"))
         known = expected.pop(row.id, None)
         if known is not None:

@@ -244,3 +244,24 @@ def test_without_checkpoints_the_command_says_what_it_cannot_prove(cli_on):
     result = CliRunner().invoke(app, ["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert "kan inte visa att inga poster har tagits bort i slutet" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"comment": "åäö \"citat\" \\ \n\t\x01 \u2028 😀", "n": [1, None, True, {"b": 2, "a": 1}]},
+        {"float": 1e16, "small": 0.1, "big": 12345678901234567890},  # where orjson's text may differ
+    ],
+    ids=["text", "numbers"],
+)
+def test_the_quick_hash_never_decides_alone_that_an_entry_changed(engine, payload):
+    from models.audit import quick_entry_hash
+
+    with session_scope(engine) as session:
+        entry = append_audit(session=session, at=NOW, actor="a", action="x", source="cli", after=payload)
+        stored = entry.hash
+    with Session(engine) as session:
+        result = verify_log(session=session)
+    assert result.intact and result.checked == 1
+    if payload.get("comment"):
+        assert quick_entry_hash(entry, entry.prev_hash) == stored  # the fast path holds for the app's text
