@@ -325,3 +325,25 @@ def test_the_closed_cycle_archives_into_a_bundle_that_verifies_without_the_datab
     assert broken.exit_code == 1
     assert "granskningslogg.jsonl är ändrad" in broken.stderr
     assert f"post {forged['id']}:" in broken.stderr  # the chain itself names the entry
+
+
+@pytest.mark.browser
+def test_the_history_reads_in_a_browser(simulated, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.test_browser import CHROMIUM, CHROMIUM_ARGS, ensure_chromium
+
+    ensure_chromium()
+    html = _history(tmp_path, "html")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(html.as_uri())
+            assert page.get_by_role("heading", name="Granskningshistorik för årshjulet 2027").is_visible()
+            assert page.locator("section.step").count() == 15
+            assert page.get_by_text("Granskningsloggen är kontrollerad och intakt").is_visible()
+            assert page.locator("section.step table.events tbody tr").count() > 60
+            page.screenshot(path=str(tmp_path / "historik.png"), full_page=True)
+        finally:
+            browser.close()
