@@ -25,14 +25,22 @@ ARTIFACT_KEY = "arshjul-granskningslogg-kontrollpunkt"
 
 
 def take_checkpoint(reason: str, *, mode: Mode = Mode.live) -> Written:
-    """Sign the log's head now; publish it and mail it to the auditors."""
+    """Sign the log's head now; publish it and mail it to the auditors (once per head and
+    reason: the sweep run again the same day adds nothing)."""
     now = clock.now()
     definition = runtime.definition()
     organisation = definition.organisation.info
     with Session(runtime.engine()) as session:
         written = write_checkpoint(
-            session=session, settings=get_settings(), now=now, reason=reason, organisation=organisation.key
+            session=session,
+            settings=get_settings(),
+            now=now,
+            reason=reason,
+            organisation=organisation.key,
+            once=True,
         )
+    if not written.new:
+        return written
     record = written.record
     if FlowRunContext.get() is not None:  # an artifact belongs to a flow run
         create_markdown_artifact(

@@ -135,26 +135,40 @@ class Written:
     record: dict
     line: str
     path: Path
+    new: bool = True  # False: the same head was checkpointed for the same reason already
 
 
 def write_checkpoint(
-    *, session: Session, settings: Settings, now: dt.datetime, reason: str, organisation: str
+    *, session: Session, settings: Settings, now: dt.datetime, reason: str, organisation: str, once: bool = False
 ) -> Written:
     """Sign the log's head as it is now and append it to the checkpoint file.
 
     The file is locked while the previous checkpoint is read and the new one appended,
-    so two writers (the sweep, a cycle closing) never chain to the same predecessor."""
+    so two writers (the sweep, a cycle closing) never chain to the same predecessor.
+    With `once`, a head already checkpointed last for the same reason (the sweep run
+    twice in a day) is not checkpointed again."""
     key = signing_key(settings)
     path = checkpoint_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
-        previous = None
+        previous, previous_line = None, ""
         for line in handle:
             if line.strip():
-                previous = json.loads(line)
+                previous, previous_line = json.loads(line), line.strip()
         head = log_head(session=session)
+        if (
+            once
+            and previous
+            and (previous["last_id"], previous["last_hash"], previous["reason"])
+            == (
+                head.last_id,
+                head.last_hash,
+                reason,
+            )
+        ):
+            return Written(record=previous, line=previous_line, path=path, new=False)
         after = previous["last_id"] if previous else None
         record = {
             "version": VERSION,
