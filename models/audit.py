@@ -48,18 +48,31 @@ def _hashed_fields(entry: AuditEntry) -> dict:
     return fields
 
 
-def quick_entry_hash(entry, prev_hash: str) -> str:
-    """`entry_hash` with orjson's canonical form, which is the same text for the payloads
+def hashed_fields(entry) -> dict:
+    """What an entry's hash covers (anything with the entry's fields as attributes)."""
+    return _hashed_fields(entry)
+
+
+def fields_hash(fields: dict, prev_hash: str) -> str:
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + "\n" + canonical).encode("utf-8")).hexdigest()
+
+
+def quick_fields_hash(fields: dict, prev_hash: str) -> str:
+    """`fields_hash` with orjson's canonical form, which is the same text for the payloads
     the app writes, several times faster. Sound as a first check: a match proves the
     entry is what was hashed (the text must then be the same); on a mismatch, ask
-    `entry_hash` before calling the entry changed."""
-    canonical = orjson.dumps(_hashed_fields(entry), option=orjson.OPT_SORT_KEYS)
+    `fields_hash` before calling the entry changed."""
+    canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest()
 
 
+def quick_entry_hash(entry, prev_hash: str) -> str:
+    return quick_fields_hash(_hashed_fields(entry), prev_hash)
+
+
 def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
-    canonical = json.dumps(_hashed_fields(entry), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + "\n" + canonical).encode("utf-8")).hexdigest()
+    return fields_hash(_hashed_fields(entry), prev_hash)
 
 
 def lock_audit_log(*, session: Session) -> None:

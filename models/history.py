@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
 
@@ -23,6 +24,8 @@ from models.tables import AuditEntry, Cycle, OutboxMessage, StepInstance, StepSt
 
 ACTION_NAMES = {
     "cycle.started": "Cykeln startad",
+    "cycle.extended": "Cykeln utökad",
+    "cycle.closed": "Cykeln avslutad",
     "step.planned": "Planerat",
     "step.opened": "Öppnat",
     "step.reminded": "Påminnelse",
@@ -155,7 +158,7 @@ def build_history(
         step = by_id.get(entry.instance_id)
         if entry.instance_id is not None and step is None:
             continue  # a step outside the chosen unit
-        event = _event(entry, step, directory, org, outbox, cycle)
+        event = _event(entry, step, directory, org, outbox, cycle, ZoneInfo(org.info.timezone))
         if step is None:
             cycle_events.append(event)
             continue
@@ -220,7 +223,7 @@ def _top_of_ladder(entry: AuditEntry, step: StepInstance) -> bool:
     return bool(step.escalation) and after == max(stage["after"] for stage in step.escalation)
 
 
-def _event(entry: AuditEntry, step, directory: Directory, org, outbox: dict, cycle: Cycle) -> Event:
+def _event(entry: AuditEntry, step, directory: Directory, org, outbox: dict, cycle: Cycle, zone: ZoneInfo) -> Event:
     after, before, origin = entry.after or {}, entry.before or {}, entry.origin or {}
     who = directory.name(entry.actor) if entry.actor in directory else entry.actor
     for_whom, details = "", ""
@@ -233,7 +236,7 @@ def _event(entry: AuditEntry, step, directory: Directory, org, outbox: dict, cyc
             message_key(entry.instance_id, after.get("kind", ""), after.get("stage", ""), to or "", cycle.mode)
         )
         sent = (
-            f"skickat {row.sent_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC till {row.recipient}"
+            f"skickat {row.sent_at.astimezone(zone):%Y-%m-%d %H:%M} till {row.recipient}"
             if row is not None and row.sent_at
             else f"ej skickat ({row.state})"
             if row is not None
