@@ -43,7 +43,7 @@ from arshjul.core.database import session_scope
 from flows.daily_sweep import sweep, tag_overdue_runs
 from flows.in_process import execute_step_run, in_process_execution, thread_client
 from flows.run_step import run_step
-from flows.simulated_people import Intent, SimulatedPeople, answered_by_simulation, mark_simulated_answer
+from flows.simulated_people import Intent, SimulatedPeople, answer_as_simulation
 from models import notices as n
 from models.cycles import store_cycle
 from models.dependencies import unfinished_dependencies
@@ -168,12 +168,7 @@ class Simulation:
                 accepted = False
                 if self.ready_for(step, intent) and step.flow_run_id in self.showing_form:
                     form = self.people.form_for(step, intent, directory, today, wrong=wrong)
-                    mark_simulated_answer(step.flow_run_id, step.input_round)
-                    accepted = (
-                        thread_client().resume_flow_run(step.flow_run_id, run_input=form).status.value == "ACCEPT"
-                    )
-                    if not accepted:
-                        answered_by_simulation(step.flow_run_id, step.input_round)  # not given after all
+                    accepted = answer_as_simulation(thread_client(), step.flow_run_id, step.input_round, form)
                 if accepted:
                     self.showing_form.discard(step.flow_run_id)
                     resumed.append(step.flow_run_id)

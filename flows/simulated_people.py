@@ -26,9 +26,15 @@ _answers: set[tuple[str, int]] = set()
 _answers_lock = threading.Lock()
 
 
-def mark_simulated_answer(flow_run_id: str, round_: int) -> None:
+def answer_as_simulation(client, flow_run_id: str, round_: int, form: dict) -> bool:
+    """Resume a run with a simulated person's form, remembering that the simulation gave
+    it; whether the API accepted it."""
     with _answers_lock:
         _answers.add((str(flow_run_id), round_))
+    accepted = client.resume_flow_run(flow_run_id, run_input=form).status.value == "ACCEPT"
+    if not accepted:
+        answered_by_simulation(flow_run_id, round_)  # not given after all
+    return accepted
 
 
 def answered_by_simulation(flow_run_id: str | None, round_: int) -> bool:
