@@ -158,7 +158,7 @@ class MessageBuilder:
             )
         if row.kind == n.CHECKPOINT:
             # To the auditors' address, not a person of the register: no personal links.
-            common |= dict(recipient_name="revisorerna", mine_url=None)
+            common |= dict(recipient_name="Revisorerna", mine_url=None)
             return MessageFacts(kind=row.kind, step=None, checkpoint=context.get("checkpoint"), **common)
         if row.kind == n.NEW_LINK and row.instance_id is None:
             return MessageFacts(kind=row.kind, step=None, reason=context.get("reason"), **common)

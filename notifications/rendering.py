@@ -171,7 +171,8 @@ def subject_for(message: MessageFacts) -> str:
         subject = "Ny länk till Mina steg i årshjulet"
     elif kind == "checkpoint":
         checkpoint = message.checkpoint or {}
-        subject = f"Granskningsloggens kontrollpunkt {checkpoint.get('at', '')} ({checkpoint.get('reason', '')})"
+        when = str(checkpoint.get("at", "")).replace("T", " ").replace("+00:00", " UTC")
+        subject = f"Granskningsloggens kontrollpunkt {when} ({checkpoint.get('reason', '')})"
     else:
         title = f"{LABELS[kind]}: {step.name} – {step.unit_name}"
         suffix = {
