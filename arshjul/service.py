@@ -36,6 +36,20 @@ log = logging.getLogger(__name__)
 EMBEDDED_API_URL = "http://127.0.0.1:4200/api"
 
 
+# What the embedded Prefect server keeps (an operator's own values win). Pinned rather
+# than left to Prefect's defaults, so an upgrade cannot shorten them unnoticed. Nothing
+# the auditors need lives only in Prefect: the history comes from the app's tables.
+PREFECT_RETENTION = {
+    # Events feed automations and the UI's event feed for a week, as Prefect's default;
+    # on SQLite the events table is the one that grows.
+    "PREFECT_SERVER_EVENTS_RETENTION_PERIOD": "P7D",
+    # Only events are vacuumed, never flow runs: a cycle's step runs are the regionstab's
+    # view of it for two and a half years (plan year 2027 runs from 2026 into 2028), and
+    # Prefect's flow-run vacuum would delete finished runs 90 days after they ended.
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events",
+}
+
+
 def configure_prefect_environment(settings: Settings) -> bool:
     """Point Prefect at the embedded server and home unless the environment says otherwise,
     with the embedded server's sign-in for every client. Must run before Prefect is
@@ -113,6 +127,7 @@ class PrefectServer:
             # and a slipped deadline is ours to show, not Prefect's.
             PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
         )
+        env |= {name: os.environ.get(name, value) for name, value in PREFECT_RETENTION.items()}
         env.pop("PREFECT_API_URL", None)  # the server must not try to reach itself as a client
         env.pop("PREFECT_SERVER_API_AUTH_STRING", None)
         if self.auth_string:

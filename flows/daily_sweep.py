@@ -18,6 +18,7 @@ from models.queries import live_cycles
 from models.sweep import candidate_steps, digest_notices, select_due_work
 from models.tables import Mode, StepInstance
 from tasks.artifacts import publish_failed_mail, publish_status
+from tasks.checkpoints import take_checkpoint
 from tasks.events import emit_step_event
 from tasks.reconcile import reconcile_live
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
@@ -125,6 +126,11 @@ def daily_sweep(day: str | None = None) -> dict:
         if woken:
             logger.info("Väckte %s steg vars beroenden nu är klara.", len(woken))
         publish_status(cycle.id, today)
+    # The day's checkpoint of the audit log, signed and kept outside the database.
+    written = take_checkpoint(f"daglig kontroll {today.isoformat()}")
+    logger.info(
+        "Granskningsloggens kontrollpunkt: post %s, %s poster.", written.record["last_id"], written.record["count"]
+    )
     failed = publish_failed_mail()
     if failed:
         logger.warning(

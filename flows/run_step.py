@@ -22,6 +22,7 @@ from sqlmodel import Session
 from arshjul.core import clock, runtime
 from arshjul.core.database import session_scope
 from arshjul.views.markdown import inert, plain_line
+from flows.simulated_people import answered_by_simulation
 from flows.suspension import suspend_step
 from models.people import Directory, load_directory
 from models.permissions import expected_person
@@ -181,8 +182,13 @@ def run_step(instance_id: int) -> str:
             epostadress=expected.email if expected else "",
         )
         answer = suspend_step(f"r{step.input_round}", _waiting_message(step, directory), form)
+        simulated = answered_by_simulation(flow_run_id, step.input_round)
         outcome = record_input(
-            instance_id, answer.model_dump(), expected_round=step.input_round, flow_run_id=flow_run_id
+            instance_id,
+            answer.model_dump(),
+            expected_round=step.input_round,
+            flow_run_id=flow_run_id,
+            source="simulering" if simulated else "ui",
         )
         if outcome.accepted:
             logger.info("%s", outcome.message)

@@ -43,7 +43,7 @@ from arshjul.core.database import session_scope
 from flows.daily_sweep import sweep, tag_overdue_runs
 from flows.in_process import execute_step_run, in_process_execution, thread_client
 from flows.run_step import run_step
-from flows.simulated_people import Intent, SimulatedPeople
+from flows.simulated_people import Intent, SimulatedPeople, answer_as_simulation
 from flows.simulation_outcome import Progress, SimulationSummary, summarise
 from models.cycles import store_cycle
 from models.dependencies import unfinished_dependencies
@@ -151,9 +151,7 @@ class Simulation:
                 accepted = False
                 if self.ready_for(step, intent) and step.flow_run_id in self.showing_form:
                     form = self.people.form_for(step, intent, directory, today, wrong=wrong)
-                    accepted = (
-                        thread_client().resume_flow_run(step.flow_run_id, run_input=form).status.value == "ACCEPT"
-                    )
+                    accepted = answer_as_simulation(thread_client(), step.flow_run_id, step.input_round, form)
                 if accepted:
                     self.showing_form.discard(step.flow_run_id)
                     resumed.append(step.flow_run_id)
@@ -288,7 +286,7 @@ class Simulation:
     def _run(self, clock: SimulatedClock, started: float) -> SimulationSummary:
         with session_scope(runtime.engine()) as session:
             cycle_id = store_cycle(
-                self.definition, self.year, session=session, now=clock.now(), mode=MODE, source="simulation"
+                self.definition, self.year, session=session, now=clock.now(), mode=MODE, source="simulering"
             ).cycle.id
         self.cycle_id = cycle_id
         deployment_id = register_simulation_deployment()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -18,6 +19,33 @@ from models.definition import Definition
 from models.people import Directory
 from models.states import ACTION_LABELS, Action, step_is_done
 from models.tables import StepInstance, StepState, stored_id
+
+# The answers the simulated people gave, per (flow run, form round): the run that reads
+# one records it with the source `simulering`, so a simulated year never looks like real
+# use, while a person who resumes a simulation's run in the Prefect UI is still `ui`.
+_answers: set[tuple[str, int]] = set()
+_answers_lock = threading.Lock()
+
+
+def answer_as_simulation(client, flow_run_id: str, round_: int, form: dict) -> bool:
+    """Resume a run with a simulated person's form, remembering that the simulation gave
+    it; whether the API accepted it."""
+    with _answers_lock:
+        _answers.add((str(flow_run_id), round_))
+    accepted = client.resume_flow_run(flow_run_id, run_input=form).status.value == "ACCEPT"
+    if not accepted:
+        answered_by_simulation(flow_run_id, round_)  # not given after all
+    return accepted
+
+
+def answered_by_simulation(flow_run_id: str | None, round_: int) -> bool:
+    """Whether the simulation gave this answer (asked once: the answer is used once)."""
+    with _answers_lock:
+        if flow_run_id is None or (str(flow_run_id), round_) not in _answers:
+            return False
+        _answers.discard((str(flow_run_id), round_))
+        return True
+
 
 RETURN_COMMENT = "Komplettera med måluppfyllelse och koppling till regionplanens mål."
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from models.audit import append_audit
+from models.audit import append_audit, lock_audit_log
 from models.definition import Definition
 from models.planned import PlannedStep
 from models.planning import plan_cycle
+from models.states import step_is_done
 from models.tables import (
     Absence,
+    AuditEntry,
     Cycle,
     Mode,
     Person,
@@ -211,3 +213,28 @@ def store_cycle(
         )
         session.flush()
     return StoredCycle(cycle=cycle, created=created, existing=len(existing))
+
+
+def close_cycle_if_done(cycle_id: int, *, session: Session, now: dt.datetime) -> bool:
+    """Record `cycle.closed` once, when every step of the cycle is done. Returns whether it
+    closed now. The audit chain's lock is taken first, so two last steps finished at the
+    same moment close the cycle once."""
+    lock_audit_log(session=session)
+    closed = session.exec(
+        select(AuditEntry.id).where(AuditEntry.cycle_id == cycle_id, AuditEntry.action == "cycle.closed").limit(1)
+    ).first()
+    if closed is not None:
+        return False
+    steps = session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle_id)).all()
+    if not steps or not all(step_is_done(step) for step in steps):
+        return False
+    append_audit(
+        session=session,
+        at=now,
+        actor="system",
+        action="cycle.closed",
+        source="system",
+        cycle_id=cycle_id,
+        after={"steps": len(steps)},
+    )
+    return True

@@ -37,6 +37,7 @@ DECIDED = "decided"  # to the owner: approved
 DEADLINE_MOVED = "deadline_moved"  # to the owner: the regionstab moved the deadline
 DIGEST = "digest"  # weekly (Monday) or daily summary of a person's steps
 NEW_LINK = "new_link"  # to a person, at their address in the organisation: fresh signed links
+CHECKPOINT = "checkpoint"  # to the auditors' address: a signed checkpoint of the audit log
 
 # Kinds a daily-digest reader gets in the digest instead of as single mails.
 FOLDED_INTO_DAILY_DIGEST = {OPENED, AWAITING_DECISION, REMINDER, DUE_TODAY, OVERDUE, RETURNED, DECIDED}

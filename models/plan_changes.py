@@ -32,6 +32,7 @@ def move_deadline(
     ctx: Context,
     now: dt.datetime,
     source: str = "cli",
+    origin: dict | None = None,
 ) -> list[StepInstance]:
     """Move the deadline of one or more steps (to a date, or by a number of working days),
     keeping each reminder and escalation the same number of working days from it."""
@@ -99,6 +100,7 @@ def move_deadline(
             before=before,
             after=snapshot(step),
             comment=reason.strip(),
+            origin=origin,
         )
         notices = n.addressed(
             n.DEADLINE_MOVED,

@@ -108,6 +108,9 @@ class OrganisationInfo(Strict):
     holidays: HolidayRules = HolidayRules()
     closure_days: list[dt.date] = Field(default_factory=list)
     workday_start: dt.time = dt.time(8, 0)
+    # Where the audit log's signed checkpoints are mailed (the auditors, revisorerna):
+    # a copy the app's database writers cannot reach.
+    auditors_email: Email | None = None
 
 
 class Level(Strict):

@@ -156,6 +156,10 @@ class MessageBuilder:
                 digest_to_decide=to_decide,
                 **common,
             )
+        if row.kind == n.CHECKPOINT:
+            # To the auditors' address, not a person of the register: no personal links.
+            common |= dict(recipient_name="Revisorerna", mine_url=None)
+            return MessageFacts(kind=row.kind, step=None, checkpoint=context.get("checkpoint"), **common)
         if row.kind == n.NEW_LINK and row.instance_id is None:
             return MessageFacts(kind=row.kind, step=None, reason=context.get("reason"), **common)
         if step is None:
@@ -207,7 +211,7 @@ class MessageBuilder:
             row,
             step,
             sender=self.sender,
-            recipient_name=self.directory.name(row.recipient_key),
+            recipient_name="Revisorerna" if row.kind == n.CHECKPOINT else self.directory.name(row.recipient_key),
             step_url=self.step_url(step, row, "kalender") if step is not None else None,
             organisation=self.org,
             now=now,

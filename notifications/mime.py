@@ -194,6 +194,14 @@ def outbox_mail(
         html=rendered.html,
         headers={"Auto-Submitted": "auto-generated", "X-Arshjul-Key": row.key},
     )
+    if row.kind == "checkpoint" and row.context.get("line"):
+        # The signed line itself, to append to the auditors' own copy of the checkpoint file.
+        message.attach(
+            data=(row.context["line"] + "\n").encode("utf-8"),
+            filename="kontrollpunkt.jsonl",
+            content_disposition="attachment",
+            mime_type="application/jsonl; charset=utf-8",
+        )
     if step is not None:
         message.attach(
             data=_deadline_ics(step, step_url, organisation, now),

@@ -47,6 +47,7 @@ KINDS = (
     "deadline_moved",
     "digest",
     "new_link",
+    "checkpoint",
 )
 
 
@@ -95,6 +96,7 @@ class MessageFacts:
     today: dt.date | None = None  # the date the message is about ("i dag", week number)
     ui_url: str | None = None  # base URL of the Prefect UI (mails without signed links)
     mine_url: str | None = None  # the recipient's signed "Mina steg" link
+    checkpoint: dict | None = None  # checkpoint: the signed head of the audit log
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ LABELS = {
     "decided": "Godkänt",
     "deadline_moved": "Ny deadline",
     "new_link": "Ny länk",
+    "checkpoint": "Kontrollpunkt",
 }
 
 # Badge colours (text, background): at least 7:1 contrast (WCAG AAA).
@@ -144,6 +147,7 @@ KIND_TONES = {
     "deadline_moved": "info",
     "digest": "info",
     "new_link": "info",
+    "checkpoint": "info",
 }
 
 # Whom a stand-in covers for: the step's owner, unless the mail goes to a decider or a
@@ -165,6 +169,10 @@ def subject_for(message: MessageFacts) -> str:
         subject = _digest_subject(message)
     elif kind == "new_link" and step is None:
         subject = "Ny länk till Mina steg i årshjulet"
+    elif kind == "checkpoint":
+        checkpoint = message.checkpoint or {}
+        when = str(checkpoint.get("at", "")).replace("T", " ").replace("+00:00", " UTC")
+        subject = f"Granskningsloggens kontrollpunkt {when} ({checkpoint.get('reason', '')})"
     else:
         title = f"{LABELS[kind]}: {step.name} – {step.unit_name}"
         suffix = {
@@ -272,7 +280,7 @@ def _tidy_text(text: str) -> str:
 def _check(message: MessageFacts) -> None:
     if message.kind not in KINDS:
         raise ValueError(f"okänd meddelandetyp {message.kind!r}; giltiga: {', '.join(KINDS)}")
-    if message.kind not in ("digest", "new_link") and message.step is None:
+    if message.kind not in ("digest", "new_link", "checkpoint") and message.step is None:
         raise ValueError(f"meddelandetypen {message.kind!r} handlar om ett steg: step saknas")
     for name in REQUIRED.get(message.kind, ()):
         if getattr(message, name) is None:

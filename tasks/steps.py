@@ -22,6 +22,7 @@ from models.queries import waiting_steps_with_runs
 from models.states import ACTION_BY_LABEL, Action, step_is_done
 from models.steps import DIARIENUMMER, StaleInput, StepActionError, open_step, perform, reject_input
 from models.tables import StepInstance, StepState
+from tasks.checkpoints import checkpoint_if_cycle_closed
 from tasks.events import emit_step_event
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def after_action(step: StepInstance, action: Action, flow_run_id: str | None = N
     )
     if step_is_done(step):
         wake_dependents(step.id)
+        checkpoint_if_cycle_closed(step)
 
 
 def record_input(
@@ -135,7 +137,10 @@ def record_input(
     action = ACTION_BY_LABEL.get(label)
     reference = " ".join(str(form.get("diarienummer") or "").split())
     is_diarienummer = bool(DIARIENUMMER.match(reference)) or action is not Action.submit
-    origin = {"via": "prefect-formuläret", "on_behalf_of": actor, "operator": "regionstaben (Prefect-inloggningen)"}
+    if source == "simulering":
+        origin = {"via": "simulering", "simulated_person": actor}
+    else:
+        origin = {"via": "prefect-formuläret", "on_behalf_of": actor, "operator": "regionstaben (Prefect-inloggningen)"}
     try:
         if action is None:
             raise StepActionError(f"okänd åtgärd '{label}': välj lämna in, godkänn eller återremittera")

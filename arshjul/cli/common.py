@@ -7,7 +7,9 @@ under ./var), so it must be imported before anything imports Prefect."""
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -154,6 +156,16 @@ def export_settings(org: Path | None) -> None:
     if settings.database_url:
         os.environ["ARSHJUL_DATABASE_URL"] = settings.database_url
     settings.org = (org or settings.org).resolve()
+
+
+def cli_origin(on_behalf_of: str) -> dict:
+    """Where a CLI action came from, for the audit: the OS user who ran the command on which
+    host (whoever can run `arshjul` has the database, so `--as` is their claim)."""
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container without a passwd entry)
+        os_user = str(os.getuid())
+    return {"via": "cli", "os_user": os_user, "host": socket.gethostname(), "on_behalf_of": on_behalf_of}
 
 
 def cycle_or_fail(session: Session, organisation: str, year: int, mode: Mode) -> Cycle:

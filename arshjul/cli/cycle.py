@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
+from arshjul.cli import archive
 from arshjul.cli.common import (
     OrgOption,
     SimulationOption,
@@ -92,4 +93,5 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Starta en cykel och följ dess läge.", no_args_is_help=True)
     group.command("start")(cycle_start)
     group.command("status")(cycle_status)
+    archive.register(group)
     app.add_typer(group, name="cycle")

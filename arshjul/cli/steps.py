@@ -17,6 +17,7 @@ from arshjul.cli.common import (
     SimulationOption,
     check_ids,
     check_year,
+    cli_origin,
     console,
     cycle_or_fail,
     database,
@@ -171,7 +172,13 @@ def act(action: Action, instance_id: int, *, actor: str, comment: str, diarienum
     existing_step(engine, instance_id)
     try:
         step = apply_action(
-            instance_id, action, actor_email=actor, comment=comment, diarienummer=diarienummer, source="cli"
+            instance_id,
+            action,
+            actor_email=actor,
+            comment=comment,
+            diarienummer=diarienummer,
+            source="cli",
+            origin=cli_origin(actor),
         )
     except StepActionError as exc:
         fail(str(exc))
@@ -277,6 +284,7 @@ def steps_move_deadline(
                 session=session,
                 ctx=runtime.context_for_step(first, session=session),
                 now=clock.now(),
+                origin=cli_origin(as_),
             )
     except StepActionError as exc:
         fail(str(exc))

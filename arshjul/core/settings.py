@@ -158,6 +158,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    # The audit log's checkpoints (arshjul.core.checkpoints): the folder the signed
+    # checkpoint file is appended to, and the Ed25519 key that signs them. Both belong
+    # where the app database's writers cannot reach; the key is generated on the
+    # embedded default, and must exist in production (`arshjul audit keygen`).
+    checkpoint_dir: Path | None = None  # default: home/kontrollpunkter
+    checkpoint_key: Path | None = None  # default: home/kontrollpunkt-nyckel.pem
+
     @model_validator(mode="after")
     def _claims_outlast_smtp(self) -> "Settings":
         # A sender must finish a message well within its claim, or another sender could
@@ -187,6 +194,14 @@ class Settings(BaseSettings):
     @property
     def mail_dir(self) -> Path:
         return self.home / "mail"
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        return self.checkpoint_dir or self.home / "kontrollpunkter"
+
+    @property
+    def resolved_checkpoint_key(self) -> Path:
+        return self.checkpoint_key or self.home / "kontrollpunkt-nyckel.pem"
 
     @property
     def prefect_home(self) -> Path:

@@ -317,6 +317,11 @@ def test_daily_sweep_reminds_tags_and_publishes(cycle):
         )
     by_key = {a.key: a for a in artifacts}
     assert set(by_key) == {"arshjul-2027-status", "arshjul-2027-forsenat", "arshjul-misslyckade-utskick"}
+    with get_client(sync_client=True) as client:
+        (checkpoint,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["arshjul-granskningslogg-kontrollpunkt"]))
+        )
+    assert "daglig kontroll 2027-03-09" in checkpoint.data and "Senaste post" in checkpoint.data
     assert "Månadsrapport per februari 2027" in by_key["arshjul-2027-forsenat"].data
     with Session(runtime.engine()) as session:
         outbox = session.exec(
@@ -329,5 +334,8 @@ def test_daily_sweep_reminds_tags_and_publishes(cycle):
     # A second sweep the same day adds nothing.
     again = daily_sweep(day="2027-03-09")
     assert (again["overdue"], again["reminders"], again["escalations"]) == (0, 0, 0)
+    with Session(runtime.engine()) as session:
+        mailed = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "checkpoint")).all()
+    assert len(mailed) == 1 and mailed[0].recipient == "revisorerna@example.se"  # once for the day's head
     # Not on a holiday.
     assert daily_sweep(day="2027-03-26") == {"day": "2027-03-26", "working_day": False}

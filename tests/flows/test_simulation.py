@@ -196,3 +196,154 @@ def test_opening_every_link_in_the_years_mail_changes_no_step(simulated):
         clock.use(previous)
     assert statuses[200] > 0  # links that still work were shown
     assert snapshot() == before
+
+
+def test_the_simulated_people_are_recorded_as_the_simulation(simulated):
+    actions = [e for e in simulated["audit"] if e.action in ("step.submitted", "step.approved", "step.returned")]
+    refused = [e for e in simulated["audit"] if e.action == "step.input_rejected"]
+    assert actions and all(e.source == "simulering" for e in actions + refused)
+    assert all(e.origin["via"] == "simulering" and e.origin["simulated_person"] for e in actions)
+    assert not [e for e in simulated["audit"] if e.source == "ui"]  # nobody used the form in this year
+
+
+def _history(tmp_path, output_format: str):
+    from typer.testing import CliRunner
+
+    from arshjul.cli import app
+
+    path = tmp_path / f"historik.{output_format}"
+    result = CliRunner().invoke(
+        app, ["audit", "history", "2027", "--simulation", "--format", output_format, "-o", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_the_cycle_closed_with_a_signed_checkpoint_mailed_to_the_auditors(simulated):
+    from arshjul.core.checkpoints import checkpoint_path, read_checkpoints, verifying_key
+
+    audit = simulated["audit"]
+    closed = [e for e in audit if e.action == "cycle.closed"]
+    assert len(closed) == 1 and closed[0].id == max(e.id for e in audit)  # the last step's action closed it
+    checkpoints, problems = read_checkpoints(checkpoint_path(get_settings()), verifying_key(get_settings()))
+    assert problems == [] and checkpoints[-1].head.last_id == closed[0].id
+    assert checkpoints[-1].reason == "cykel 2027 avslutad"
+    mails = [row for row in simulated["outbox"] if row.kind == n.CHECKPOINT]
+    assert len(mails) == 1 and mails[0].recipient == "revisorerna@example.se"
+    assert mails[0].context["checkpoint"]["last_id"] == closed[0].id
+
+
+def test_the_history_tells_every_steps_story_and_matches_the_export_entry_for_entry(simulated, tmp_path):
+    import csv
+    import json
+
+    from typer.testing import CliRunner
+
+    from arshjul.cli import app
+
+    history = json.loads(_history(tmp_path, "json").read_text(encoding="utf-8"))
+    export = tmp_path / "export.csv"
+    assert CliRunner().invoke(app, ["audit", "export", "-o", str(export)]).exit_code == 0
+    exported = list(csv.DictReader(export.open(encoding="utf-8")))
+    listed = [e["post"] for step in history["steg"] for e in step["händelser"]] + [
+        e["post"] for e in history["cykelhändelser"]
+    ]
+    assert sorted(listed) == sorted(int(row["id"]) for row in exported)  # every entry once, nothing else
+    by_id = {int(row["id"]): row for row in exported}
+    assert len(history["steg"]) == 15
+    for step in history["steg"]:
+        actions = [e["åtgärd"] for e in step["händelser"]]
+        assert actions[0] == "step.opened" and "step.submitted" in actions, step["namn"]
+        assert [e["post"] for e in step["händelser"]] == sorted(e["post"] for e in step["händelser"])  # in order
+        assert all(by_id[e["post"]]["action"] == e["åtgärd"] for e in step["händelser"])
+        if step["beslutas_av"]:
+            decision = next(e for e in step["händelser"] if e["åtgärd"] == "step.approved")
+            assert step["beslutas_av"] in decision["detaljer"] and "diarienummer" in decision["detaljer"]
+        submitted = next(e for e in step["händelser"] if e["åtgärd"] == "step.submitted")
+        assert submitted["vem"] and submitted["via"] == "simulering"
+        assert step["utfall"] in ("i tid", "sent") and step["arbetsdagar_sent"] is not None
+    reminders = [e for step in history["steg"] for e in step["händelser"] if e["åtgärd"] == "step.reminded"]
+    assert reminders and all(" till " in e["detaljer"] and "skickat" in e["detaljer"] for e in reminders)
+    assert history["eget_beslut"] == []
+    assert history["granskningslogg"]["intakt"] and history["granskningslogg"]["kontrollpunkt"]
+    summary = history["sammanfattning"]
+    assert sum(row["steps"] for row in summary) == 15
+    assert sum(row["late"] for row in summary) == simulated["summary"].completed_late
+
+
+def test_the_history_as_html_pdf_and_csv(simulated, tmp_path):
+    import csv
+    import subprocess
+
+    html = _history(tmp_path, "html").read_text(encoding="utf-8")
+    assert "Granskningshistorik för årshjulet 2027" in html and "kontrollerad och intakt" in html
+    assert "kontrollpunkt" in html and "<script" not in html
+    pdf = _history(tmp_path, "pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf), str(tmp_path / "sida")], check=True)
+    assert list(tmp_path.glob("sida-*.png"))
+    rows = list(csv.DictReader(_history(tmp_path, "csv").open(encoding="utf-8")))
+    assert rows and {"post", "händelse", "vem", "för", "via", "detaljer"} <= set(rows[0])
+
+
+def test_the_closed_cycle_archives_into_a_bundle_that_verifies_without_the_database(simulated, tmp_path):
+    import json
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from arshjul.cli import app
+
+    runner = CliRunner()
+    bundle = tmp_path / "arkiv-2027.zip"
+    made = runner.invoke(app, ["cycle", "archive", "2027", "--simulation", "-o", str(bundle)])
+    assert made.exit_code == 0, made.output
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        listing = json.loads(archive.read("manifest.json"))
+        audit_log = archive.read("granskningslogg.jsonl").decode()
+    assert {
+        "historik-2027.html", "historik-2027.pdf", "historik-2027.csv", "historik-2027.json", "epostlogg-2027.csv",
+        "uppfoljning-2027.csv", "granskningslogg.jsonl", "kontrollpunkter.jsonl", "manifest.json", "manifest.sig",
+    } <= names  # fmt: skip
+    assert set(listing["filer"]) == names - {"manifest.json", "manifest.sig"}
+    verified = runner.invoke(app, ["cycle", "verify-archive", str(bundle)])
+    assert verified.exit_code == 0, verified.output
+
+    # An auditor's copy tampered with: one entry of the log changed, and the manifest re-hashed to match.
+    lines = audit_log.splitlines()
+    forged = json.loads(lines[5])
+    forged["actor"] = "någon annan"
+    lines[5] = json.dumps(forged, ensure_ascii=False)
+    folder = tmp_path / "manipulerat"
+    folder.mkdir()
+    with zipfile.ZipFile(bundle) as archive:
+        for name in names:
+            (folder / name).write_bytes(archive.read(name))
+    (folder / "granskningslogg.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    broken = runner.invoke(app, ["cycle", "verify-archive", str(folder)])
+    assert broken.exit_code == 1
+    assert "granskningslogg.jsonl är ändrad" in broken.stderr
+    assert f"post {forged['id']}:" in broken.stderr  # the chain itself names the entry
+
+
+@pytest.mark.browser
+def test_the_history_reads_in_a_browser(simulated, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.test_browser import CHROMIUM, CHROMIUM_ARGS, ensure_chromium
+
+    ensure_chromium()
+    html = _history(tmp_path, "html")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(html.as_uri())
+            assert page.get_by_role("heading", name="Granskningshistorik för årshjulet 2027").is_visible()
+            assert page.locator("section.step").count() == 15
+            assert page.get_by_text("Granskningsloggen är kontrollerad och intakt").is_visible()
+            assert page.locator("section.step table.events tbody tr").count() > 60
+            page.screenshot(path=str(tmp_path / "historik.png"), full_page=True)
+        finally:
+            browser.close()
