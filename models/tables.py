@@ -278,6 +278,7 @@ class OutboxState(enum.StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"  # dead-lettered after the last attempt; can be re-sent
+    folded = "folded"  # a daily-digest reader's notice: news for the next digest, never sent alone
 
 
 class OutboxMessage(SQLModel, table=True):
