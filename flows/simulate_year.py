@@ -47,10 +47,11 @@ from flows.simulated_people import Intent, SimulatedPeople
 from models import notices as n
 from models.cycles import store_cycle
 from models.dependencies import unfinished_dependencies
+from models.mail_stats import mail_stats, sent_rows
 from models.people import load_directory
 from models.reporting import deliveries
 from models.states import Action, step_is_done
-from models.tables import AuditEntry, Cycle, Mode, OutboxMessage, OutboxState, StepInstance, StepState
+from models.tables import AuditEntry, Cycle, Mode, OutboxMessage, StepInstance, StepState
 from tasks.artifacts import publish_status
 from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
 from tasks.mail import deliver
@@ -76,6 +77,7 @@ class SimulationSummary:
     emails: int
     simulated_days: int
     wall_seconds: float
+    mail: dict  # `arshjul mail stats --simulation` of the run (models.mail_stats)
 
 
 def register_simulation_deployment():
@@ -355,17 +357,12 @@ class Simulation:
                     OutboxMessage.cycle_id == cycle_id, OutboxMessage.mode == MODE
                 )
             ).all()
-            digests = session.exec(
-                select(OutboxMessage.state).where(OutboxMessage.cycle_id.is_(None), OutboxMessage.mode == MODE)
-            ).all()
             audit = session.exec(select(AuditEntry.action).where(AuditEntry.cycle_id == cycle_id)).all()
+            mail = mail_stats(sent_rows(session=session, mode=MODE), self.calendar).as_dict()
         done = deliveries(steps, self.calendar)
         kinds = defaultdict(int)
         for kind, _ in outbox:
             kinds[kind] += 1
-        sent = sum(1 for _, state in outbox if state == OutboxState.sent.value) + sum(
-            1 for state in digests if state == OutboxState.sent.value
-        )
         return SimulationSummary(
             year=self.year,
             steps_total=len(steps),
@@ -377,9 +374,10 @@ class Simulation:
             refused_inputs=sum(1 for action in audit if action == "step.input_rejected"),
             reminders=kinds[n.REMINDER] + kinds[n.DUE_TODAY],
             escalations=kinds[n.ESCALATION],
-            emails=sent,
+            emails=mail["mails"],  # mails that reached an inbox (a combined mail once)
             simulated_days=days,
             wall_seconds=round(seconds, 1),
+            mail=mail,
         )
 
 
