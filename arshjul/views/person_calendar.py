@@ -19,7 +19,7 @@ from dataclasses import replace
 from arshjul.views.ics import Deadline, deadline_for
 from models.tables import StepInstance, StepState
 
-CANCELLED_STATE = "cancelled"  # a cancelled step's state (`arshjul steps cancel`)
+CANCELLED_STATE = StepState.cancelled.value
 
 
 def _sequence(step: StepInstance) -> int:
