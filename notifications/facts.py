@@ -121,9 +121,9 @@ class MessageBuilder:
         self, step: StepInstance, neighbours: Neighbours, today: dt.date, row: OutboxMessage | None = None
     ) -> StepFacts:
         owner = self.directory.members.get(step.owner)
-        decided_by = step.decided_by
+        decided_by = subject = step.decided_by
         if decided_by in self.org.roles or decided_by in self.org.bodies:
-            decided_by = self.org.decider_name(decided_by)
+            decided_by, subject = self.org.decider_name(decided_by), self.org.decider_subject(decided_by)
         return StepFacts(
             name=step.name,
             unit_name=step.unit_name,
@@ -143,6 +143,7 @@ class MessageBuilder:
             waiting_downstream=tuple(
                 f"{d.name} · {d.unit_name}" for d in neighbours.dependents(step) if not step_is_done(d)
             ),
+            decided_by_subject=subject,
         )
 
     def digest_lists(

@@ -73,6 +73,7 @@ class StepFacts:
     diarienummer: str | None
     waiting_for: tuple[str, ...] = ()  # unfinished steps this one needs before it can be submitted
     waiting_downstream: tuple[str, ...] = ()  # steps that wait for this one, "Name · Unit"
+    decided_by_subject: str | None = None  # who decides as a sentence's subject ("Regiondirektören")
 
 
 @dataclass(frozen=True)

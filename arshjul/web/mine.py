@@ -9,8 +9,6 @@ link to act is mailed to the person's address in the organisation (the step page
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import icalendar
+import pytest
 import vobject
 from sqlmodel import Session, select
 
@@ -19,11 +20,19 @@ from models.states import Action
 from models.steps import open_step, perform
 from models.sweep import digest_notices, select_due_work
 from models.tables import OutboxMessage, OutboxState, StepInstance
-from tests.conftest import step_context, stored_step
-from tests.notifications.test_mail import deliver, read, rows, sink  # noqa: F401  (the sink fixture)
+from notifications.sink import MailSink
+from tests.conftest import free_port, step_context, stored_step
+from tests.notifications.test_mail import deliver, read, rows
 
 UTC = dt.UTC
 D = dt.date
+
+
+@pytest.fixture
+def sink(tmp_path):
+    server = MailSink(tmp_path / "mail", port=free_port()).start()
+    yield server
+    server.stop()
 
 
 def at(day: dt.date, hour: int = 9) -> dt.datetime:
@@ -63,8 +72,8 @@ def sweep(engine, definition, day: dt.date) -> set[str]:
         )
 
 
-def mails_to(sink, address: str):
-    return [read(path) for path in sink.messages() if address in read(path)["To"]]
+def mails_to(server: MailSink, address: str):
+    return [read(path) for path in server.messages() if address in read(path)["To"]]
 
 
 def text_of(message) -> str:

@@ -8,7 +8,6 @@ import icalendar
 import vobject
 
 
-
 def feed(desk, message) -> icalendar.Calendar:
     [mine] = desk.links_in(message, "mina-steg")
     response = desk.client.get(desk.path(mine) + "/kalender.ics")
