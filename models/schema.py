@@ -158,7 +158,13 @@ class Role(Strict):
         if self.definite is None:
             from models.swedish_mail import derived_definite
 
-            object.__setattr__(self, "definite", derived_definite(self.name))
+            derived = derived_definite(self.name)
+            if derived is None:
+                raise ValueError(
+                    f"rollen {self.key} ({self.name}) behöver sin bestämda form i `definite`, "
+                    "t.ex. definite: Den överordnade linjechefen"
+                )
+            object.__setattr__(self, "definite", derived)
         return self
 
 

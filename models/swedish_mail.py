@@ -11,23 +11,24 @@ def first_name(name: str) -> str:
     return words[0] if words else name
 
 
-# Definite forms of the usual ending of a Swedish role noun, for a role whose data gives
-# none: -or → -orn, -ör → -ören, -are → -aren, -e → -en, -a → -an, else + "en".
-_ENDINGS = (("are", "aren"), ("ör", "ören"), ("or", "orn"), ("e", "en"), ("a", "an"), ("ent", "enten"))
+# Definite forms of the usual endings of a Swedish role noun: -are → -aren, -ör → -ören,
+# -or → -orn, -e → -en, -a → -an, else + "en" (chef → chefen, strateg → strategen).
+_ENDINGS = (("are", "aren"), ("ör", "ören"), ("or", "orn"), ("e", "en"), ("a", "an"))
 
 
-def derived_definite(title: str) -> str:
-    """The definite form of a role title ("regiondirektör" → "regiondirektören"), from
-    the last word's ending; used when the organisation data gives none."""
-    words = title.split()
-    if not words:
-        return title
-    last = words[-1]
-    lower = last.lower()
+def _definite_noun(noun: str) -> str:
+    lower = noun.lower()
     for ending, definite in _ENDINGS:
         if lower.endswith(ending):
-            words[-1] = last[: len(last) - len(ending)] + definite
-            break
-    else:
-        words[-1] = last + "en"
-    return " ".join(words)
+            return noun[: len(noun) - len(ending)] + definite
+    return noun + "en"
+
+
+def derived_definite(title: str) -> str | None:
+    """The definite form of a one-word role title ("Regiondirektör" → "Regiondirektören",
+    "Förvaltningschef/regionstabschef" → "Förvaltningschefen/regionstabschefen"); None
+    for a title of several words, whose definite form the data must give ("Överordnad
+    linjechef" → "Den överordnade linjechefen")."""
+    if len(title.split()) != 1:
+        return None
+    return "/".join(_definite_noun(part) for part in title.split("/"))
