@@ -157,14 +157,16 @@ class Interest:
     """What a digest would have for one person."""
 
     steps: int = 0  # open, returned, soon opening or waiting for their decision
-    actionable: int = 0  # open or returned, or waiting for their decision
+    actionable: int = 0  # open, returned or to decide, with its deadline (or meeting) within the horizon
 
 
 def digest_interest(*, session: Session, today: dt.date, calendar: WorkingCalendar, mode: Mode) -> dict[str, Interest]:
     """Everyone a digest would have something for, with how many steps: owners of open,
     returned or soon opening steps, deciders of submissions."""
     horizon = digest_horizon(today, calendar)
-    query = select(StepInstance.state, StepInstance.owner, StepInstance.decider).where(
+    query = select(
+        StepInstance.state, StepInstance.owner, StepInstance.decider, StepInstance.due, StepInstance.meeting
+    ).where(
         _in_mode(mode),
         col(StepInstance.state).in_(
             [s.value for s in (StepState.planned, StepState.open, StepState.returned, StepState.submitted)]
@@ -173,12 +175,15 @@ def digest_interest(*, session: Session, today: dt.date, calendar: WorkingCalend
         (StepInstance.state != StepState.planned.value) | (StepInstance.opens <= horizon),
     )
     interested: dict[str, Interest] = {}
-    for state, owner, decider in session.exec(query):
-        person = decider if StepState(state) is StepState.submitted else owner
+    for state, owner, decider, due, meeting in session.exec(query):
+        deciding = StepState(state) is StepState.submitted
+        person = decider if deciding else owner
         if person:
             interest = interested.setdefault(person, Interest())
             interest.steps += 1
-            interest.actionable += StepState(state) is not StepState.planned
+            # Work to do now: a deadline (or the decision's meeting) within the horizon.
+            when = (meeting or due) if deciding else due
+            interest.actionable += StepState(state) is not StepState.planned and when <= horizon
     return interested
 
 

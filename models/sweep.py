@@ -116,7 +116,9 @@ def digest_notices(
     digest (a step opened, a deadline moved, a submission waiting for their decision, a
     step overdue, returned, approved or cancelled; `today_notices` are the sweep's own,
     not yet written). A weekly digest goes out as well when the person has something to
-    act on. A skipped digest's news is in the next one (it reports all since the last)."""
+    act on: a step of theirs due, or a decision's meeting, within the digest's horizon
+    (20 working days), or overdue. A skipped digest's news is in the next one (it
+    reports all since the last)."""
     calendar = ctx.calendar
     if not calendar.is_working_day(today):
         return []

@@ -197,7 +197,8 @@ def test_weekly_digest_on_the_first_working_day_of_the_week(cycle, small_definit
 def test_easter_monday_week_digest_comes_on_tuesday(engine, small_definition):
     with session_scope(engine) as session:
         store_cycle(small_definition, 2027, session=session, now=dt.datetime(2027, 3, 1, 8, tzinfo=UTC))
-    open_all(engine, small_definition, ["tertialrapport_omrade:omr_a"], dt.datetime(2027, 3, 1, 8, tzinfo=UTC))
+    # Opened the Friday before Easter: news for the week's digest.
+    open_all(engine, small_definition, ["tertialrapport_omrade:omr_a"], dt.datetime(2027, 3, 26, 8, tzinfo=UTC))
     with Session(engine) as session:
         context = step_context(session, small_definition)
         assert digest_notices(session=session, today=D(2027, 3, 29), ctx=context) == []  # Easter Monday: no sweep
