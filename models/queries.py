@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import sqlalchemy
 from sqlmodel import Session, col, select
 
 from models.states import is_overdue
@@ -164,18 +165,17 @@ def digest_interest(*, session: Session, today: dt.date, calendar: WorkingCalend
     """Everyone a digest would have something for, with how many steps: owners of open,
     returned or soon opening steps, deciders of submissions."""
     horizon = digest_horizon(today, calendar)
-    query = select(
-        StepInstance.state, StepInstance.owner, StepInstance.decider, StepInstance.due, StepInstance.meeting
-    ).where(
+    columns = [col(c) for c in (StepInstance.state, StepInstance.owner, StepInstance.decider, StepInstance.due)]
+    query = sqlalchemy.select(*columns, col(StepInstance.meeting)).where(
         _in_mode(mode),
         col(StepInstance.state).in_(
             [s.value for s in (StepState.planned, StepState.open, StepState.returned, StepState.submitted)]
         ),
         # A step opened early is open work whenever it would have opened.
-        (StepInstance.state != StepState.planned.value) | (StepInstance.opens <= horizon),
+        (col(StepInstance.state) != StepState.planned.value) | (col(StepInstance.opens) <= horizon),
     )
     interested: dict[str, Interest] = {}
-    for state, owner, decider, due, meeting in session.exec(query):
+    for state, owner, decider, due, meeting in session.execute(query):
         deciding = StepState(state) is StepState.submitted
         person = decider if deciding else owner
         if person:
