@@ -35,7 +35,7 @@ def sweep(today: dt.date, *, mode: Mode = Mode.live) -> dict:
         ctx = runtime.step_context(session=session, mode=mode)
         steps = candidate_steps(session=session, today=today, mode=mode)
         selection = select_due_work(steps, today, ctx)
-        digests = digest_notices(session=session, today=today, ctx=ctx, mode=mode)
+        digests = digest_notices(session=session, today=today, ctx=ctx, mode=mode, today_notices=selection.notices)
         new_keys = n.enqueue(
             selection.notices + digests,
             session=session,

@@ -11,9 +11,10 @@ from sqlmodel import Session, select
 
 from arshjul.core import runtime
 from models import notices as n
+from models.mail_stats import mail_stats, sent_rows
 from models.reporting import deliveries
 from models.states import state_label, step_is_done
-from models.tables import AuditEntry, Mode, OutboxMessage, OutboxState, StepInstance
+from models.tables import AuditEntry, Mode, OutboxMessage, StepInstance
 from models.workdays import WorkingCalendar
 
 # Working days without any step moving, past the cycle's last deadline and meeting,
@@ -37,6 +38,7 @@ class SimulationSummary:
     emails: int
     simulated_days: int
     wall_seconds: float
+    mail: dict  # `arshjul mail stats --simulation` of the run (models.mail_stats)
 
 
 class SimulationStuck(RuntimeError):
@@ -79,17 +81,12 @@ def summarise(
                 OutboxMessage.cycle_id == cycle_id, OutboxMessage.mode == mode
             )
         ).all()
-        digests = session.exec(
-            select(OutboxMessage.state).where(OutboxMessage.cycle_id.is_(None), OutboxMessage.mode == mode)
-        ).all()
         audit = session.exec(select(AuditEntry.action).where(AuditEntry.cycle_id == cycle_id)).all()
+        mail = mail_stats(sent_rows(session=session, mode=mode), calendar).as_dict()
     done = deliveries(steps, calendar)
     kinds: dict[str, int] = defaultdict(int)
     for kind, _ in outbox:
         kinds[kind] += 1
-    sent = sum(1 for _, state in outbox if state == OutboxState.sent.value) + sum(
-        1 for state in digests if state == OutboxState.sent.value
-    )
     return SimulationSummary(
         year=year,
         steps_total=len(steps),
@@ -101,7 +98,8 @@ def summarise(
         refused_inputs=sum(1 for action in audit if action == "step.input_rejected"),
         reminders=kinds[n.REMINDER] + kinds[n.DUE_TODAY],
         escalations=kinds[n.ESCALATION],
-        emails=sent,
+        emails=mail["mails"],  # mails that reached an inbox (a combined mail once)
         simulated_days=days,
         wall_seconds=round(seconds, 1),
+        mail=mail,
     )

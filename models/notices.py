@@ -7,8 +7,13 @@ as the change that causes it; `notifications` renders and sends it later. The ro
 Delivery times: event notices (opened, submitted, decided…) go out at once during
 working hours, otherwise at the start of the next working day; the sweep's reminders
 and escalations go out at the start of the working day (08:00). People who chose a
-daily digest get no single mails about their own steps (the digest lists them);
-escalations about other people's steps always go out singly.
+daily digest get no single mails about what was done to their steps: those notices are
+kept as *folded* rows, never sent by themselves, that the next digest reports as news.
+Escalations about other people's steps always go out singly.
+
+One scheduled mail per person and day: the sweep's reminders, deadline-today and
+overdue notices and the digest stay one row each, and the sender combines a person's
+due rows of these kinds into one mail (`COMBINED_KINDS`, `combined_message_id`).
 """
 
 from __future__ import annotations
@@ -38,9 +43,21 @@ DEADLINE_MOVED = "deadline_moved"  # to the owner: the regionstab moved the dead
 DIGEST = "digest"  # weekly (Monday) or daily summary of a person's steps
 NEW_LINK = "new_link"  # to a person, at their address in the organisation: fresh signed links
 CHECKPOINT = "checkpoint"  # to the auditors' address: a signed checkpoint of the audit log
+CANCELLED = "cancelled"  # to the owner: the step was cancelled (its calendar event too)
 
-# Kinds a daily-digest reader gets in the digest instead of as single mails.
-FOLDED_INTO_DAILY_DIGEST = {OPENED, AWAITING_DECISION, REMINDER, DUE_TODAY, OVERDUE, RETURNED, DECIDED}
+# Kinds a daily-digest reader gets in the digest instead of as single mails (kept as
+# folded rows: the digest's news).
+FOLDED_INTO_DAILY_DIGEST = {OPENED, AWAITING_DECISION, RETURNED, DECIDED}
+
+# The scheduled kinds the sender combines into one mail per person (the 08:00 batch).
+# Escalations (about other people's steps) and notices caused by an action stay single.
+COMBINED_KINDS = frozenset({REMINDER, DUE_TODAY, OVERDUE, DIGEST})
+
+# What makes a digest worth sending besides open work: something new since the last one.
+NEWS_KINDS = frozenset({OPENED, AWAITING_DECISION, DEADLINE_MOVED, OVERDUE, RETURNED, DECIDED, CANCELLED})
+
+# Most urgent first, within one combined mail.
+URGENCY = {OVERDUE: 0, DUE_TODAY: 1, REMINDER: 2, DIGEST: 3}
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,7 @@ class Notice:
     cycle_id: int | None = None
     on_behalf_of: str | None = None  # the absent person whose step it is
     context: dict = field(default_factory=dict)
+    folded: bool = False  # kept for the recipient's next digest, never sent by itself
 
     def key(self, mode: Mode = Mode.live) -> str:
         return message_key(self.instance_id, self.kind, self.stage, self.recipient_key, mode)
@@ -66,6 +84,15 @@ def message_key(instance_id: int | None, kind: str, stage: str, recipient_key: s
 def message_id_for(key: str, domain: str) -> str:
     """The Message-ID of the message with this outbox key: the same on every attempt."""
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def combined_message_id(keys, domain: str) -> str:
+    """The Message-ID of one mail made of several outbox rows: derived from all their
+    keys (in any order), and the row's own Message-ID when it is one row."""
+    keys = sorted(set(keys))
+    if len(keys) == 1:
+        return message_id_for(keys[0], domain)
+    return message_id_for("+".join(keys), domain)
 
 
 def delivery_time(now: dt.datetime, calendar: WorkingCalendar, workday_end: dt.time = dt.time(17, 0)) -> dt.datetime:
@@ -92,12 +119,12 @@ def addressed(
     context: dict | None = None,
 ) -> list[Notice]:
     """A notice meant for `principal`, delivered to whoever acts for them on `day`
-    (their stand-in while they are away), unless that person reads a daily digest."""
+    (their stand-in while they are away); folded into the next digest when that person
+    reads a daily digest."""
     if principal is None or principal not in directory:
         return []
     recipient = directory.acting_for(principal, day)
-    if kind in FOLDED_INTO_DAILY_DIGEST and directory[recipient].digest == "daily":
-        return []
+    folded = kind in FOLDED_INTO_DAILY_DIGEST and directory[recipient].digest == "daily"
     return [
         Notice(
             kind=kind,
@@ -108,6 +135,7 @@ def addressed(
             cycle_id=cycle_id,
             on_behalf_of=principal if recipient != principal else None,
             context=context or {},
+            folded=folded,
         )
     ]
 
@@ -141,7 +169,7 @@ def enqueue(
                 on_behalf_of=notice.on_behalf_of,
                 context=notice.context,
                 created_at=now,
-                state=OutboxState.pending.value,
+                state=(OutboxState.folded if notice.folded else OutboxState.pending).value,
                 attempts=0,
                 next_attempt_at=notice.send_at,
                 message_id=message_id_for(key, mail_domain),

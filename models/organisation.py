@@ -147,3 +147,11 @@ class Organisation:
         if decided_by in self.bodies:
             return self.bodies[decided_by].name
         return self.roles[decided_by].name
+
+    def decider_subject(self, decided_by: str | None) -> str | None:
+        """Who decides, as the subject of a sentence: a body by its name, a role in its
+        definite form ("Regiondirektören")."""
+        if decided_by is None or decided_by not in self.roles:
+            return self.decider_name(decided_by)
+        definite = self.roles[decided_by].definite or self.roles[decided_by].name
+        return definite[:1].upper() + definite[1:]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import sqlalchemy
 from sqlmodel import Session, col, select
 
 from models.states import is_overdue
@@ -152,24 +153,37 @@ def _in_mode(mode: Mode):
     return col(StepInstance.cycle_id).in_(select(Cycle.id).where(Cycle.mode == mode))
 
 
-def digest_interest(*, session: Session, today: dt.date, calendar: WorkingCalendar, mode: Mode) -> dict[str, int]:
+@dataclass
+class Interest:
+    """What a digest would have for one person."""
+
+    steps: int = 0  # open, returned, soon opening or waiting for their decision
+    actionable: int = 0  # open, returned or to decide, with its deadline (or meeting) within the horizon
+
+
+def digest_interest(*, session: Session, today: dt.date, calendar: WorkingCalendar, mode: Mode) -> dict[str, Interest]:
     """Everyone a digest would have something for, with how many steps: owners of open,
     returned or soon opening steps, deciders of submissions."""
     horizon = digest_horizon(today, calendar)
-    query = select(StepInstance.state, StepInstance.owner, StepInstance.decider).where(
+    columns = [col(c) for c in (StepInstance.state, StepInstance.owner, StepInstance.decider, StepInstance.due)]
+    query = sqlalchemy.select(*columns, col(StepInstance.meeting)).where(
         _in_mode(mode),
         col(StepInstance.state).in_(
             [s.value for s in (StepState.planned, StepState.open, StepState.returned, StepState.submitted)]
         ),
-        StepInstance.opens <= horizon,
+        # A step opened early is open work whenever it would have opened.
+        (col(StepInstance.state) != StepState.planned.value) | (col(StepInstance.opens) <= horizon),
     )
-    interested: dict[str, int] = {}
-    for state, owner, decider in session.exec(query):
-        if StepState(state) is StepState.submitted:
-            if decider:
-                interested[decider] = interested.get(decider, 0) + 1
-        elif owner:
-            interested[owner] = interested.get(owner, 0) + 1
+    interested: dict[str, Interest] = {}
+    for state, owner, decider, due, meeting in session.execute(query):
+        deciding = StepState(state) is StepState.submitted
+        person = decider if deciding else owner
+        if person:
+            interest = interested.setdefault(person, Interest())
+            interest.steps += 1
+            # Work to do now: a deadline (or the decision's meeting) within the horizon.
+            when = (meeting or due) if deciding else due
+            interest.actionable += StepState(state) is not StepState.planned and when <= horizon
     return interested
 
 
@@ -196,6 +210,60 @@ def digest_steps(
         ),
         to_decide=sorted(deciding, key=lambda s: s.due),
     )
+
+
+def last_digests(*, session: Session, mode: Mode, before: dt.datetime) -> dict[str, dt.datetime]:
+    """When each person's newest digest before `before` was written."""
+    from sqlmodel import func
+
+    query = (
+        select(OutboxMessage.recipient_key, func.max(OutboxMessage.created_at))
+        .where(OutboxMessage.mode == mode, OutboxMessage.kind == "digest", OutboxMessage.created_at < before)
+        .group_by(col(OutboxMessage.recipient_key))
+    )
+    return {person: _utc(at) for person, at in session.exec(query)}
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def news_since(*, session: Session, mode: Mode, kinds, since: dt.datetime, until: dt.datetime) -> list[OutboxMessage]:
+    """Notices of the given kinds written after `since`, up to `until`, to anyone."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.mode == mode,
+        col(OutboxMessage.kind).in_(sorted(kinds)),
+        OutboxMessage.created_at > since,
+        OutboxMessage.created_at <= until,
+    )
+    return list(session.exec(query.order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))))
+
+
+def digest_news(*, session: Session, digest: OutboxMessage) -> list[tuple[str, StepInstance]]:
+    """What a digest reports as new: the person's notices (sent or folded) written since
+    their previous digest, each kind and step once, in the order they happened."""
+    from models.notices import NEWS_KINDS
+
+    created = _utc(digest.created_at)
+    previous = last_digests(session=session, mode=digest.mode, before=created).get(digest.recipient_key)
+    if previous is None:  # the first digest: the news of the week before it
+        previous = created - dt.timedelta(days=8)
+    query = (
+        select(OutboxMessage.kind, StepInstance)
+        .join(StepInstance, col(StepInstance.id) == OutboxMessage.instance_id)
+        .where(
+            OutboxMessage.mode == digest.mode,
+            OutboxMessage.recipient_key == digest.recipient_key,
+            col(OutboxMessage.kind).in_(sorted(NEWS_KINDS)),
+            OutboxMessage.created_at <= created,
+        )
+        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+    )
+    query = query.where(OutboxMessage.created_at > previous)
+    found: dict[tuple[str, int | None], StepInstance] = {}
+    for kind, step in session.exec(query):
+        found.setdefault((kind, step.id), step)
+    return [(kind, step) for (kind, _), step in found.items()]
 
 
 # -- the outbox -----------------------------------------------------------------------------

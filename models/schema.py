@@ -152,6 +152,23 @@ class Role(Strict):
     key: Key
     name: Text
     held_by: HeldBy
+    # The role as the subject of a sentence ("Regiondirektören har godkänt …"); derived
+    # from the name's ending when the data gives none.
+    definite: Text | None = None
+
+    @model_validator(mode="after")
+    def _definite_form(self) -> Role:
+        if self.definite is None:
+            from models.swedish_mail import derived_definite
+
+            derived = derived_definite(self.name)
+            if derived is None:
+                raise ValueError(
+                    f"rollen {self.key} ({self.name}) behöver sin bestämda form i `definite`, "
+                    "t.ex. definite: Den överordnade linjechefen"
+                )
+            object.__setattr__(self, "definite", derived)
+        return self
 
 
 class Unit(Strict):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from models import notices as n
-from models.queries import digest_interest
+from models.queries import Interest, digest_interest, last_digests, news_since
 from models.states import awaits_owner
 from models.steps import Context
 from models.tables import Cycle, Mode, StepInstance, StepState
@@ -103,9 +103,22 @@ def select_due_work(steps: list[StepInstance], today: dt.date, ctx: Context) -> 
     return selection
 
 
-def digest_notices(*, session: Session, today: dt.date, ctx: Context, mode: Mode = Mode.live) -> list[n.Notice]:
-    """The weekly digest (first working day of the ISO week) for everyone with open or
-    coming steps, and the daily digest for those who chose it instead of single mails."""
+def digest_notices(
+    *,
+    session: Session,
+    today: dt.date,
+    ctx: Context,
+    mode: Mode = Mode.live,
+    today_notices: tuple[n.Notice, ...] | list[n.Notice] = (),
+) -> list[n.Notice]:
+    """The weekly digest (first working day of the ISO week) and the daily digest for
+    those who chose it, each only with news: something new since the person's last
+    digest (a step opened, a deadline moved, a submission waiting for their decision, a
+    step overdue, returned, approved or cancelled; `today_notices` are the sweep's own,
+    not yet written). A weekly digest goes out as well when the person has something to
+    act on: a step of theirs due, or a decision's meeting, within the digest's horizon
+    (20 working days), or overdue. A skipped digest's news is in the next one (it
+    reports all since the last)."""
     calendar = ctx.calendar
     if not calendar.is_working_day(today):
         return []
@@ -113,17 +126,24 @@ def digest_notices(*, session: Session, today: dt.date, ctx: Context, mode: Mode
     first_working_day_of_week = calendar.roll(monday, "next") == today
     interested = digest_interest(session=session, today=today, calendar=calendar, mode=mode)
     send_at = calendar.at_start_of_day(today).in_timezone("UTC")
+    now = clock_of(today, ctx)
+    news = _news(session=session, mode=mode, now=now, today_notices=today_notices)
     year, week, _ = today.isocalendar()
     notices = []
-    for person, count in sorted(interested.items()):
+    for person in sorted(set(interested) | set(news)):
         if person not in ctx.directory or ctx.directory.is_absent(person, today):
             continue
+        interest = interested.get(person, Interest())
         daily = ctx.directory[person].digest == "daily"
         if daily:
             stage = f"daily-{today.isoformat()}"
+            worth = news.get(person, 0) > 0
         elif first_working_day_of_week:
             stage = f"weekly-{year}-W{week:02d}"
+            worth = news.get(person, 0) > 0 or interest.actionable > 0
         else:
+            continue
+        if not worth:
             continue
         notices.append(
             n.Notice(
@@ -131,7 +151,28 @@ def digest_notices(*, session: Session, today: dt.date, ctx: Context, mode: Mode
                 stage=stage,
                 recipient_key=person,
                 send_at=send_at,
-                context={"steps": count, "daily": daily, "day": today.isoformat()},
+                context={"steps": interest.steps, "daily": daily, "day": today.isoformat()},
             )
         )
     return notices
+
+
+def clock_of(today: dt.date, ctx: Context) -> dt.datetime:
+    """The end of `today` in the organisation's zone: news up to the sweep's own."""
+    return ctx.calendar.at_start_of_day(today + dt.timedelta(days=1)).in_timezone("UTC")
+
+
+def _news(*, session: Session, mode: Mode, now: dt.datetime, today_notices) -> dict[str, int]:
+    """How many news notices each person has had since their last digest."""
+    last = last_digests(session=session, mode=mode, before=now)
+    oldest = min(last.values(), default=now - dt.timedelta(days=8))
+    oldest = min(oldest, now - dt.timedelta(days=8))
+    counts: dict[str, int] = {}
+    for row in news_since(session=session, mode=mode, kinds=n.NEWS_KINDS, since=oldest, until=now):
+        at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+        if row.recipient_key not in last or at > last[row.recipient_key]:
+            counts[row.recipient_key] = counts.get(row.recipient_key, 0) + 1
+    for notice in today_notices:
+        if notice.kind in n.NEWS_KINDS:
+            counts[notice.recipient_key] = counts.get(notice.recipient_key, 0) + 1
+    return counts

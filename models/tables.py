@@ -84,6 +84,7 @@ class StepState(enum.StrEnum):
     submitted = "submitted"
     returned = "returned"
     approved = "approved"
+    cancelled = "cancelled"  # `arshjul steps cancel` (issue 17): nothing more to do, its events cancelled
 
 
 STATE_NAMES = {
@@ -92,6 +93,7 @@ STATE_NAMES = {
     StepState.submitted: "inlämnat",
     StepState.returned: "återremitterat",
     StepState.approved: "godkänt",
+    StepState.cancelled: "inställt",
 }
 
 
@@ -278,6 +280,7 @@ class OutboxState(enum.StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"  # dead-lettered after the last attempt; can be re-sent
+    folded = "folded"  # a daily-digest reader's notice: news for the next digest, never sent alone
 
 
 class OutboxMessage(SQLModel, table=True):

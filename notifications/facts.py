@@ -20,22 +20,48 @@ from models.definition import Definition
 from models.dependencies import Neighbours
 from models.people import Directory
 from models.permissions import allowed_actions
-from models.queries import digest_steps, link_generations
+from models.queries import digest_news, digest_steps, link_generations
 from models.states import state_label, step_is_done
 from models.tables import Mode, OutboxMessage, StepInstance
+from notifications.attachments import events_for
 from notifications.mime import OutboxMail, outbox_mail
-from notifications.rendering import MessageFacts, StepFacts, render
+from notifications.rendering import DueItem, MessageFacts, NewsItem, StepFacts, render
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Prepared:
-    """One claimed message, built and ready to send, or the reason it could not be."""
+    """One mail of claimed rows (one row, or a person's combined scheduled rows), built
+    and ready to send, or the reason it could not be."""
 
-    row: OutboxMessage
+    rows: list[OutboxMessage]
     message: emails.Message | None = None
     error: str | None = None
+
+    @property
+    def row(self) -> OutboxMessage:
+        return self.rows[0]
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message.message_id) if self.message is not None else self.row.message_id
+
+
+def mail_groups(rows: list[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """The mails a page of rows makes, in the order of their first rows: each person's
+    scheduled rows (`COMBINED_KINDS`) together, every other row alone."""
+    groups: list[list[OutboxMessage]] = []
+    scheduled: dict[str, list[OutboxMessage]] = {}
+    for row in rows:
+        if row.kind in n.COMBINED_KINDS:
+            if row.recipient_key not in scheduled:
+                scheduled[row.recipient_key] = []
+                groups.append(scheduled[row.recipient_key])
+            scheduled[row.recipient_key].append(row)
+        else:
+            groups.append([row])
+    return groups
 
 
 class MessageBuilder:
@@ -95,9 +121,9 @@ class MessageBuilder:
         self, step: StepInstance, neighbours: Neighbours, today: dt.date, row: OutboxMessage | None = None
     ) -> StepFacts:
         owner = self.directory.members.get(step.owner)
-        decided_by = step.decided_by
+        decided_by = subject = step.decided_by
         if decided_by in self.org.roles or decided_by in self.org.bodies:
-            decided_by = self.org.decider_name(decided_by)
+            decided_by, subject = self.org.decider_name(decided_by), self.org.decider_subject(decided_by)
         return StepFacts(
             name=step.name,
             unit_name=step.unit_name,
@@ -117,6 +143,7 @@ class MessageBuilder:
             waiting_downstream=tuple(
                 f"{d.name} · {d.unit_name}" for d in neighbours.dependents(step) if not step_is_done(d)
             ),
+            decided_by_subject=subject,
         )
 
     def digest_lists(
@@ -131,6 +158,13 @@ class MessageBuilder:
             return tuple(self.step_facts(s, neighbours, today, row) for s in steps)
 
         return facts(digest.open), facts(digest.coming), facts(digest.to_decide)
+
+    def news(self, row: OutboxMessage, session: Session, today: dt.date) -> tuple[NewsItem, ...]:
+        """What happened to the person's steps between their previous digest and this one
+        (every day a digest was skipped included)."""
+        found = digest_news(session=session, digest=row)
+        neighbours = Neighbours.load([step.id for _, step in found], session=session)
+        return tuple(NewsItem(kind, self.step_facts(step, neighbours, today, row)) for kind, step in found)
 
     def facts(
         self, row: OutboxMessage, step: StepInstance | None, neighbours: Neighbours, session: Session, now: dt.datetime
@@ -154,6 +188,7 @@ class MessageBuilder:
                 digest_open=open_steps,
                 digest_coming=coming,
                 digest_to_decide=to_decide,
+                digest_news=self.news(row, session, today),
                 **common,
             )
         if row.kind == n.CHECKPOINT:
@@ -179,9 +214,9 @@ class MessageBuilder:
         )
 
     def prepare(self, message_ids: list[int], session: Session, now: dt.datetime) -> list[Prepared]:
-        """The messages, read with a handful of queries for the whole page, in the order of
-        `message_ids`. A message that cannot be built is returned with its error instead
-        of stopping the page."""
+        """The mails of the messages (`mail_groups`), read with a handful of queries for
+        the whole page, in the order of `message_ids`. A mail that cannot be built is
+        returned with its error instead of stopping the page."""
         rows = {row.id: row for row in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(message_ids)))}
         step_ids = {row.instance_id for row in rows.values() if row.instance_id is not None}
         steps = {step.id: step for step in session.exec(select(StepInstance).where(StepInstance.id.in_(step_ids)))}
@@ -193,26 +228,123 @@ class MessageBuilder:
                 people={row.recipient_key for row in rows.values()},
             )
         prepared = []
-        for message_id in message_ids:
-            row = rows[message_id]
+        for group in mail_groups([rows[message_id] for message_id in message_ids]):
             try:
-                prepared.append(Prepared(row, self.build(row, steps.get(row.instance_id), neighbours, session, now)))
+                if len(group) == 1:
+                    row = group[0]
+                    mail = self.build(row, steps.get(row.instance_id), neighbours, session, now)
+                else:
+                    mail = self.build_combined(group, steps, neighbours, session, now)
+                prepared.append(Prepared(group, mail))
             except Exception as exc:  # one broken message must not hold up the others
-                log.exception("meddelande %s (%s) kunde inte skapas", row.id, row.key)
-                prepared.append(Prepared(row, error=f"kunde inte skapas: {type(exc).__name__}: {exc}"))
+                log.exception("meddelande %s (%s) kunde inte skapas", group[0].id, group[0].key)
+                prepared.append(Prepared(group, error=f"kunde inte skapas: {type(exc).__name__}: {exc}"))
         return prepared
+
+    def _events(self, row: OutboxMessage, step: StepInstance | None, today: dt.date):
+        if step is None:
+            return []
+        owner = self.directory.name(step.owner) if step.owner else "–"
+        return events_for(row, step, url=self.step_url(step, row, "kalender"), today=today, owner_name=owner)
 
     def build(
         self, row: OutboxMessage, step: StepInstance | None, neighbours: Neighbours, session: Session, now: dt.datetime
     ) -> OutboxMail:
         """One message: its facts, rendered, as a mail."""
+        today = self.org.calendar.local_date(now)
         return outbox_mail(
             render(self.facts(row, step, neighbours, session, now)),
-            row,
-            step,
+            key=row.key,
+            message_id=row.message_id,
+            recipient=row.recipient,
             sender=self.sender,
             recipient_name="Revisorerna" if row.kind == n.CHECKPOINT else self.directory.name(row.recipient_key),
-            step_url=self.step_url(step, row, "kalender") if step is not None else None,
+            events=self._events(row, step, today),
+            checkpoint_line=(row.context or {}).get("line") if row.kind == n.CHECKPOINT else None,
             organisation=self.org,
             now=now,
         )
+
+    def build_combined(
+        self,
+        rows: list[OutboxMessage],
+        steps: dict[int, StepInstance],
+        neighbours: Neighbours,
+        session: Session,
+        now: dt.datetime,
+    ) -> OutboxMail:
+        """One person's scheduled rows as one mail: each step once, at its most urgent
+        notice, most urgent first; the digest's lists and news below them."""
+        today = self.org.calendar.local_date(now)
+        first = rows[0]
+        digest = next((row for row in rows if row.kind == n.DIGEST), None)
+        notices = sorted(
+            (row for row in rows if row.kind != n.DIGEST),
+            key=lambda row: (
+                n.URGENCY[row.kind],
+                steps[row.instance_id].due,
+                -(row.context or {}).get("working_days_late", 0),
+                row.id,
+            ),
+        )
+        items, events, seen = [], [], set()
+        for row in notices:
+            step = steps[row.instance_id]
+            if step.id in seen:
+                continue
+            seen.add(step.id)
+            context = row.context or {}
+            items.append(
+                DueItem(
+                    kind=row.kind,
+                    step=self.step_facts(step, neighbours, today, row),
+                    working_days_left=context.get("working_days_left"),
+                    working_days_late=context.get("working_days_late"),
+                )
+            )
+            events += self._events(row, step, today)
+        base = self.facts(digest, None, neighbours, session, now) if digest else None
+        keys = [row.key for row in rows]
+        if base is not None and not items:  # digests only (one held back by a retry)
+            facts = base
+        else:
+            facts = self._combined_facts(rows, items, base, today)
+        return outbox_mail(
+            render(facts),
+            key="+".join(sorted(keys)),
+            message_id=n.combined_message_id(keys, self.mail_domain(first)),
+            recipient=first.recipient,
+            keys=keys,
+            sender=self.sender,
+            recipient_name=self.directory.name(first.recipient_key),
+            events=events,
+            organisation=self.org,
+            now=now,
+        )
+
+    def _combined_facts(
+        self, rows: list[OutboxMessage], items: list[DueItem], base: MessageFacts | None, today: dt.date
+    ) -> MessageFacts:
+        first = rows[0]
+        return MessageFacts(
+            kind="combined",
+            step=None,
+            recipient_name=self.directory.name(first.recipient_key),
+            organisation_name=self.org.info.name,
+            on_behalf_of_name=next((self.directory.name(row.on_behalf_of) for row in rows if row.on_behalf_of), None),
+            today=today,
+            ui_url=self.ui_url,
+            mine_url=self.personal_url(first),
+            due_items=tuple(items),
+            has_digest=base is not None,
+            digest_daily=base.digest_daily if base else False,
+            digest_open=base.digest_open if base else (),
+            digest_coming=base.digest_coming if base else (),
+            digest_to_decide=base.digest_to_decide if base else (),
+            digest_news=base.digest_news if base else (),
+        )
+
+    @staticmethod
+    def mail_domain(row: OutboxMessage) -> str:
+        """The domain the rows' Message-IDs were made with (at enqueue)."""
+        return row.message_id.rstrip(">").rsplit("@", 1)[1]

@@ -1,7 +1,8 @@
-"""The MIME message of an outbox row: the rendered text and HTML, with the step's deadline
-as a `deadline.ics` attachment, written with the `emails` package.
+"""The MIME message of an outbox row (or of a person's combined rows): the rendered text
+and HTML, with the calendar events it changes as an .ics attachment (see
+`arshjul.views.person_calendar`), written with the `emails` package.
 
-The bytes of a message depend only on the row, the step and the moment: the Message-ID
+The bytes of a message depend only on the rows, the steps and the moment: the Message-ID
 and the MIME boundaries derive from the outbox key, so a message sent again is the same
 message. The header short cuts below write what the standard library writes, or what a
 mail program reads the same, with less work per message.
@@ -22,9 +23,8 @@ from email.utils import format_datetime, formataddr
 import emails
 from emails.utils import SafeMIMEMultipart
 
-from arshjul.views.ics import build_calendar, deadline_for
+from arshjul.views.ics import Deadline, build_calendar
 from models.organisation import Organisation
-from models.tables import OutboxMessage, StepInstance
 from notifications.rendering import RenderedMessage
 
 
@@ -173,66 +173,58 @@ class OutboxMail(emails.Message):
 
 def outbox_mail(
     rendered: RenderedMessage,
-    row: OutboxMessage,
-    step: StepInstance | None,
     *,
+    key: str,
+    message_id: str,
+    recipient: str,
+    keys: list[str] | None = None,
     sender: str,
     recipient_name: str,
-    step_url: str | None,
+    events: list[Deadline],
     organisation: Organisation,
     now: dt.datetime,
+    checkpoint_line: str | None = None,
 ) -> OutboxMail:
-    """The mail of an outbox row, with the step's deadline attached when it is about one."""
+    """The mail of one outbox row, or of a person's combined rows (`keys`), with the
+    events it changes in the recipient's calendar attached."""
     message = OutboxMail(
-        key=row.key,
-        message_id=row.message_id,
+        key=key,
+        message_id=message_id,
         date=now,
         subject=rendered.subject,
         mail_from=sender,
-        mail_to=(recipient_name, row.recipient),
+        mail_to=(recipient_name, recipient),
         text=rendered.text,
         html=rendered.html,
-        headers={"Auto-Submitted": "auto-generated", "X-Arshjul-Key": row.key},
+        headers={"Auto-Submitted": "auto-generated", "X-Arshjul-Key": " ".join(keys or [key])},
     )
-    if row.kind == "checkpoint" and row.context.get("line"):
+    if checkpoint_line:
         # The signed line itself, to append to the auditors' own copy of the checkpoint file.
         message.attach(
-            data=(row.context["line"] + "\n").encode("utf-8"),
+            data=(checkpoint_line + "\n").encode("utf-8"),
             filename="kontrollpunkt.jsonl",
             content_disposition="attachment",
             mime_type="application/jsonl; charset=utf-8",
         )
-    if step is not None:
+    if events:
+        method = "CANCEL" if all(event.cancelled for event in events) else "PUBLISH"
         message.attach(
-            data=_deadline_ics(step, step_url, organisation, now),
-            filename="deadline.ics",
+            data=_calendar(events, organisation, now, method),
+            filename="kalender.ics" if len(events) > 1 else "deadline.ics",
             content_disposition="attachment",
-            mime_type="text/calendar; method=PUBLISH; charset=utf-8",
+            mime_type=f"text/calendar; method={method}; charset=utf-8",
         )
     return message
 
 
-def _deadline_ics(step: StepInstance, step_url: str | None, organisation: Organisation, now: dt.datetime) -> bytes:
-    """A calendar of the one deadline, described briefly: the mail itself says the rest."""
-    description = [f"{step.name} · {step.unit_name}", f"Deadline {step.due.isoformat()}"]
-    if step_url:
-        description.append(step_url)
-    deadline = deadline_for(
-        uid=step.uid,
-        name=step.name,
-        unit_name=step.unit_name,
-        due=step.due,
-        description="\n".join(description),
-        reminders=(dt.date.fromisoformat(day) for day in step.reminders),
-        url=step_url,
-        sequence=step.sequence,
-    )
+def _calendar(events: list[Deadline], organisation: Organisation, now: dt.datetime, method: str) -> bytes:
     info = organisation.info
     return build_calendar(
-        [deadline],
+        events,
         name=f"Årshjul – {info.name}",
         timezone=info.timezone,
         dtstamp=now,
         reminder_time=info.workday_start,
+        method=method,
         with_vtimezone=False,
     )

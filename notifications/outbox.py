@@ -16,6 +16,7 @@ import uuid
 from sqlalchemy import Connection, bindparam, or_, update
 from sqlmodel import Session, select
 
+from models.notices import COMBINED_KINDS
 from models.tables import Mode, OutboxMessage, OutboxState
 
 
@@ -47,20 +48,37 @@ def _real_now() -> dt.datetime:
 def claim_page(
     connection: Connection, *, now: dt.datetime, mode: Mode, sender: str, size: int, claim_seconds: float
 ) -> list[int]:
-    """Take up to `size` messages due at `now` that nobody holds, for `claim_seconds`;
+    """Take up to `size` messages due at `now` that nobody holds, for `claim_seconds`,
+    and with them every other due scheduled message (`COMBINED_KINDS`) to the same
+    people, so that a person's scheduled mail is claimed, sent and marked as one;
     returns their ids in sending order."""
     clock = _real_now()
+    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < clock)
     query = (
-        select(OutboxMessage.id)
+        select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.recipient_key)
         .where(_is_due(now, mode))
-        .where(or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < clock))
+        .where(free)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(size)
     )
-    if connection.dialect.name == "postgresql":
+    locking = connection.dialect.name == "postgresql"
+    if locking:
         query = query.with_for_update(skip_locked=True)
     with connection.begin():
-        ids = list(connection.execute(query).scalars())
+        page = list(connection.execute(query))
+        ids = [row.id for row in page]
+        people = {row.recipient_key for row in page if row.kind in COMBINED_KINDS}
+        if people:
+            siblings = (
+                select(OutboxMessage.id)
+                .where(_is_due(now, mode), free)
+                .where(OutboxMessage.kind.in_(sorted(COMBINED_KINDS)), OutboxMessage.recipient_key.in_(sorted(people)))
+                .where(OutboxMessage.id.not_in(ids))
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            )
+            if locking:
+                siblings = siblings.with_for_update(skip_locked=True)
+            ids += list(connection.execute(siblings).scalars())
         if ids:
             until = clock + dt.timedelta(seconds=claim_seconds)
             claimed = update(OutboxMessage).where(OutboxMessage.id.in_(ids))
@@ -79,6 +97,7 @@ _MARK_SENT = (
         sent_at=bindparam("when"),
         attempts=bindparam("tries"),
         subject=bindparam("title"),
+        message_id=bindparam("mid"),
         last_error=None,
         claimed_by=None,
         claimed_until=None,
@@ -110,33 +129,47 @@ _MARK_FAILED = (
 )
 
 
+Rows = OutboxMessage | list[OutboxMessage]
+
+
 def _finish(
-    connection: Connection, statement, row: OutboxMessage, sender: str, *, when=None, title=None, problem=None
+    connection: Connection, statement, rows: Rows, sender: str, *, when=None, title=None, problem=None, mid=None
 ) -> bool:
-    """Record what became of a claimed message (one of the statements above); False when
-    the claim had lapsed and another sender took the message."""
-    values = dict(row_id=row.id, holder=sender, tries=row.attempts + 1, when=when, title=title, problem=problem)
+    """Record what became of the claimed rows of one mail (one of the statements above),
+    all in one transaction; False when the claim had lapsed and another sender took them."""
+    rows = rows if isinstance(rows, list) else [rows]
+    values = [
+        dict(
+            row_id=row.id,
+            holder=sender,
+            tries=row.attempts + 1,
+            when=when,
+            title=title,
+            problem=problem,
+            mid=mid or row.message_id,
+        )
+        for row in rows
+    ]
     with connection.begin():
-        result = connection.execute(statement, values)
-    return result.rowcount == 1
+        marked = sum(connection.execute(statement, value).rowcount for value in values)
+    return marked == len(rows)
 
 
-def mark_sent(connection: Connection, row: OutboxMessage, sender: str, *, when: dt.datetime, title: str) -> bool:
-    """False when the claim had lapsed: another sender may send the message again."""
-    return _finish(connection, _MARK_SENT, row, sender, when=when, title=title)
-
-
-def mark_retry(
-    connection: Connection, row: OutboxMessage, sender: str, *, when: dt.datetime, title: str, problem: str
+def mark_sent(
+    connection: Connection, rows: Rows, sender: str, *, when: dt.datetime, title: str, message_id: str | None = None
 ) -> bool:
-    return _finish(connection, _MARK_RETRY, row, sender, when=when, title=title, problem=problem)
+    """Mark the rows of one mail sent, with the mail's Message-ID. False when the claim
+    had lapsed: another sender may send the message again."""
+    return _finish(connection, _MARK_SENT, rows, sender, when=when, title=title, mid=message_id)
 
 
-def mark_failed(
-    connection: Connection, row: OutboxMessage, sender: str, *, problem: str, title: str | None = None
-) -> bool:
+def mark_retry(connection: Connection, rows: Rows, sender: str, *, when: dt.datetime, title: str, problem: str) -> bool:
+    return _finish(connection, _MARK_RETRY, rows, sender, when=when, title=title, problem=problem)
+
+
+def mark_failed(connection: Connection, rows: Rows, sender: str, *, problem: str, title: str | None = None) -> bool:
     """Dead-letter the message: kept, listed for the regionstab and re-sendable."""
-    return _finish(connection, _MARK_FAILED, row, sender, title=title, problem=problem)
+    return _finish(connection, _MARK_FAILED, rows, sender, title=title, problem=problem)
 
 
 def release(connection: Connection, message_ids, sender: str) -> None:

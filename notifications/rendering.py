@@ -32,6 +32,7 @@ from models.swedish import (
     weekday,
     working_days,
 )
+from models.swedish_mail import first_name
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -48,6 +49,8 @@ KINDS = (
     "digest",
     "new_link",
     "checkpoint",
+    "combined",
+    "cancelled",
 )
 
 
@@ -71,6 +74,25 @@ class StepFacts:
     diarienummer: str | None
     waiting_for: tuple[str, ...] = ()  # unfinished steps this one needs before it can be submitted
     waiting_downstream: tuple[str, ...] = ()  # steps that wait for this one, "Name · Unit"
+    decided_by_subject: str | None = None  # who decides as a sentence's subject ("Regiondirektören")
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One step in a combined 08:00 mail: a reminder, a deadline today or an overdue step."""
+
+    kind: str  # reminder, due_today, overdue
+    step: StepFacts
+    working_days_left: int | None = None
+    working_days_late: int | None = None
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    """Something that happened to one of the person's steps since their last digest."""
+
+    kind: str  # one of models.notices.NEWS_KINDS
+    step: StepFacts
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,9 @@ class MessageFacts:
     digest_open: tuple[StepFacts, ...] = ()
     digest_coming: tuple[StepFacts, ...] = ()
     digest_to_decide: tuple[StepFacts, ...] = ()
+    digest_news: tuple[NewsItem, ...] = ()  # since the last digest
+    has_digest: bool = False  # combined: the mail carries the day's digest
+    due_items: tuple[DueItem, ...] = ()  # combined: most urgent first
     today: dt.date | None = None  # the date the message is about ("i dag", week number)
     ui_url: str | None = None  # base URL of the Prefect UI (mails without signed links)
     mine_url: str | None = None  # the recipient's signed "Mina steg" link
@@ -126,6 +151,18 @@ LABELS = {
     "deadline_moved": "Ny deadline",
     "new_link": "Ny länk",
     "checkpoint": "Kontrollpunkt",
+    "cancelled": "Inställt",
+}
+
+# How a digest's news item is introduced.
+NEWS_LABELS = {
+    "opened": "Har öppnat",
+    "awaiting_decision": "Väntar på ditt beslut",
+    "deadline_moved": "Ny deadline",
+    "overdue": "Har blivit försenat",
+    "returned": "Återremitterat",
+    "decided": "Godkänt",
+    "cancelled": "Inställt",
 }
 
 # Badge colours (text, background): at least 7:1 contrast (WCAG AAA).
@@ -148,11 +185,19 @@ KIND_TONES = {
     "digest": "info",
     "new_link": "info",
     "checkpoint": "info",
+    "combined": "warning",
+    "cancelled": "info",
 }
 
 # Whom a stand-in covers for: the step's owner, unless the mail goes to a decider or a
 # manager, or is a summary of everything.
-STANDIN_ROLES = {"awaiting_decision": "decider", "escalation": "manager", "digest": "digest", "new_link": "links"}
+STANDIN_ROLES = {
+    "awaiting_decision": "decider",
+    "escalation": "manager",
+    "digest": "digest",
+    "combined": "digest",
+    "new_link": "links",
+}
 
 # Facts each kind cannot be worded without.
 REQUIRED = {
@@ -164,9 +209,11 @@ REQUIRED = {
 
 
 def subject_for(message: MessageFacts) -> str:
-    kind, step, today = message.kind, message.step, message.today
+    kind, step = message.kind, message.step
     if kind == "digest":
         subject = _digest_subject(message)
+    elif kind == "combined":
+        subject = _combined_subject(message)
     elif kind == "new_link" and step is None:
         subject = "Ny länk till Mina steg i årshjulet"
     elif kind == "checkpoint":
@@ -174,20 +221,36 @@ def subject_for(message: MessageFacts) -> str:
         when = str(checkpoint.get("at", "")).replace("T", " ").replace("+00:00", " UTC")
         subject = f"Granskningsloggens kontrollpunkt {when} ({checkpoint.get('reason', '')})"
     else:
-        title = f"{LABELS[kind]}: {step.name} – {step.unit_name}"
-        suffix = {
-            "opened": f"deadline {day_month(step.due, today)}",
-            "reminder": f"{working_days(message.working_days_left)} kvar",
-            "overdue": f"{working_days(message.working_days_late)} sent",
-            "escalation": f"{escalation_owner(message)}, {working_days(message.working_days_late)} sent",
-            "deadline_moved": day_month(step.due, today),
-        }.get(kind)
-        subject = f"{title} ({suffix})" if suffix else title
+        subject = _step_subject(message)
     if message.on_behalf_of_name:
         # First, so that a stand-in sees at a glance that this is not their own step.
         subject = f"[Ersättare för {message.on_behalf_of_name}] {subject}"
     # A header is one line: a line break typed into a step or unit name must not split it.
     return " ".join(subject.split())
+
+
+def _step_subject(message: MessageFacts) -> str:
+    """What to do and by when, in under `SUBJECT_WIDTH` characters: the step with its
+    unit when they fit, else the step's name shortened (the body has the details)."""
+    kind, step, today = message.kind, message.step, message.today
+    by = day_month(step.due, today)
+    pattern = {
+        "opened": "Lämna in {what} senast " + by,
+        "awaiting_decision": "Besluta om {what} senast " + day_month(step.meeting or step.due, today),
+        "reminder": "Lämna in {what} senast " + by,
+        "due_today": "Lämna in {what} i dag",
+        "overdue": f"Försenat: lämna in {{what}} snarast ({working_days(message.working_days_late)} sent)",
+        "escalation": f"Följ upp {{what}}: {escalation_owner(message)}, {working_days(message.working_days_late)} sent",
+        "returned": "Komplettera {what} senast " + by,
+        "decided": "Godkänt: {what}",
+        "deadline_moved": f"Ny deadline {by}: {{what}}",
+        "cancelled": "Inställt: {what}",
+        "new_link": "Ny länk: {what}",
+    }[kind]
+    room = SUBJECT_WIDTH - len(pattern) + len("{what}")
+    name, unit = " ".join(step.name.split()), " ".join(step.unit_name.split())
+    what = f"{name} – {unit}" if len(name) + len(unit) + 3 <= room else shortened(name, max(room, 12))
+    return pattern.replace("{what}", what)
 
 
 def _digest_subject(message: MessageFacts) -> str:
@@ -199,6 +262,28 @@ def _digest_subject(message: MessageFacts) -> str:
     if message.digest_to_decide:
         parts.append(f"{len(message.digest_to_decide)} att besluta")
     return f"{label}: {', '.join(parts)}"
+
+
+SUBJECT_WIDTH = 70
+
+
+def shortened(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 1, 1)].rstrip() + "…"
+
+
+def _combined_subject(message: MessageFacts) -> str:
+    """What to do and by when: the most urgent step first, the rest counted."""
+    first = message.due_items[0]
+    when = {
+        "overdue": f"{working_days(first.working_days_late)} sent",
+        "due_today": "senast i dag",
+    }.get(first.kind, f"senast {day_month(first.step.due, message.today)}")
+    rest = len(message.due_items) - 1
+    tail = f" + {count(rest, 'steg', 'steg')} till" if rest else ""
+    prefix = "Lämna in: "
+    name = shortened(first.step.name, SUBJECT_WIDTH - len(prefix) - len(when) - len(tail) - 3)
+    return f"{prefix}{name} ({when}){tail}"
 
 
 def escalation_owner(message: MessageFacts) -> str:
@@ -237,6 +322,7 @@ def _environment() -> Environment:
         join_list=join_list,
         upper_first=upper_first,
         lines_to_html=lines_to_html,
+        first_name=first_name,
     )
     environment.globals.update(count=count, relative_day=relative_day)
     return environment
@@ -262,6 +348,7 @@ def render(message: MessageFacts) -> RenderedMessage:
         digest_to_decide=by_deadline(message.digest_to_decide),
         digest_coming=by_deadline(message.digest_coming),
         digest_late=late_steps(message),
+        news_labels=NEWS_LABELS,
         week=message.today.isocalendar().week if message.today else None,
     )
     text = ENVIRONMENT.get_template(f"{message.kind}.txt").render(context)
@@ -280,13 +367,16 @@ def _tidy_text(text: str) -> str:
 def _check(message: MessageFacts) -> None:
     if message.kind not in KINDS:
         raise ValueError(f"okänd meddelandetyp {message.kind!r}; giltiga: {', '.join(KINDS)}")
-    if message.kind not in ("digest", "new_link", "checkpoint") and message.step is None:
+    if message.kind == "combined" and not message.due_items:
+        raise ValueError("ett samlat mejl behöver minst ett steg")
+    if message.kind not in ("digest", "new_link", "combined", "checkpoint") and message.step is None:
         raise ValueError(f"meddelandetypen {message.kind!r} handlar om ett steg: step saknas")
     for name in REQUIRED.get(message.kind, ()):
         if getattr(message, name) is None:
             raise ValueError(f"meddelandetypen {message.kind!r} behöver {name}")
     steps = [message.step] if message.step else []
     steps += [*message.digest_open, *message.digest_coming, *message.digest_to_decide]
+    steps += [item.step for item in message.due_items] + [item.step for item in message.digest_news]
     for url in [step.url for step in steps] + [message.ui_url, message.mine_url]:
         # Links come from our own settings, but a wrong one must not become a
         # javascript: or file: link in someone's inbox.

@@ -1,5 +1,7 @@
 """Sending the outbox: claim a page of due messages, prepare them, send each over SMTP
-and mark it sent.
+and mark it sent. A person's due scheduled messages (reminders, deadline today, overdue,
+digest) are claimed together and go out as one mail, its rows marked in one transaction
+and its Message-ID derived from all their keys (`models.notices.combined_message_id`).
 
 A sender first claims a page of due messages in a short transaction (FOR UPDATE SKIP
 LOCKED on PostgreSQL, so two senders never take the same row; BEGIN IMMEDIATE on
@@ -263,7 +265,7 @@ def _send_over_one_connection(batch: _Batch, backend: SMTPBackend | None = None)
                         if batch.stopped.is_set() or time.monotonic() - claimed_at > batch.claim_seconds / 2:
                             break  # the rest is given back and claimed afresh
                         _send_one(item, writer, backend, sender=sender, batch=batch, report=report)
-                        unsent.discard(item.row.id)
+                        unsent.difference_update(row.id for row in item.rows)
                 finally:
                     batch.give_back(len(unsent))
                     release(writer, unsent, sender)
@@ -284,16 +286,16 @@ def _send_over_one_connection(batch: _Batch, backend: SMTPBackend | None = None)
 def _send_one(
     item: Prepared, writer: Connection, backend: SMTPBackend, *, sender: str, batch: _Batch, report: DeliveryReport
 ) -> None:
-    row = item.row
+    row, rows = item.row, item.rows
     if item.message is None:
-        mark_failed(writer, row, sender, problem=item.error)
+        mark_failed(writer, rows, sender, problem=item.error)
         report.dead_lettered += 1
         return
     connect(backend, batch.smtp)  # a refused login or TLS is told apart from no server
     response = item.message.send(to=row.recipient, set_mail_to=False, smtp=backend)
     subject = item.message.subject
     if response is not None and response.success:
-        if not mark_sent(writer, row, sender, when=batch.now, title=subject):
+        if not mark_sent(writer, rows, sender, when=batch.now, title=subject, message_id=item.message_id):
             log.warning(
                 "meddelande %s skickades efter att anspråket gått ut; en annan avsändare kan skicka det igen", row.key
             )
@@ -308,13 +310,13 @@ def _send_one(
     if fault:  # not this message's fault: it waits, no attempt counted
         backend.close()
         raise Misconfigured(fault)
-    attempts = row.attempts + 1
+    attempts = max(r.attempts for r in rows) + 1
     last_error = f"{status} {error or getattr(response, 'status_text', '')}".strip()
     if 500 <= int(status) < 600 or attempts >= batch.max_attempts:
-        mark_failed(writer, row, sender, title=subject, problem=last_error)
+        mark_failed(writer, rows, sender, title=subject, problem=last_error)
         report.dead_lettered += 1
     else:
         retry_at = batch.now + backoff(attempts, batch.retry_base_seconds)
-        mark_retry(writer, row, sender, when=retry_at, title=subject, problem=last_error)
+        mark_retry(writer, rows, sender, when=retry_at, title=subject, problem=last_error)
         report.retried += 1
     backend.close()  # start the next message on a fresh connection

@@ -26,6 +26,8 @@ KIND_NAMES = {
     "decided": "godkänt",
     "deadline_moved": "ny deadline",
     "digest": "sammanfattning",
+    "cancelled": "inställt",
+    "new_link": "ny länk",
 }
 STATE_NAMES = {"pending": "väntar", "sent": "skickat", "failed": "misslyckat"}
 
@@ -82,6 +84,38 @@ def mail_log(
             f"{message.sent_at:%Y-%m-%d %H:%M}" if message.sent_at else "–",
             message.last_error or "",
         )
+    console.print(table)
+
+
+def mail_stats_command(
+    year: Annotated[int | None, typer.Option(help="Bara e-post skickad det här kalenderåret.")] = None,
+    simulation: Annotated[bool, typer.Option("--simulation", help="Simuleringens e-post.")] = False,
+    output_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Hur mycket e-post var och en får: per person och månad, per typ, andel sammanfattningar."""
+    from models.mail_stats import mail_stats, sent_rows
+
+    definition = load(None)
+    with Session(database()) as session:
+        rows = sent_rows(session=session, mode=Mode.of(simulation), year=year)
+    stats = mail_stats(rows, definition.organisation.calendar)
+    if output_json:
+        sys.stdout.write(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(f"{stats.mails} mejl, varav {stats.digests} sammanfattningar ({stats.digest_share:.0%}).")
+    console.print(
+        f"Mejl per person och månad: median {stats.per_person_month_median:g}, "
+        f"90:e percentilen {stats.per_person_month_p90:g}, högst {stats.per_person_month_max}."
+    )
+    console.print(
+        f"Flest mejl till en person: {stats.most_mailed} (varav högst {stats.most_digests} sammanfattningar); "
+        f"flest schemalagda mejl till en person på en dag: {stats.most_scheduled_in_a_day}."
+    )
+    table = Table(title="Meddelanden per typ", header_style="bold")
+    table.add_column("Typ")
+    table.add_column("Antal", justify="right")
+    for kind, number in sorted(stats.per_kind.items(), key=lambda item: -item[1]):
+        table.add_row(KIND_NAMES.get(kind, kind), str(number))
     console.print(table)
 
 
@@ -178,4 +212,5 @@ def register(app: typer.Typer) -> None:
     group.command("failed")(mail_failed)
     group.command("resend")(mail_resend)
     group.command("send")(mail_send)
+    group.command("stats")(mail_stats_command)
     app.add_typer(group, name="mail")

@@ -9,15 +9,14 @@ link to act is mailed to the person's address in the organisation (the step page
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
 from arshjul.core import clock, runtime
 from arshjul.core.database import read_only, session_scope
-from arshjul.views.ics import build_calendar, deadline_for
+from arshjul.views.ics import Deadline, build_calendar
+from arshjul.views.person_calendar import decision_event, owner_event
 from arshjul.web.access import Refused
 from models.personal_links import revoke_links, send_new_links
 from models.queries import digest_steps
@@ -64,6 +63,24 @@ def calendar_description(step: StepInstance, names) -> str:
     if step.description:
         lines += ["", step.description]
     return "\n".join(lines)
+
+
+def feed_events(steps: list[StepInstance], person: str, definition, names) -> list[Deadline]:
+    """The person's calendar by the rules of their mails' attachments
+    (`arshjul.views.person_calendar`): their own steps' deadlines (alarms only while the
+    step waits for them, a cancelled one cancelled) and the decisions waiting for them,
+    with the same UIDs, so a feed and a mail's file update the same events."""
+    events = []
+    for step in steps:
+        description = calendar_description(step, names)
+        if step.owner == person:
+            process = definition.processes.get(step.process)
+            events.append(
+                owner_event(step, person, description=description, categories=(process.name,) if process else ())
+            )
+        if step.decider == person and step.state in (StepState.submitted, StepState.approved, StepState.cancelled):
+            events.append(decision_event(step, person, description=description))
+    return events
 
 
 def register(app: FastAPI, web) -> None:
@@ -133,19 +150,7 @@ def register(app: FastAPI, web) -> None:
         definition = runtime.definition()
         with Session(read_only(runtime.engine())) as session:
             steps = person_steps(use.person.key, session=session)
-        deadlines = [
-            deadline_for(
-                uid=step.uid,
-                name=step.name,
-                unit_name=step.unit_name,
-                due=step.due,
-                description=calendar_description(step, use.directory.name),
-                reminders=(dt.date.fromisoformat(day) for day in step.reminders),
-                sequence=step.sequence,
-                categories=(definition.processes[step.process].name,) if step.process in definition.processes else (),
-            )
-            for step in steps
-        ]
+        deadlines = feed_events(steps, use.person.key, definition, use.directory.name)
         body = build_calendar(
             deadlines,
             name=f"Mina steg i årshjulet – {org.info.name}",
