@@ -98,11 +98,15 @@ class GoalPlan:
         return chain
 
     @cached_property
+    def ancestors_of(self) -> dict[str, list[str]]:
+        return {key: self.ancestors(key) for key in self.items}
+
+    @cached_property
     def malomrade_of(self) -> dict[str, str | None]:
         result: dict[str, str | None] = {}
         for key in self.items:
             result[key] = next(
-                (self.items[k].malomrade for k in [key, *self.ancestors(key)] if self.items[k].malomrade), None
+                (self.items[k].malomrade for k in [key, *self.ancestors_of[key]] if self.items[k].malomrade), None
             )
         return result
 
