@@ -37,3 +37,11 @@ def signed(change: int) -> str:
 
 def rule_name(rule: str, red_share: float | None = None, yellow_share: float | None = None) -> str:
     return RULE_NAMES[rule].format(red=percent(red_share), yellow=percent(yellow_share))
+
+
+def number(value: float | int | None) -> str:
+    """12.5 → '12,5', 72000 → '72 000' (a thin space groups thousands)."""
+    if value is None:
+        return "–"
+    text = f"{value:,.1f}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value):,d}"
+    return text.replace(",", "\u202f").replace(".", ",")

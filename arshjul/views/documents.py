@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models import swedish
+from models import swedish, swedish_followup
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -32,6 +32,9 @@ def _environment() -> Environment:
         working_days=swedish.working_days,
         join_list=swedish.join_list,
         upper_first=swedish.upper_first,
+        percent=swedish_followup.percent,
+        signed=swedish_followup.signed,
+        number=swedish_followup.number,
     )
     environment.globals.update(count=swedish.count)
     return environment

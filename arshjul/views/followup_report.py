@@ -105,8 +105,7 @@ def report_data(
         }
         if result.previous is not None:
             row["previous"] = result.previous[key]
-        if item.indicator is not None:
-            row["indicator"] = item.indicator.model_dump()
+        row["indicator"] = item.indicator.model_dump() if item.indicator is not None else None
         return row
 
     derived_levels = []
@@ -129,6 +128,7 @@ def report_data(
                 "level": plan.items[key].level,
                 "level_name": plan.levels[plan.items[key].level].name,
                 "parent": plan.items[key].parent,
+                "depth": len(plan.ancestors_of[key]),
                 "status": result.status.get(key),
                 "derived": result.derived.get(key),
                 "below": _levels(plan, breakdown),
