@@ -48,6 +48,8 @@ def report_facts(
     analyses = period_analyses(session=session, organisation=key, year=year, mode=mode, period=period)
     if scope is not None:
         owners = set(organisation.subtree(scope)) if scope in organisation.units else {scope}
+        if scope in organisation.bodies:  # and the units that report activities to its plan
+            owners |= {plan.items[key].owner for key in plan.in_scope(scope, organisation)}
         analyses = {target: text for target, text in analyses.items() if target in owners}
     result = roll_up(plan, organisation, statuses, period=period, previous=previous, scope=scope)
     return ReportFacts(plan, result, statuses, analyses)

@@ -137,12 +137,12 @@ class GoalPlan:
                 return self.items[k].owner
         return None
 
-    def owned_within(self, target: str, organisation: Organisation) -> list[str]:
-        """Reported items owned by `target`: a body's own, or a unit's and its subtree's."""
+    def in_scope(self, target: str, organisation: Organisation) -> list[str]:
+        """Reported items of `target`: for a unit, those owned by it and its subtree; for a
+        body, those of its plan (its own, and the units' activities under its goals)."""
         if target in organisation.bodies:
-            owners = {target}
-        else:
-            owners = set(organisation.subtree(target))
+            return [key for key in self.reported if self.body_of(key, organisation) == target]
+        owners = set(organisation.subtree(target))
         return [key for key in self.reported if self.items[key].owner in owners]
 
     def to_json(self) -> dict[str, Any]:

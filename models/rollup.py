@@ -112,7 +112,7 @@ def roll_up(
 ) -> RollUp:
     """The period's figures for the whole plan, or for the items of `scope` (a unit and
     its subtree, or a body)."""
-    keys = plan.owned_within(scope, organisation) if scope else list(plan.reported)
+    keys = plan.in_scope(scope, organisation) if scope else list(plan.reported)
     unit_chains: dict[str, list[str]] = {}
     body_of: dict[str, str | None] = {}
     status: dict[str, str] = {}

@@ -23,7 +23,7 @@ def template_rows(
 ) -> list[list[str]]:
     """The header and a row per reported item (of `unit` and below, or all), then the
     analysis row of each unit or body the file covers."""
-    keys = plan.owned_within(unit, organisation) if unit else plan.reported
+    keys = plan.in_scope(unit, organisation) if unit else plan.reported
     rows = [list(COLUMNS)]
     owners: list[str] = []
     for key in keys:

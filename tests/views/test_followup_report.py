@@ -128,3 +128,18 @@ def test_the_pdf_pages_show_the_json_figures(august, tmp_path):
         assert f"{level['name']} {level['total']} {' '.join(counts)}" in flat, level["name"]
     assert "Av 58 mätbara mål var 15 gröna, 26 gula, 15 röda och 2 ej mätbara." in flat
     assert f"Sida 1 av {len(pages)}" in flat
+
+
+def test_the_prefect_artifacts_make_typed_text_inert(august):
+    from arshjul.views.followup_markdown import figures_table, summary_markdown
+    from arshjul.views.markdown import table_cell
+
+    data, _html = august
+    rows = figures_table(data)
+    assert {"Nivå": "Uppdrag", "Status": "röd", "Antal": 3, "Andel": "15 %", "Förändring": "+1"} in rows
+    hostile = dict(data, attention=[dict(data["attention"][0], comment="![x](https://evil.example/p.png) <b>|</b>")])
+    markdown = summary_markdown(hostile)
+    assert "![x](https" not in markdown and "<b>" not in markdown
+    assert table_cell("![x](https://evil.example/p.png) <b>|</b>") in markdown
+    assert "| Uppdrag | 20 | 2 grön, 15 gul, 3 röd |" in summary_markdown(data)
+    assert "## Tidig varning" in markdown
