@@ -98,16 +98,37 @@ class GoalPlan:
         return chain
 
     @cached_property
+    def columns(self) -> tuple[dict[str, str], dict[str, str], dict[str, str | None]]:
+        """Each item's level, owner and parent: the roll-up's inner loop reads these."""
+        items = self.source.items
+        return (
+            {item.key: item.level for item in items},
+            {item.key: item.owner for item in items},
+            {item.key: item.parent for item in items},
+        )
+
+    @cached_property
+    def top_down(self) -> list[str]:
+        """The items with every parent before its children (a parent's level is higher)."""
+        position = {key: index for index, key in enumerate(self.level_order)}
+        return sorted(self.items, key=lambda key: position.get(self.items[key].level, 0))
+
+    @cached_property
     def ancestors_of(self) -> dict[str, list[str]]:
-        return {key: self.ancestors(key) for key in self.items}
+        """Each item's items above, nearest first (built top-down: one list per item)."""
+        result: dict[str, list[str]] = {}
+        for key in self.top_down:
+            parent = self.items[key].parent
+            result[key] = [parent, *result.get(parent, [])] if parent is not None and parent in self.items else []
+        return result
 
     @cached_property
     def malomrade_of(self) -> dict[str, str | None]:
+        """Each item's målområde: its own, else the nearest one above."""
         result: dict[str, str | None] = {}
-        for key in self.items:
-            result[key] = next(
-                (self.items[k].malomrade for k in [key, *self.ancestors_of[key]] if self.items[k].malomrade), None
-            )
+        for key in self.top_down:
+            item = self.items[key]
+            result[key] = item.malomrade or (result.get(item.parent) if item.parent is not None else None)
         return result
 
     def scale_of(self, key: str) -> Scale | None:
@@ -128,6 +149,19 @@ class GoalPlan:
 
     def as_of(self, period: str) -> dt.date:
         return self.periods[period].as_of.in_cycle(self.year)
+
+    def bodies_by_item(self, organisation: Organisation) -> dict[str, str | None]:
+        """`body_of` for every item at once, parents first (kept per organisation)."""
+        cache = self.__dict__.setdefault("_bodies", {})
+        bodies = frozenset(organisation.bodies)
+        if bodies not in cache:
+            result: dict[str, str | None] = {}
+            for key in self.top_down:
+                item = self.items[key]
+                inherited = result.get(item.parent) if item.parent is not None else None
+                result[key] = item.owner if item.owner in organisation.bodies else inherited
+            cache[bodies] = result
+        return cache[bodies]
 
     def body_of(self, key: str, organisation: Organisation) -> str | None:
         """The body whose plan the item serves: its own owner if a body, else the

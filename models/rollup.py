@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from models.followup import Reported
 from models.goal_schema import Rule, Scale
@@ -48,8 +49,7 @@ class Distribution:
 Breakdown = dict[str, Distribution]  # goal level → distribution
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     item: str
     before: str
     after: str
@@ -91,14 +91,29 @@ class RollUp:
         return reported / total if total else 0.0
 
 
-def _add(breakdowns: dict[str, Breakdown], node: str, level: str, scale: Scale, status: str) -> None:
-    breakdown = breakdowns.get(node)
-    if breakdown is None:
-        breakdown = breakdowns[node] = {}
-    distribution = breakdown.get(level)
-    if distribution is None:
-        distribution = breakdown[level] = Distribution(scale)
-    distribution.counts[status] += 1
+def _breakdowns(buckets: Counter, scales: dict[str, Scale]) -> dict[str, Breakdown]:
+    """(node, level, status) → count, as node → level → distribution."""
+    result: dict[str, Breakdown] = {}
+    for (node, level, status), n in buckets.items():
+        if node is None:
+            continue
+        breakdown = result.get(node)
+        if breakdown is None:
+            breakdown = result[node] = {}
+        distribution = breakdown.get(level)
+        if distribution is None:
+            distribution = breakdown[level] = Distribution(scales[level])
+        distribution.counts[status] += n
+    return result
+
+
+def _up(buckets: Counter, chains: dict[str, list[str]]) -> Counter:
+    """Each (node, level, status) bucket added to the node and every node above it."""
+    total: Counter = Counter()
+    for (node, level, status), n in buckets.items():
+        for above in chains[node]:
+            total[(above, level, status)] += n
+    return total
 
 
 def roll_up(
@@ -111,85 +126,73 @@ def roll_up(
     scope: str | None = None,
 ) -> RollUp:
     """The period's figures for the whole plan, or for the items of `scope` (a unit and
-    its subtree, or a body)."""
+    its subtree, or a body's plan).
+
+    Counted in bulk (C-level `Counter` over columns) per owner and per parent item, and
+    only then carried up the unit and goal trees: a thousand units and a few thousand
+    goals, not every item, walk the trees."""
     keys = plan.in_scope(scope, organisation) if scope else list(plan.reported)
-    unit_chains: dict[str, list[str]] = {}
-    body_of: dict[str, str | None] = {}
-    status: dict[str, str] = {}
-    before: dict[str, str] | None = {} if previous is not None else None
-    levels: Breakdown = {}
-    previous_levels: Breakdown | None = {} if previous is not None else None
-    by_area: dict[str, Breakdown] = {}
-    by_body: dict[str, Breakdown] = {}
-    by_unit: dict[str, Breakdown] = {}
-    by_node: dict[str, Breakdown] = {}
-    transitions: dict[str, Counter] = {}
-    changes: list[Change] = []
+    level_of, owner_of, parent_of = plan.columns
+    scales = {key: level.scale for key, level in plan.levels.items() if level.scale is not None}
+    levels_ = [level_of[key] for key in keys]
+    owners = [owner_of[key] for key in keys]
+    now = [reported.status if (reported := statuses.get(key)) is not None else NOT_REPORTED for key in keys]
+    status = dict(zip(keys, now, strict=True))
+    bodies = plan.bodies_by_item(organisation)
+    by_owner = Counter(zip(owners, levels_, now, strict=True))
+    by_parent = Counter(zip([parent_of[key] for key in keys], levels_, now, strict=True))
+    unit_chains = {
+        owner: [owner, *organisation.ancestors(owner)] for owner in set(owners) if owner in organisation.units
+    }
+    goal_chains = {node: [node, *plan.ancestors_of[node]] for node, _level, _status in by_parent if node is not None}
+    units = _up(Counter({bucket: n for bucket, n in by_owner.items() if bucket[0] in unit_chains}), unit_chains)
+    nodes = _up(Counter({bucket: n for bucket, n in by_parent.items() if bucket[0] is not None}), goal_chains)
     not_reported: Counter = Counter()
     owned: Counter = Counter()
-    ancestors = plan.ancestors_of
-    for key in keys:
-        item = plan.items[key]
-        level = item.level
-        scale = plan.levels[level].scale
-        assert scale is not None
-        reported = statuses.get(key)
-        now = reported.status if reported is not None else NOT_REPORTED
-        status[key] = now
-        distribution = levels.get(level) or levels.setdefault(level, Distribution(scale))
-        distribution.counts[now] += 1
-        owner = item.owner
-        owned[owner] += 1
-        if now == NOT_REPORTED:
-            not_reported[owner] += 1
-        area = plan.malomrade_of[key]
-        if area is not None:
-            _add(by_area, area, level, scale, now)
-        body = body_of.get(key)
-        if key not in body_of:
-            body = body_of[key] = plan.body_of(key, organisation)
-        if body is not None:
-            _add(by_body, body, level, scale, now)
-        if owner in organisation.units:
-            chain = unit_chains.get(owner)
-            if chain is None:
-                chain = unit_chains[owner] = [owner, *organisation.ancestors(owner)]
-            for unit in chain:
-                _add(by_unit, unit, level, scale, now)
-        for node in ancestors[key]:
-            _add(by_node, node, level, scale, now)
-        if before is not None and previous_levels is not None and previous is not None:
-            earlier = previous.get(key)
-            was = earlier.status if earlier is not None else NOT_REPORTED
-            before[key] = was
-            distribution = previous_levels.get(level) or previous_levels.setdefault(level, Distribution(scale))
-            distribution.counts[was] += 1
-            transitions.setdefault(level, Counter())[(was, now)] += 1
-            if was != now:
-                changes.append(Change(key, was, now))
-    derived = {node: _derived(plan, node, by_node.get(node, {})) for node in plan.items if _has_rule(plan, node)}
+    for (owner, _level, now_status), n in by_owner.items():
+        owned[owner] += n
+        if now_status == NOT_REPORTED:
+            not_reported[owner] += n
+    before: dict[str, str] | None = None
+    previous_levels: Breakdown | None = None
+    transitions: dict[str, Counter] = {}
+    changes: list[Change] = []
+    if previous is not None:
+        was = [reported.status if (reported := previous.get(key)) is not None else NOT_REPORTED for key in keys]
+        before = dict(zip(keys, was, strict=True))
+        previous_levels = _breakdowns(_level_buckets(levels_, was), scales).get("", {})
+        for (level, earlier, later), n in Counter(zip(levels_, was, now, strict=True)).items():
+            transitions.setdefault(level, Counter())[(earlier, later)] += n
+        changes = [Change(k, w, n) for k, w, n in zip(keys, was, now, strict=True) if w != n]
+    derived_nodes = _breakdowns(nodes, scales)
+    ruled = {key for key, level in plan.levels.items() if level.rollup.rule is not Rule.distribution}
+    derived = {
+        node: _derived(plan, node, derived_nodes.get(node, {})) for node, level in level_of.items() if level in ruled
+    }
     return RollUp(
         period=period,
         previous_period=plan.previous_period(period) if previous is not None else None,
         items=keys,
         status=status,
         previous=before,
-        levels=levels,
+        levels=_breakdowns(_level_buckets(levels_, now), scales).get("", {}),
         previous_levels=previous_levels,
-        malomraden=by_area,
-        bodies=by_body,
-        units=by_unit,
-        goal_nodes=by_node,
+        malomraden=_breakdowns(Counter(zip([plan.malomrade_of[k] for k in keys], levels_, now, strict=True)), scales),
+        bodies=_breakdowns(Counter(zip([bodies[k] for k in keys], levels_, now, strict=True)), scales),
+        units=_breakdowns(units, scales),
+        goal_nodes=derived_nodes,
         derived=derived,
         transitions=transitions,
         changes=changes,
-        not_reported=dict(not_reported),
+        not_reported={owner: n for owner, n in not_reported.items()},
         owned=dict(owned),
     )
 
 
-def _has_rule(plan: GoalPlan, node: str) -> bool:
-    return plan.levels[plan.items[node].level].rollup.rule is not Rule.distribution
+def _level_buckets(levels: list[str], statuses: list[str]) -> Counter:
+    return Counter(
+        {("", level, status): n for (level, status), n in Counter(zip(levels, statuses, strict=True)).items()}
+    )
 
 
 def _derived(plan: GoalPlan, node: str, below: Breakdown) -> str | None:
