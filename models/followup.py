@@ -213,19 +213,40 @@ def _owners_within(target: str, *, session: Session, organisation: str) -> set[s
     return found
 
 
-def unreported_items(step: StepInstance, *, session: Session) -> tuple[str | None, list[tuple[str, str]]]:
-    """For a follow-up step: its period and the items of its unit still without a status
-    (its own and its subtree's; a body's own) as (key, name). Other steps: (None, [])."""
+@dataclass(frozen=True)
+class StepItems:
+    """What a follow-up step reports: its period and the items of its unit."""
+
+    plan: GoalPlan
+    period: str
+    keys: list[str]
+    organisation: str
+    year: int
+    mode: Mode
+
+
+def step_items(step: StepInstance, *, session: Session) -> StepItems | None:
+    """For a follow-up step: the items its unit reports (its own and its subtree's; a
+    body's own). None for a step that follows up no goals."""
     cycle = session.get(Cycle, step.cycle_id)
     if cycle is None:
-        return None, []
+        return None
     plan = stored_plan(session=session, organisation=cycle.organisation, year=cycle.year, mode=cycle.mode)
     period = plan.period_of_step(step.step) if plan is not None else None
     if plan is None or period is None:
-        return None, []
+        return None
     owners = _owners_within(step.unit, session=session, organisation=cycle.organisation)
-    wanted = [key for key in plan.reported if plan.items[key].owner in owners]
+    keys = [key for key in plan.reported if plan.items[key].owner in owners]
+    return StepItems(plan, period.key, keys, cycle.organisation, cycle.year, cycle.mode)
+
+
+def unreported_items(step: StepInstance, *, session: Session) -> tuple[str | None, list[tuple[str, str]]]:
+    """For a follow-up step: its period and its items still without a status, as
+    (key, name). Other steps: (None, [])."""
+    found = step_items(step, session=session)
+    if found is None:
+        return None, []
     done = period_statuses(
-        session=session, organisation=cycle.organisation, year=cycle.year, mode=cycle.mode, period=period.key
+        session=session, organisation=found.organisation, year=found.year, mode=found.mode, period=found.period
     )
-    return period.key, [(key, plan.items[key].name) for key in wanted if key not in done]
+    return found.period, [(key, found.plan.items[key].name) for key in found.keys if key not in done]

@@ -109,6 +109,36 @@ def _xlsx_rows(content: bytes) -> list[tuple[int, list[str]]]:
     return rows
 
 
+@dataclass(frozen=True)
+class Refusal:
+    field: str  # status, kommentar or värde
+    message: str
+
+
+def check_entry(plan: GoalPlan, key: str, status_text: str, comment: str, value_text: str) -> Reported | Refusal:
+    """One item's status, comment and indicator value as a person wrote them (file row
+    or web form): the entry, or why it is refused."""
+    scale = plan.scale_of(key)
+    assert scale is not None  # the callers checked that the item is reported
+    status = parse_status(status_text, scale)
+    if status is None:
+        return Refusal("status", f"okänd status '{status_text}': skriv {either(STATUSES[scale].values())}")
+    comment = comment.strip()
+    if len(comment) > MAX_TEXT:
+        return Refusal("kommentar", f"kommentaren är längre än {MAX_TEXT} tecken")
+    if status in NEEDS_COMMENT and not comment:
+        return Refusal("kommentar", f"status {STATUSES[scale][status]} kräver en kommentar")
+    value = None
+    number = value_text.replace(" ", "").replace("\u00a0", "")
+    if number:
+        if plan.items[key].indicator is None:
+            return Refusal("värde", f"'{key}' har ingen indikator som kan få ett värde")
+        if not _NUMBER.match(number):
+            return Refusal("värde", f"'{value_text}' är inget tal")
+        value = float(number.replace(",", "."))
+    return Reported(key, status, comment or None, value)
+
+
 def parse_report(filename: str, content: bytes, plan: GoalPlan, organisation: Organisation) -> ParsedReport:
     """Every row checked; all problems raised together, or the report."""
     rows = read_rows(filename, content)
@@ -151,10 +181,11 @@ def parse_report(filename: str, content: bytes, plan: GoalPlan, organisation: Or
             continue
         key, status_text, comment = cell(row, "nyckel"), cell(row, "status"), cell(row, "kommentar")
         value_text = cell(row, "värde")
-        if len(comment) > MAX_TEXT:
-            problems.append(Problem(line, where("kommentar"), f"kommentaren är längre än {MAX_TEXT} tecken"))
         if key.lower() == ANALYSIS_KEY:
             target = cell(row, "ansvarig")
+            if len(comment) > MAX_TEXT:
+                problems.append(Problem(line, where("kommentar"), f"analysen är längre än {MAX_TEXT} tecken"))
+                continue
             if target not in organisation.units and target not in organisation.bodies:
                 column = where("ansvarig") if "ansvarig" in columns else ""
                 problems.append(
@@ -196,25 +227,12 @@ def parse_report(filename: str, content: bytes, plan: GoalPlan, organisation: Or
             else:
                 skipped += 1
             continue
-        status = parse_status(status_text, scale)
-        if status is None:
-            allowed = either(STATUSES[scale].values())
-            problems.append(Problem(line, where("status"), f"okänd status '{status_text}': skriv {allowed}"))
+        checked = check_entry(plan, key, status_text, comment, value_text)
+        if isinstance(checked, Refusal):
+            name = checked.field if checked.field in columns else "status"
+            problems.append(Problem(line, where(name), checked.message))
             continue
-        if status in NEEDS_COMMENT and not comment:
-            column = where("kommentar") if "kommentar" in columns else where("status")
-            problems.append(Problem(line, column, f"status {STATUSES[scale][status]} kräver en kommentar"))
-            continue
-        value = None
-        if value_text:
-            if item.indicator is None:
-                problems.append(Problem(line, where("värde"), f"'{key}' har ingen indikator som kan få ett värde"))
-                continue
-            if not _NUMBER.match(value_text.replace(" ", "").replace("\u00a0", "")):
-                problems.append(Problem(line, where("värde"), f"'{value_text}' är inget tal"))
-                continue
-            value = float(value_text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
-        reported.append(Reported(key, status, comment or None, value))
+        reported.append(checked)
     if problems:
         raise ImportRejected(problems)
     return ParsedReport(reported, analyses, skipped)
