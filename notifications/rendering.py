@@ -47,6 +47,7 @@ KINDS = (
     "deadline_moved",
     "digest",
     "new_link",
+    "early_warning",
 )
 
 
@@ -95,6 +96,8 @@ class MessageFacts:
     today: dt.date | None = None  # the date the message is about ("i dag", week number)
     ui_url: str | None = None  # base URL of the Prefect UI (mails without signed links)
     mine_url: str | None = None  # the recipient's signed "Mina steg" link
+    period_name: str | None = None  # early_warning: the follow-up period
+    warnings: tuple[dict, ...] = ()  # early_warning: name, level, reason, status, comment
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ LABELS = {
     "decided": "Godkänt",
     "deadline_moved": "Ny deadline",
     "new_link": "Ny länk",
+    "early_warning": "Tidig varning",
 }
 
 # Badge colours (text, background): at least 7:1 contrast (WCAG AAA).
@@ -144,6 +148,7 @@ KIND_TONES = {
     "deadline_moved": "info",
     "digest": "info",
     "new_link": "info",
+    "early_warning": "danger",
 }
 
 # Whom a stand-in covers for: the step's owner, unless the mail goes to a decider or a
@@ -156,6 +161,7 @@ REQUIRED = {
     "overdue": ("working_days_late",),
     "escalation": ("working_days_late",),
     "deadline_moved": ("old_due",),
+    "early_warning": ("period_name",),
 }
 
 

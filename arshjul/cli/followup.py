@@ -11,11 +11,14 @@ from typing import Annotated
 import typer
 
 from arshjul.cli.common import OrgOption, SimulationOption, check_year, console, database, errors, fail, load
+from arshjul.core import runtime
 from arshjul.core.database import session_scope
 from models.definition import Definition
 from models.followup import period_analyses, period_statuses, record_report, store_plan
 from models.followup_import import ImportRejected, parse_report
+from models.followup_warnings import warn_early
 from models.goals import GoalPlan
+from models.people import load_directory
 from models.tables import Mode
 
 YearOption = Annotated[int, typer.Option("--year", help="Planåret, t.ex. 2027.")]
@@ -76,9 +79,21 @@ def followup_import(
             now=now,
             origin={"via": "import", "file": file.name, "os_user": getpass.getuser()},
         )
+        warned = warn_early(
+            plan,
+            period,
+            organisation=organisation,
+            mode=mode,
+            calendar=definition.organisation.calendar,
+            directory=load_directory(session=session, organisation=organisation),
+            mail_domain=runtime.mail_domain(),
+            session=session,
+            now=now,
+        )
     console.print(
         f"Läste {len(parsed.reported)} statusar och {len(parsed.analyses)} analyser för {period} {year} "
-        f"({changed} ändrade, {parsed.skipped} rader utan status lämnade som ej rapporterade).",
+        f"({changed} ändrade, {parsed.skipped} rader utan status lämnade som ej rapporterade)"
+        + (f"; tidig varning till {warned} ansvariga." if warned else "."),
         highlight=False,
     )
 

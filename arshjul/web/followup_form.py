@@ -17,6 +17,7 @@ from arshjul.core.database import read_only, session_scope
 from arshjul.web.access import LinkUse, Refused
 from models.followup import Analysis, StepItems, period_analyses, period_statuses, record_report, step_items
 from models.followup_import import MAX_TEXT, Refusal, check_entry
+from models.followup_warnings import warn_early
 from models.goals import NEEDS_COMMENT, NOT_REPORTED, STATUSES, status_label
 from models.permissions import allowed_actions
 from models.states import Action
@@ -137,6 +138,17 @@ def register(app: FastAPI, web) -> None:
                 session=session,
                 now=use.now,
                 origin=use.origin(page="mal", instance_id=use.step.id),
+            )
+            warn_early(
+                found.plan,
+                found.period,
+                organisation=found.organisation,
+                mode=found.mode,
+                calendar=runtime.definition().organisation.calendar,
+                directory=use.directory,
+                mail_domain=runtime.mail_domain(),
+                session=session,
+                now=use.now,
             )
         return RedirectResponse(f"/steg/{token}#mal-{nyckel}", status_code=303)
 

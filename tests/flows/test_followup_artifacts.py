@@ -46,6 +46,29 @@ def test_the_step_run_publishes_its_period(prefect_server, tmp_path, region_defi
 
         assert step_run(rs_april) is True
         assert step_run(plan_step) is False  # a plan follows up nothing
+        # The status artifact lists the early warnings of the latest period to its official.
+        from models.people import load_directory
+        from models.queries import cycle_steps
+        from models.tables import Cycle
+        from tasks.artifacts import early_warning_lines
+
+        result = CliRunner().invoke(
+            app,
+            ["followup", "import", str(FIXTURES / "seed003-T2.csv"), "--year", "2027", "--period", "T2",
+             "--as", "helena.nordin@example.se"],
+        )  # fmt: skip
+        assert result.exit_code == 0 and "tidig varning till 1 ansvariga" in result.stdout, result.output
+        with session_scope(runtime.engine()) as session:
+            cycle = session.exec(select(Cycle)).one()
+            steps = cycle_steps(session=session, cycle_id=cycle.id)
+            directory = load_directory(session=session, organisation=cycle.organisation)
+        lines = early_warning_lines(cycle, steps, directory)
+        assert lines[1] == "## Tidig varning – Delår \\(per augusti\\)"
+        assert (
+            "| regionstyrelsen | Presentera en långsiktig fastighetsplan under året | har blivit röd | Helena Nordin |"
+            in lines
+        )
+        assert len(lines) == 5 + 41
         runtime._cache.clear()
     keys = ["arshjul-2027-uppfoljning-t1-regionstyrelsen", "arshjul-2027-uppfoljning-t1-regionstyrelsen-siffror"]
     with get_client(sync_client=True) as client:

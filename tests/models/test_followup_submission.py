@@ -95,3 +95,47 @@ def test_a_follow_up_step_waits_for_every_status(region_cycle, region_definition
     with Session(region_cycle) as session:
         actions = [entry.action for entry in session.exec(select(AuditEntry).order_by(AuditEntry.id))]
     assert actions[-3:] == ["followup.reported", "followup.reported", "step.submitted"]
+
+
+def test_early_warning_goes_to_the_bodys_official_once(region_cycle, region_definition):
+    from models.followup_warnings import EARLY_WARNING, warn_early
+    from models.people import load_directory
+    from models.tables import OutboxMessage
+    from notifications.facts import MessageBuilder
+
+    plan = region_definition.goals[2027]
+    org = region_definition.organisation
+    august = dt.datetime(2027, 9, 6, 9, 0, tzinfo=dt.UTC)
+
+    def report(period: str) -> int:
+        parsed = parse_report(f"seed003-{period}.csv", (FIXTURES / f"seed003-{period}.csv").read_bytes(), plan, org)
+        with session_scope(region_cycle) as session:
+            record_report(
+                plan, period, parsed.reported, parsed.analyses, organisation=org.info.key, mode=Mode.live,
+                actor="helena_nordin", source="cli", session=session, now=august,
+            )  # fmt: skip
+            return warn_early(
+                plan, period, organisation=org.info.key, mode=Mode.live, calendar=org.calendar,
+                directory=load_directory(session=session, organisation=org.info.key), mail_domain="arshjul.test",
+                session=session, now=august,
+            )  # fmt: skip
+
+    assert report("T1") == 0  # nothing to compare April with
+    assert report("T2") == 1
+    assert report("T2") == 1  # asked again: the same notice, stored once
+    with Session(region_cycle) as session:
+        [row] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == EARLY_WARNING)).all()
+        step = session.get(StepInstance, row.instance_id)
+        directory = load_directory(session=session, organisation=org.info.key)
+        assert step.step == "delarsrapport_rs" and row.recipient_key == "helena_nordin"
+        assert len(row.context["warnings"]) == 41
+        builder = MessageBuilder(region_definition, directory, ui_url="http://127.0.0.1:4200", sender="a@example.se")
+        [prepared] = builder.prepare([row.id], session, august)
+    assert prepared.error is None
+    import email
+    from email import policy
+
+    mail = email.message_from_string(prepared.message.as_message().as_string(), policy=policy.default)
+    assert mail["Subject"] == "Tidig varning: Delårsrapport per augusti (regionstyrelsen) – Regionstyrelsen"
+    body = mail.get_body(("plain",)).get_content()
+    assert "Presentera en långsiktig fastighetsplan under året (Uppdrag): röd, har blivit röd" in body

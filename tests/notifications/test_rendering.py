@@ -57,6 +57,7 @@ SENT_ON = {
     "deadline_moved": D(2026, 12, 1),
     "digest": D(2026, 11, 23),
     "new_link": D(2026, 12, 2),
+    "early_warning": D(2026, 12, 2),
 }
 
 # Kind-specific facts for a complete, typical message of each kind.
@@ -69,6 +70,18 @@ EXTRA = {
     "decided": dict(acted_by_name="Emma Sjöberg", comment="Beslut enligt förslag."),
     "deadline_moved": dict(old_due=D(2026, 12, 14), reason="Områdets plan är försenad.", acted_by_name="Malin Holm"),
     "new_link": dict(reason="requested", mine_url="https://arshjul.example.se/mina-steg/abc.def"),
+    "early_warning": dict(
+        period_name="Delår (per augusti)",
+        warnings=(
+            {
+                "name": "Långsiktig fastighetsplan",
+                "level": "Uppdrag",
+                "reason": "har blivit röd",
+                "status": "röd",
+                "comment": "Remissen blir klar vid årsskiftet.",
+            },
+        ),
+    ),
 }
 
 
@@ -190,6 +203,7 @@ SUBJECTS = {
     "deadline_moved": "Ny deadline: Enhetens verksamhetsplan – Akutmottagningen Östersund (23 december)",
     "digest": "Veckosammanfattning: 3 öppna steg (1 försenat), 1 att besluta",
     "new_link": "Ny länk: Enhetens verksamhetsplan – Akutmottagningen Östersund",
+    "early_warning": "Tidig varning: Enhetens verksamhetsplan – Akutmottagningen Östersund",
 }
 
 # What each kind must say, beyond what every mail about a step says.
@@ -244,6 +258,12 @@ KEY_FACTS = {
     ],
     "digest": ["vecka 48", "Dina öppna steg", "Att besluta", "Kommande steg", "Per Persson"],
     "new_link": ["Du bad om en ny länk", "Öppna Mina steg", "bara till din adress i organisationen"],
+    "early_warning": [
+        "Tidig varning från uppföljningen Delår (per augusti)",
+        "Långsiktig fastighetsplan (Uppdrag): röd, har blivit röd",
+        "Remissen blir klar vid årsskiftet.",
+        "ska meddela fullmäktige",
+    ],
 }
 
 
