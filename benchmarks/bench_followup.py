@@ -122,7 +122,7 @@ def statuses(plan: GoalPlan, seed: int) -> dict[str, Reported]:
     return result
 
 
-def figures(name: str, seconds: list[float], target: float) -> None:
+def figures(name: str, seconds: list[float], target: float, cpu: list[float] | None = None) -> None:
     median = statistics.median(seconds)
     verdict = "met" if max(seconds) < target else "NOT met in every run"
     runs = ", ".join(f"{s:.3f}" for s in seconds)
@@ -130,6 +130,10 @@ def figures(name: str, seconds: list[float], target: float) -> None:
         f"{name}: median {median:.3f} s, range {min(seconds):.3f}–{max(seconds):.3f} s ({runs}); "
         f"target < {target} s {verdict}"
     )
+    if cpu:
+        print(
+            f"    CPU time of this process: median {statistics.median(cpu):.3f} s, range {min(cpu):.3f}–{max(cpu):.3f} s"
+        )
 
 
 def bench_rollup() -> None:
