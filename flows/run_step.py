@@ -30,6 +30,7 @@ from models.queries import last_refusal
 from models.states import state_label, step_is_done
 from models.steps import advance_round
 from models.tables import Cycle, StepInstance, StepState
+from tasks.followup_artifacts import publish_followup
 from tasks.steps import blockers_of, open_step_now, read_step, record_input
 
 FLOW_NAME = "arshjul-steg"
@@ -137,6 +138,12 @@ def _directory(step: StepInstance) -> Directory:
         return load_directory(session=session, organisation=session.get(Cycle, step.cycle_id).organisation)
 
 
+def _follows_up_goals(step: StepInstance) -> bool:
+    """Whether the step reports a period of a goal structure (cheap: no database)."""
+    plans = runtime.definition().goals.values()
+    return any(step.step in period.steps for plan in plans for period in plan.source.periods)
+
+
 @flow(name=FLOW_NAME, persist_result=True, retries=2, retry_delay_seconds=10)
 def run_step(instance_id: int) -> str:
     """Open a step of the årshjul and take the owner's submission and the decision."""
@@ -149,6 +156,8 @@ def run_step(instance_id: int) -> str:
         directory = directory or _directory(step)
         today = runtime.definition().organisation.calendar.local_date(clock.now())
         if step_is_done(step):
+            if _follows_up_goals(step):
+                publish_followup(instance_id)
             verb = "godkänt" if StepState(step.state) is StepState.approved else "inlämnat"
             submitted_on = runtime.definition().organisation.calendar.local_date(step.submitted_at)
             late = f", inlämnat {submitted_on} efter deadline {step.due}" if submitted_on > step.due else ""
@@ -175,6 +184,9 @@ def run_step(instance_id: int) -> str:
                 advance_round(instance_id, expected_round=step.input_round, session=session)
             continue
 
+        # A follow-up step shows its period's report on its run, as reported so far.
+        if _follows_up_goals(step):
+            publish_followup(instance_id)
         expected = directory.members.get(expected_person(step, directory) or "")
         form_type = Beslut if StepState(step.state) is StepState.submitted else Inlämning
         form = form_type.with_initial_data(

@@ -5,14 +5,13 @@ step run per instance, created from the step deployment `arshjul-steg/simulering
 which no runner serves: this process executes the runs itself, in-process through
 Prefect's flow engine, when the simulated clock reaches them. Simulated people submit
 and decide through the same Resume form as real people (a share of them late, a few
-with a first attempt the rules refuse); the daily sweep reminds and escalates; every
-message goes through the outbox and SMTP to the sink. The history stays in the app
-database and in Prefect.
+with a first attempt the rules refuse; a follow-up step's owner reports its goals
+first); the daily sweep reminds and escalates; every message goes through the outbox
+and SMTP to the sink. The history stays in the app database and in Prefect.
 
-Runs are created as the simulated clock reaches their opening (created ahead with
-opening times in the past, they would keep the server's late-run service busy), and
-executed in-process (`flows.in_process`).
-"""
+Runs are created as the simulated clock reaches their opening (created ahead with opening
+times in the past, they would keep the server's late-run service busy), and executed
+in-process (`flows.in_process`)."""
 
 from __future__ import annotations
 
@@ -150,6 +149,8 @@ class Simulation:
                     step = session.get(StepInstance, instance_id)
                 accepted = False
                 if self.ready_for(step, intent) and step.flow_run_id in self.showing_form:
+                    if intent.action is Action.submit and not wrong:  # a follow-up step's goals first
+                        self.people.report_goals(step)
                     form = self.people.form_for(step, intent, directory, today, wrong=wrong)
                     accepted = answer_as_simulation(thread_client(), step.flow_run_id, step.input_round, form)
                 if accepted:

@@ -15,8 +15,15 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
+from arshjul.core import clock, runtime
+from arshjul.core.database import session_scope
 from models.definition import Definition
-from models.people import Directory
+from models.followup import Analysis, Reported, period_statuses, record_report, step_items
+from models.followup_warnings import warn_early
+from models.goal_schema import Scale
+from models.people import Directory, load_directory
 from models.states import ACTION_LABELS, Action, step_is_done
 from models.tables import StepInstance, StepState, stored_id
 
@@ -48,6 +55,15 @@ def answered_by_simulation(flow_run_id: str | None, round_: int) -> bool:
 
 
 RETURN_COMMENT = "Komplettera med måluppfyllelse och koppling till regionplanens mål."
+# The seeded mix of statuses simulated units report (roughly seed 003's).
+STATUS_MIX = {
+    Scale.mal: {"gron": 0.3, "gul": 0.42, "rod": 0.22, "ej_matbar": 0.06},
+    Scale.aktivitet: {"planerad": 0.3, "pagaende": 0.5, "forsenad": 0.05, "genomford": 0.15},
+}
+COMMENTS = {
+    "gul": "Simulerat: arbetet pågår men målvärdet nås ännu inte.",
+    "rod": "Simulerat: målet bedöms inte nås i år utan ytterligare åtgärder.",
+}
 
 
 @dataclass
@@ -145,3 +161,35 @@ class SimulatedPeople:
             short = self.definition.organisation.bodies[step.decided_by].short or "RS"
             form["diarienummer"] = f"{short.upper()}/{100 + stored_id(step) % 900}/{today.year}"
         return form
+
+    def report_goals(self, step: StepInstance) -> int:
+        """Before a follow-up step is submitted, its owner reports every item still without
+        a status: a seeded mix, with comments for gul and röd, and an analysis."""
+        with Session(runtime.engine()) as session:
+            found = step_items(step, session=session)
+            if found is None:
+                return 0
+            where = {"organisation": found.organisation, "year": found.year, "mode": found.mode}
+            done = period_statuses(session=session, period=found.period, **where)
+        entries = []
+        for key in found.keys:
+            if key in done:
+                continue
+            scale = found.plan.scale_of(key)
+            assert scale is not None
+            mix = STATUS_MIX[scale]
+            rng = random.Random(f"{self.seed}:{found.period}:{key}")
+            status = rng.choices(list(mix), weights=list(mix.values()))[0]
+            entries.append(Reported(key, status, COMMENTS.get(status)))
+        if not entries:
+            return 0
+        now = clock.now()
+        analysis = [Analysis(step.unit, f"Simulerad analys av {found.plan.periods[found.period].name}.")]
+        where = {"organisation": found.organisation, "mode": found.mode}
+        with session_scope(runtime.engine()) as session:
+            record_report(found.plan, found.period, entries, analysis, actor=step.owner or "simulering",
+                          source="simulation", session=session, now=now, **where)  # fmt: skip
+            warn_early(found.plan, found.period, calendar=self.calendar, mail_domain=runtime.mail_domain(),
+                       directory=load_directory(session=session, organisation=found.organisation),
+                       session=session, now=now, **where)  # fmt: skip
+        return len(entries)

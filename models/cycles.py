@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from models.audit import append_audit, lock_audit_log
 from models.definition import Definition
+from models.followup import store_plan
 from models.planned import PlannedStep
 from models.planning import plan_cycle
 from models.states import step_is_done
@@ -171,6 +172,8 @@ def store_cycle(
         )
         session.connection().execute(lock)
     sync_organisation(definition, session=session)
+    if year in definition.goals:  # the follow-up reads the cycle's goal structure from here
+        store_plan(definition.goals[year], organisation=org_key, mode=mode, session=session, now=now)
     cycle = session.exec(
         select(Cycle).where(Cycle.organisation == org_key, Cycle.year == year, Cycle.mode == mode)
     ).first()

@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from models.goals import GoalPlan
 from models.organisation import Organisation
 from models.schema import ARSHJUL_FILE, ArshjulFile, MeetingsFile, StepTemplate
 from models.source import FieldPath, Issue, SourceDocument
@@ -31,6 +32,7 @@ class Definition:
     arshjul: ArshjulFile
     meetings: dict[int, MeetingsFile]
     documents: dict[str, SourceDocument] = field(default_factory=dict)
+    goals: dict[int, GoalPlan] = field(default_factory=dict)  # goals-YYYY.yaml per cycle
 
     @cached_property
     def templates(self) -> dict[str, StepTemplate]:

@@ -15,6 +15,7 @@ from models import notices as n
 from models import swedish_faults as words
 from models.audit import append_audit
 from models.dependencies import unfinished_dependencies
+from models.followup import unreported_items
 from models.people import Directory
 from models.permissions import decision_principal, excluded_deciders
 from models.states import ACTION_INFINITIVES, Action, TransitionError, has_decider, transition
@@ -211,6 +212,13 @@ def perform(
         if blockers:
             names = "; ".join(f"{b.name} · {b.unit_name}" for b in blockers[:5])
             raise StepActionError(f"steget kan inte lämnas in förrän det som det bygger på är klart: {names}")
+        period, missing = unreported_items(step, session=session)
+        if missing:
+            names = "; ".join(name for _key, name in missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise StepActionError(
+                f"uppföljningen {period} är inte komplett: {len(missing)} mål, uppdrag eller aktiviteter saknar "
+                f"status ({names}); rapportera dem på stegets sida eller med `arshjul followup import`"
+            )
     if action is Action.approve and step.decided_by_kind == "body" and not (diarienummer or step.diarienummer):
         raise StepActionError("ett beslut av ett politiskt organ behöver ett diarienummer (t.ex. RS/342/2027)")
 

@@ -335,3 +335,55 @@ class SmtpFault(SQLModel, table=True):
     since: dt.datetime = Field(sa_column=utc_column(nullable=False))
     last_attempt_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
     retry_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+# -- follow-up of goals (issue 14) -------------------------------------------------------
+
+
+class GoalPlanRecord(SQLModel, table=True):
+    """A cycle's goal structure (goals-YYYY.yaml, validated) as it stood when it was last
+    stored: the follow-up reads it from here, so a report describes what was reported on."""
+
+    __tablename__ = "goal_plan"
+    __table_args__ = (UniqueConstraint("organisation", "year", "mode"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation: str = Field(max_length=80)
+    year: int
+    mode: Mode = Field(default=Mode.live, sa_column=Column(ModeText(), nullable=False))
+    digest: str = Field(max_length=64)
+    structure: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    stored_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class GoalStatus(SQLModel, table=True):
+    """The latest status of one item in one period (no row: ej rapporterad)."""
+
+    __tablename__ = "goal_status"
+    __table_args__ = (UniqueConstraint("organisation", "year", "mode", "period", "item_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation: str = Field(max_length=80)
+    year: int
+    mode: Mode = Field(default=Mode.live, sa_column=Column(ModeText(), nullable=False))
+    period: str = Field(max_length=20)
+    item_key: str = Field(max_length=80)
+    status: str = Field(max_length=20)
+    comment: str | None = None
+    value: float | None = None
+    reported_by: str = Field(max_length=80)
+    reported_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+    source: str = Field(max_length=20)
+
+
+class FollowupAnalysis(SQLModel, table=True):
+    """A unit's or body's analysis of its whole report for one period."""
+
+    __tablename__ = "followup_analysis"
+    __table_args__ = (UniqueConstraint("organisation", "year", "mode", "period", "target"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation: str = Field(max_length=80)
+    year: int
+    mode: Mode = Field(default=Mode.live, sa_column=Column(ModeText(), nullable=False))
+    period: str = Field(max_length=20)
+    target: str = Field(max_length=80)
+    text: str
+    reported_by: str = Field(max_length=80)
+    reported_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+    source: str = Field(max_length=20)

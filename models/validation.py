@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from models.definition import Definition, DefinitionError
+from models.goal_schema import GOALS_FILE_PATTERN, GoalsFile
+from models.goals import GoalPlan, goal_issues
 from models.organisation import Organisation
 from models.planned import PlanningError
 from models.planning import plan_cycle
@@ -26,6 +28,7 @@ from models.source import Issue, SourceDocument, SourceError, load_source
 from models.swedish import describe_error
 
 MEETINGS_FILE = re.compile(r"^meetings-(\d{4})\.yaml$")
+GOALS_FILE = re.compile(GOALS_FILE_PATTERN)
 
 
 # ---------------------------------------------------------------------------------------
@@ -76,8 +79,15 @@ def load_definition(folder: Path | str, *, check_cycles: bool = True) -> Definit
     organisation_doc = read(ORGANISATION_FILE)
     arshjul_doc = read(ARSHJUL_FILE)
     meeting_docs: dict[int, SourceDocument] = {}
+    goal_docs: dict[int, SourceDocument] = {}
     for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
         if path.name in (ORGANISATION_FILE, ARSHJUL_FILE):
+            continue
+        goals_match = GOALS_FILE.match(path.name)
+        if goals_match:
+            document = read(path.name)
+            if document is not None:
+                goal_docs[int(goals_match.group(1))] = document
             continue
         match = MEETINGS_FILE.match(path.name)
         if not match:
@@ -86,7 +96,7 @@ def load_definition(folder: Path | str, *, check_cycles: bool = True) -> Definit
                     path.name,
                     None,
                     "",
-                    "okänd fil: förväntade organisation.yaml, arshjul.yaml eller meetings-ÅÅÅÅ.yaml",
+                    "okänd fil: förväntade organisation.yaml, arshjul.yaml, meetings-ÅÅÅÅ.yaml eller goals-ÅÅÅÅ.yaml",
                 )
             )
             continue
@@ -120,6 +130,7 @@ def load_definition(folder: Path | str, *, check_cycles: bool = True) -> Definit
         raise DefinitionError(issues)
     issues.extend(_meeting_issues(definition, meeting_docs))
     issues.extend(template_issues(definition))
+    issues.extend(_goal_issues(definition, goal_docs))
     if not issues and check_cycles:
         issues.extend(_cycle_issues(definition))
     if issues:
@@ -156,6 +167,25 @@ def _meeting_issues(definition: Definition, documents: dict[int, SourceDocument]
                 reason = definition.organisation.calendar.non_working_reason(meeting.date)
                 if reason:
                     issues.append(document.issue(path, f"{meeting.date} är ingen arbetsdag ({reason})"))
+    return issues
+
+
+# ---------------------------------------------------------------------------------------
+# goals-YYYY.yaml: the cycle's goal structure (references checked in models.goals)
+
+
+def _goal_issues(definition: Definition, documents: dict[int, SourceDocument]) -> list[Issue]:
+    issues: list[Issue] = []
+    for year, document in documents.items():
+        parsed, found = _schema_issues(document, GoalsFile)
+        issues.extend(found)
+        if parsed is None:
+            continue
+        if parsed.year != year:
+            issues.append(document.issue(("year",), f"året {parsed.year} stämmer inte med filnamnet ({year})"))
+        plan = GoalPlan(parsed)
+        issues.extend(goal_issues(plan, document, definition.organisation, definition.templates))
+        definition.goals[year] = plan
     return issues
 
 

@@ -210,6 +210,8 @@ class MessageBuilder:
             old_due=dt.date.fromisoformat(context["old_due"]) if context.get("old_due") else None,
             reason=context.get("reason"),
             escalation_owner_name=self.directory.name(escalation_owner) if row.kind == n.ESCALATION else None,
+            period_name=context.get("period"),
+            warnings=tuple(context.get("warnings", ())),
             **common,
         )
 

@@ -51,6 +51,7 @@ KINDS = (
     "checkpoint",
     "combined",
     "cancelled",
+    "early_warning",
 )
 
 
@@ -122,6 +123,8 @@ class MessageFacts:
     ui_url: str | None = None  # base URL of the Prefect UI (mails without signed links)
     mine_url: str | None = None  # the recipient's signed "Mina steg" link
     checkpoint: dict | None = None  # checkpoint: the signed head of the audit log
+    period_name: str | None = None  # early_warning: the follow-up period
+    warnings: tuple[dict, ...] = ()  # early_warning: name, level, reason, status, comment
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ LABELS = {
     "new_link": "Ny länk",
     "checkpoint": "Kontrollpunkt",
     "cancelled": "Inställt",
+    "early_warning": "Tidig varning",
 }
 
 # How a digest's news item is introduced.
@@ -187,6 +191,7 @@ KIND_TONES = {
     "checkpoint": "info",
     "combined": "warning",
     "cancelled": "info",
+    "early_warning": "danger",
 }
 
 # Whom a stand-in covers for: the step's owner, unless the mail goes to a decider or a
@@ -205,6 +210,7 @@ REQUIRED = {
     "overdue": ("working_days_late",),
     "escalation": ("working_days_late",),
     "deadline_moved": ("old_due",),
+    "early_warning": ("period_name",),
 }
 
 

@@ -12,6 +12,8 @@ from sqlmodel import Session
 from arshjul.core import runtime
 from arshjul.core.settings import get_settings
 from arshjul.views.markdown import inert, table_cell
+from models.followup import period_statuses, stored_plan
+from models.followup_warnings import REASONS, early_warnings_by_body
 from models.people import load_directory
 from models.queries import cycle_steps, failed_messages
 from models.reconciliation import recent_heals
@@ -88,7 +90,41 @@ def status_markdown(cycle: Cycle, today: dt.date) -> tuple[list[dict], str]:
             lines.append(f"| {' | '.join(cells)} | {item.working_days_late} | {waiting or '–'} |")
     else:
         lines.append("Inget är försenat.")
+    lines += early_warning_lines(cycle, steps, directory)
     return table, "\n".join(lines)
+
+
+def early_warning_lines(cycle: Cycle, steps: list, directory) -> list[str]:
+    """The latest follow-up period's early warnings (red now, or yellow twice), per body
+    with its responsible official: the owner of the body's follow-up step."""
+    with Session(runtime.engine()) as session:
+        plan = stored_plan(session=session, organisation=cycle.organisation, year=cycle.year, mode=cycle.mode)
+        if plan is None:
+            return []
+        reported = [
+            key
+            for key in plan.periods
+            if period_statuses(
+                session=session, organisation=cycle.organisation, year=cycle.year, mode=cycle.mode, period=key
+            )
+        ]
+        if not reported:
+            return []
+        period = reported[-1]
+        warnings = early_warnings_by_body(
+            plan, period, session=session, organisation=cycle.organisation, mode=cycle.mode
+        )
+    lines = ["", f"## Tidig varning – {inert(plan.periods[period].name)}", ""]
+    if not warnings:
+        return [*lines, "Inga mål har blivit röda eller varit gula två perioder i rad."]
+    owners = {step.unit: step.owner for step in steps if step.step in plan.periods[period].steps}
+    lines += ["| Organ | Mål | Varför | Ansvarig tjänsteperson |", "|---|---|---|---|"]
+    for body, items in warnings.items():
+        official = directory.name(owners[body]) if owners.get(body) else "–"
+        for warning in items:
+            cells = [body, warning.name, REASONS[warning.reason], official]
+            lines.append("| " + " | ".join(table_cell(cell) for cell in cells) + " |")
+    return lines
 
 
 @task(name="publicera läget")

@@ -12,9 +12,11 @@ from arshjul.cli import (
     audit,
     common,  # noqa: F401  (first: it configures Prefect before anything imports it)
     cycle,
+    followup,
     mail,
     people,
     plan,
+    report,
     serve,
     steps,
     web,
@@ -30,7 +32,7 @@ def create_app() -> typer.Typer:
         rich_markup_mode=None,
         cls=SwedishGroup,
     )
-    for noun in (plan, serve, web, mail, people, audit, cycle, steps):
+    for noun in (plan, serve, web, mail, people, audit, cycle, steps, followup, report):
         noun.register(app)
     return app
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models import swedish
+from models import swedish, swedish_followup
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -30,6 +30,9 @@ def _environment() -> Environment:
         join_list=swedish.join_list,
         upper_first=swedish.upper_first,
         weekday=swedish.weekday,
+        percent=swedish_followup.percent,
+        signed=swedish_followup.signed,
+        number=swedish_followup.number,
     )
     environment.globals.update(count=swedish.count, relative_day=swedish.relative_day)
     return environment

@@ -24,7 +24,7 @@ from arshjul.core.database import session_scope
 from arshjul.core.links import LinkMaker, LinkSigner
 from arshjul.core.settings import Settings, get_settings
 from arshjul.views.pages import STATIC_DIR, render_page
-from arshjul.web import mine, staff
+from arshjul.web import followup_form, mine, staff
 from arshjul.web.access import REFUSALS, LinkDesk, Refused
 from arshjul.web.step_page import FORM_ACTIONS, FormValues, build_page, render_step
 from models.permissions import allowed_actions
@@ -245,6 +245,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return _send_new_link(web, person=member.key, instance_id=None, client=client_of(request))
 
     mine.register(app, web)
+    followup_form.register(app, web)
     staff.register(app, web)
     return app
 

@@ -66,6 +66,7 @@ class StepPage:
     done_note: str | None = None
     error: str | None = None
     form: FormValues = field(default_factory=FormValues)
+    followup: dict | None = None  # a follow-up step's goals (arshjul.web.followup_form)
 
 
 def _local(moment: dt.datetime) -> str:
@@ -102,7 +103,10 @@ def build_page(
     links: LinkMaker,
     form: FormValues | None = None,
     error: str | None = None,
+    followup_error: dict | None = None,
 ) -> StepPage:
+    from arshjul.web.followup_form import followup_section, may_report
+
     definition = runtime.definition()
     org = definition.organisation
     calendar = org.calendar
@@ -170,6 +174,7 @@ def build_page(
         done_note=thanks,
         error=error,
         form=form or FormValues(),
+        followup=followup_section(use, editable=current and may_report(use), error=followup_error),
     )
 
 

@@ -60,6 +60,7 @@ SENT_ON = {
     "new_link": D(2026, 12, 2),
     "combined": D(2026, 12, 18),
     "cancelled": D(2026, 12, 10),
+    "early_warning": D(2026, 12, 2),
 }
 
 # Kind-specific facts for a complete, typical message of each kind.
@@ -73,6 +74,18 @@ EXTRA = {
     "deadline_moved": dict(old_due=D(2026, 12, 14), reason="Områdets plan är försenad.", acted_by_name="Malin Holm"),
     "new_link": dict(reason="requested", mine_url="https://arshjul.example.se/mina-steg/abc.def"),
     "cancelled": dict(acted_by_name="Malin Holm", reason="Steget utgår i år."),
+    "early_warning": dict(
+        period_name="Delår (per augusti)",
+        warnings=(
+            {
+                "name": "Långsiktig fastighetsplan",
+                "level": "Uppdrag",
+                "reason": "har blivit röd",
+                "status": "röd",
+                "comment": "Remissen blir klar vid årsskiftet.",
+            },
+        ),
+    ),
 }
 
 
@@ -216,6 +229,7 @@ SUBJECTS = {
     "new_link": "Ny länk: Enhetens verksamhetsplan – Akutmottagningen Östersund",
     "combined": "Lämna in: Månadsrapport november (4 arbetsdagar sent) + 2 steg till",
     "cancelled": "Inställt: Enhetens verksamhetsplan – Akutmottagningen Östersund",
+    "early_warning": "Tidig varning: Enhetens verksamhetsplan – Akutmottagningen Östersund",
 }
 
 # What each kind must say, beyond what every mail about a step says.
@@ -272,6 +286,12 @@ KEY_FACTS = {
     "new_link": ["Du bad om en ny länk", "Öppna Mina steg", "bara till din adress i organisationen"],
     "combined": ["3 steg behöver dig i dag", "Månadsrapport november", "Riskanalys", "3 arbetsdagar kvar"],
     "cancelled": ["är inställt av Malin Holm", "Steget utgår i år.", "tar bort steget ur din kalender"],
+    "early_warning": [
+        "Tidig varning från uppföljningen Delår (per augusti)",
+        "Långsiktig fastighetsplan (Uppdrag): röd, har blivit röd",
+        "Remissen blir klar vid årsskiftet.",
+        "ska meddela fullmäktige",
+    ],
 }
 
 
