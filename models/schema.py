@@ -134,14 +134,20 @@ class HeldBy(Strict):
     manager_of_level: Key | None = None
     manager_of_unit: Key | None = None
     parent_manager: Literal[True] | None = None
+    # A named person per unit (a hälso- och sjukvårdsdirektör for one förvaltning, a
+    # kulturchef for another): the nearest listed unit at or above the step's unit.
+    per_unit: dict[Key, Key] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> HeldBy:
-        forms = ("person", "unit_manager", "manager_of_level", "manager_of_unit", "parent_manager")
+        forms = ("person", "unit_manager", "manager_of_level", "manager_of_unit", "parent_manager", "per_unit")
         if len([name for name in forms if getattr(self, name) is not None]) != 1:
             raise ValueError(
-                "ange exakt en av person, unit_manager, manager_of_level, manager_of_unit eller parent_manager"
+                "ange exakt en av person, unit_manager, manager_of_level, manager_of_unit, "
+                "parent_manager eller per_unit"
             )
+        if self.per_unit is not None and not self.per_unit:
+            raise ValueError("per_unit behöver minst en enhet med sin person")
         return self
 
 
@@ -182,8 +188,40 @@ class Person(Strict):
     digest: Literal["weekly", "daily"] = "weekly"
 
 
+class MilestoneSpec(Strict):
+    """A milestone: the events of an external calendar whose summary contains `summary`."""
+
+    key: Key
+    summary: Text
+
+
+class ExternalCalendar(Strict):
+    """A national or external calendar (SKR's timetable, national deadlines) as an .ics
+    file in the organisation's folder."""
+
+    key: Key
+    name: Text
+    file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.ics$", max_length=120)]
+    milestones: list[MilestoneSpec] = Field(min_length=1)
+
+
+class MandatePeriod(Strict):
+    """A mandate period (mandatperiod) of the elected bodies, e.g. 2027–2030."""
+
+    start: int = Field(ge=2000, le=2100)
+    end: int = Field(ge=2000, le=2100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MandatePeriod:
+        if self.end < self.start:
+            raise ValueError(f"mandatperioden slutar ({self.end}) före den börjar ({self.start})")
+        return self
+
+
 class OrganisationFile(Strict):
     organisation: OrganisationInfo
+    calendars: list[ExternalCalendar] = Field(default_factory=list)
+    mandate_periods: list[MandatePeriod] = Field(default_factory=list)
     levels: list[Level] = Field(min_length=1)
     bodies: list[Body] = Field(default_factory=list)
     roles: list[Role] = Field(default_factory=list)
@@ -212,18 +250,27 @@ class Rule(Strict):
     step: Key | None = None
     edge: Literal["opens", "due"] = "due"
     occurrence: Literal[True] | None = None
+    milestone: Key | None = None  # an event of an external calendar (organisation.yaml: calendars)
     offset: int = Field(default=0, ge=-250, le=250)
     roll: Literal["previous", "next", "none"] | None = None
+    # A deadline not set by a meeting, decided at the body's first meeting after it.
+    decided_at: Key | None = None
 
     @model_validator(mode="after")
     def _one_anchor(self) -> Rule:
-        anchors = [name for name in ("date", "meeting", "step", "occurrence") if getattr(self, name) is not None]
+        anchors = [
+            name for name in ("date", "meeting", "step", "occurrence", "milestone") if getattr(self, name) is not None
+        ]
         if len(anchors) != 1:
-            raise ValueError("en regel behöver exakt en av date, meeting, step eller occurrence")
+            raise ValueError("en regel behöver exakt en av date, meeting, step, occurrence eller milestone")
+        if self.decided_at is not None and self.meeting is not None:
+            raise ValueError("decided_at behövs inte när regeln redan utgår från ett sammanträde (meeting)")
         if self.meeting is not None and (self.month is None) == (self.after is None):
             raise ValueError("en mötesregel behöver antingen month (t.ex. Y-1-11) eller after: occurrence")
-        if self.meeting is None and (self.month is not None or self.after is not None):
-            raise ValueError("month och after används bara tillsammans med meeting")
+        if self.meeting is None and self.milestone is None and (self.month is not None or self.after is not None):
+            raise ValueError("month och after används bara tillsammans med meeting eller milestone")
+        if self.milestone is not None and self.after is not None:
+            raise ValueError("en milstolpe väljs med month (t.ex. Y-04), inte med after")
         return self
 
 
@@ -308,8 +355,45 @@ def _meeting_entry(value: Any) -> Any:
     return {"date": value} if isinstance(value, (str, dt.date)) else value
 
 
+MeetingEntry = Annotated[Meeting, BeforeValidator(_meeting_entry)]
+
+
+class MeetingRule(Strict):
+    """A body's meeting plan as a rule: an RFC 5545 RRULE (`FREQ=MONTHLY;BYDAY=+3TU` is
+    the third Tuesday of each month) with exceptions, plus any listed dates."""
+
+    rule: Annotated[str, StringConstraints(min_length=5, max_length=300, strip_whitespace=True)]
+    except_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=list)
+    exclude: list[dt.date] = Field(default_factory=list, alias="except")
+    dates: list[MeetingEntry] = Field(default_factory=list)
+    time: dt.time | None = None
+
+    @model_validator(mode="after")
+    def _parses(self) -> MeetingRule:
+        from models.meeting_rules import rule_problem
+
+        problem = rule_problem(self.rule)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
 class MeetingsFile(Strict):
     year: int = Field(ge=2000, le=2100)
     example: bool = False
     note: Text | None = None
-    meetings: dict[Key, list[Annotated[Meeting, BeforeValidator(_meeting_entry)]]]
+    meetings: dict[Key, list[MeetingEntry] | MeetingRule]
+
+    @model_validator(mode="after")
+    def _expand_rules(self) -> MeetingsFile:
+        from models.meeting_rules import expand
+
+        for body, plan in list(self.meetings.items()):
+            if isinstance(plan, MeetingRule):
+                self.meetings[body] = expand(plan, self.year)
+        return self
+
+    def dates(self, body: str) -> list[Meeting]:
+        plan = self.meetings.get(body, [])
+        assert isinstance(plan, list)  # rules are expanded when the file is read
+        return plan

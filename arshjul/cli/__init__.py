@@ -19,10 +19,12 @@ from arshjul.cli import (
     steps,
     web,
 )
+from arshjul.cli.usage_errors import SwedishGroup
 
 
 def create_app() -> typer.Typer:
     app = typer.Typer(
+        cls=SwedishGroup,
         help="Årshjulet: regionens planerings- och uppföljningscykel som Prefect-flöden.",
         no_args_is_help=True,
         add_completion=False,

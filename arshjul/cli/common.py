@@ -65,10 +65,10 @@ def print_issues(heading: str, issues) -> NoReturn:
     raise typer.Exit(2)
 
 
-def load(org: Path | None) -> Definition:
+def load(org: Path | None, *, check_cycles: bool = True) -> Definition:
     folder = org or get_settings().org
     try:
-        return load_definition(folder)
+        return load_definition(folder, check_cycles=check_cycles)
     except DefinitionError as exc:
         print_issues(f"{len(exc.issues)} fel i {folder}:", exc.issues)
 
@@ -94,6 +94,28 @@ def parse_date(value: str, option: str) -> dt.date:
 def check_year(year: int) -> None:
     if not 2000 <= year <= 2100:
         fail(f"orimligt planår {year}")
+
+
+def parse_years(value: str, option: str = "år") -> list[int]:
+    """`2027`, `2027..2030` or `2027,2029`: the plan years named, each checked."""
+    years: list[int] = []
+    for part in value.split(","):
+        first, dots, last = part.strip().partition("..")
+        try:
+            start, end = int(first), int(last) if dots else int(first)
+        except ValueError:
+            fail(
+                f"ogiltigt {option} '{value}': skriv ett år (2027), ett intervall (2027..2030) "
+                "eller en lista (2027,2029)"
+            )
+        if end < start:
+            fail(f"ogiltigt {option} '{value}': intervallet slutar före det börjar")
+        for year in (start, end):
+            check_year(year)
+        if end - start > 10:
+            fail(f"ogiltigt {option} '{value}': högst tio år i taget")
+        years.extend(year for year in range(start, end + 1) if year not in years)
+    return years
 
 
 def require_prefect() -> None:
