@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from models.organisation import Organisation
-from models.schema import ARSHJUL_FILE, ArshjulFile, MeetingsFile, StepTemplate
+from models.schema import ARSHJUL_FILE, ArshjulFile, StepTemplate
+from models.schema_meetings import MeetingsFile
 from models.source import FieldPath, Issue, SourceDocument
 
 

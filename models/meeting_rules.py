@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from dateutil.rrule import rrulestr
 
 if TYPE_CHECKING:
-    from models.schema import Meeting, MeetingRule
+    from models.schema_meetings import Meeting, MeetingRule
 
 
 def rule_problem(rule: str) -> str | None:
@@ -34,7 +34,7 @@ def rule_dates(rule: str, year: int) -> list[dt.date]:
 
 def expand(plan: MeetingRule, year: int) -> list[Meeting]:
     """The meetings of `year` the plan describes, sorted."""
-    from models.schema import Meeting
+    from models.schema_meetings import Meeting
 
     excluded = set(plan.exclude)
     days = {day for day in rule_dates(plan.rule, year) if day.month not in plan.except_months and day not in excluded}

@@ -129,9 +129,13 @@ class CyclePlanner(RuleResolver):
 
     def escalation(self, template: StepTemplate, target: Target, *, owner: str, due: dt.date) -> list[Escalation]:
         stages = []
+        climbed: str | None = owner
         for stage in template.escalation:
             if stage.alert == OWNER_MANAGER:
-                person = self.org.manager_of(owner)
+                # Each owner_manager stage climbs one step further up the tree: the
+                # manager, then the manager's manager (the top stays the top).
+                above = self.org.manager_of(climbed) if climbed else None
+                person = climbed = above or (climbed if climbed != owner else None)
             else:
                 person = self.org.role_holder(stage.alert, target.anchor)
             stages.append(
@@ -150,6 +154,12 @@ class CyclePlanner(RuleResolver):
 
     def plan_template(self, template: StepTemplate) -> None:
         explicit = template.applies_to is not None and bool(template.applies_to.units or template.applies_to.bodies)
+        try:
+            if not self.in_this_cycle(template):
+                return
+        except RuleError as error:
+            self.record(template, error)
+            return
         for target_key in select_targets(self.org, template):
             target = self.org.target(target_key)
             try:
@@ -191,12 +201,20 @@ class CyclePlanner(RuleResolver):
             raise RuleError(("due",), f"deadline {due} ligger före öppningen {opens} ({where})")
         depends_on = []
         for position, dependency_key in enumerate(template.depends_on):
+            needed = f"'{dependency_key}' (depends_on, rad {self.line_of(template.key, ('depends_on', position))})"
             for dependency in self.related(dependency_key, target, period):
+                # Reported at the rule that gives the date, which is what to change.
                 if dependency.due > due:
                     raise RuleError(
-                        ("depends_on", position),
-                        f"'{dependency_key}' för {dependency.unit_name} har deadline {dependency.due}, "
-                        f"efter detta stegs deadline {due} ({where})",
+                        ("due",),
+                        f"deadline {due} ligger före deadline {dependency.due} för {needed} "
+                        f"för {dependency.unit_name}, som steget behöver ({where})",
+                    )
+                if dependency.opens > opens:
+                    raise RuleError(
+                        ("opens",),
+                        f"öppningen {opens} ligger före öppningen {dependency.opens} av {needed} "
+                        f"för {dependency.unit_name}, som steget behöver ({where})",
                     )
                 depends_on.append(dependency.key)
         instance = PlannedStep(
@@ -233,6 +251,9 @@ class CyclePlanner(RuleResolver):
         )
         self.instances[instance.key] = instance
         self.by_template.setdefault(template.key, {}).setdefault(target.key, []).append(instance)
+
+    def line_of(self, template_key: str, field_path: tuple) -> int | None:
+        return self.definition.template_issue(template_key, field_path, "").line
 
     def plan(self) -> list[PlannedStep]:
         graph = {

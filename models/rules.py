@@ -66,6 +66,23 @@ class RuleResolver:
         monthly = len({(d.year, d.month) for d in dates}) == len(dates)
         return [(d.strftime("%Y-%m") if monthly else d.isoformat(), d) for d in dates]
 
+    def in_this_cycle(self, template: StepTemplate) -> bool:
+        """Whether a template that recurs over the years (`cycles`) belongs to this one."""
+        cycles = template.cycles
+        if cycles is None:
+            return True
+        if cycles.every is not None:
+            assert cycles.start is not None  # the schema asks for both
+            return self.year >= cycles.start and (self.year - cycles.start) % cycles.every == 0
+        period = next((p for p in self.org.source.mandate_periods if p.start <= self.year <= p.end), None)
+        if period is None:
+            raise RuleError(
+                ("cycles", "mandate_period"),
+                f"ingen mandatperiod i organisation.yaml (mandate_periods) omfattar {self.year}",
+            )
+        position = {"first": period.start, "second": period.start + 1, "third": period.start + 2}
+        return self.year == position.get(cycles.mandate_period or "", period.end)
+
     def _require_meetings(self, year: int, field_path: FieldPath) -> None:
         if year not in self.definition.meetings:
             raise RuleError(
@@ -96,6 +113,14 @@ class RuleResolver:
             below = [step for key in self.org.subtree(target.key)[1:] for step in by_target.get(key, [])]
             if below:
                 return matching(below)
+            # A body's step, for a unit: the body its förvaltning (or the nearest unit
+            # above) administers, not every body's instance.
+            for unit in [target.key, *chain]:
+                administered = [
+                    step for key in self.org.bodies_administered_by(unit) for step in by_target.get(key, [])
+                ]
+                if administered:
+                    return matching(administered)
         return matching([step for steps in by_target.values() for step in steps])
 
     # -- rules -----------------------------------------------------------------------
@@ -115,13 +140,7 @@ class RuleResolver:
         if rule.date is not None:
             day = rule.date.in_cycle(self.year)
         elif rule.meeting is not None:
-            body_key = rule.meeting
-            if body_key == SELF_BODY:
-                if not target.is_body:
-                    raise RuleError(
-                        (name, "meeting"), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet"
-                    )
-                body_key = target.key
+            body_key = self.body_of(rule.meeting, target, (name, "meeting"))
             meetings = self.definition.meeting_dates.get(body_key, [])
             if rule.month is not None:
                 year, month = rule.month.in_cycle(self.year)
@@ -151,13 +170,51 @@ class RuleResolver:
                     (name, "step"), f"steget '{rule.step}' har ingen instans att utgå från för {target.name}"
                 )
             day = max(step.opens if rule.edge == "opens" else step.due for step in related)
+        elif rule.milestone is not None:
+            day = self.milestone_day(rule, name)
         else:
             assert occurrence is not None  # `occurrence: true` is only valid in a recurring step
             day = occurrence
             if recurs_on_meetings:
                 meeting_date = occurrence  # the occurrence is itself a meeting
         if rule.offset:
-            return self.calendar.add_working_days(day, rule.offset), None, meeting_date
-        direction = rule.roll or ("next" if name == "opens" else "previous")
-        rolled = self.calendar.roll(day, direction)
-        return rolled, (day if rolled != day else None), meeting_date
+            result, nominal = self.calendar.add_working_days(day, rule.offset), None
+        else:
+            direction = rule.roll or ("next" if name == "opens" else "previous")
+            result = self.calendar.roll(day, direction)
+            nominal = day if result != day else None
+        if rule.decided_at is not None:
+            meeting_date = self.first_meeting_after(rule.decided_at, result, target, (name, "decided_at"))
+        return result, nominal, meeting_date
+
+    def body_of(self, key: str, target: Target, field_path: FieldPath) -> str:
+        """A body named in a rule: `self` is the body the step applies to."""
+        if key != SELF_BODY:
+            return key
+        if not target.is_body:
+            raise RuleError(field_path, f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet")
+        return target.key
+
+    def first_meeting_after(self, body: str, day: dt.date, target: Target, field_path: FieldPath) -> dt.date:
+        """The body's first meeting after `day`: where a fixed deadline is decided."""
+        body_key = self.body_of(body, target, field_path)
+        self._require_meetings(day.year, field_path)
+        later = [m.date for m in self.definition.meeting_dates.get(body_key, []) if m.date > day]
+        if not later:
+            self._require_meetings(day.year + 1, field_path)
+            raise RuleError(field_path, f"{self.org.bodies[body_key].name} har inget sammanträde efter {day}")
+        return later[0]
+
+    def milestone_day(self, rule: Rule, name: str) -> dt.date:
+        """The milestone's event in the plan year (or in `month`), first or last."""
+        events = self.definition.milestones.get(rule.milestone or "", [])
+        if rule.month is not None:
+            year, month = rule.month.in_cycle(self.year)
+            days = [m.date for m in events if (m.date.year, m.date.month) == (year, month)]
+            when = f"{month_name(month)} {year}"
+        else:
+            days = [m.date for m in events if m.date.year == self.year]
+            when = str(self.year)
+        if not days:
+            raise RuleError((name, "milestone"), f"milstolpen '{rule.milestone}' har ingen händelse i {when}")
+        return days[0] if rule.which == "first" else days[-1]

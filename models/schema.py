@@ -12,7 +12,14 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 ORGANISATION_FILE = "organisation.yaml"
 ARSHJUL_FILE = "arshjul.yaml"
@@ -310,6 +317,26 @@ class Recurrence(Strict):
         return self
 
 
+class CycleRecurrence(Strict):
+    """Which plan years a template belongs to: every N years from a start year (a LUP
+    revision every fourth year), or once per mandate period in its first, second, third
+    or last year (organisation.yaml: mandate_periods)."""
+
+    every: int | None = Field(default=None, ge=1, le=10)
+    start: int | None = Field(default=None, ge=2000, le=2100)
+    mandate_period: Literal["first", "second", "third", "last"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CycleRecurrence:
+        if (self.every is None) == (self.mandate_period is None):
+            raise ValueError("cycles behöver antingen every (med start) eller mandate_period")
+        if self.every is not None and self.start is None:
+            raise ValueError("cycles: every behöver start, ett planår då steget förekommer")
+        if self.mandate_period is not None and self.start is not None:
+            raise ValueError("cycles: start används bara med every")
+        return self
+
+
 class StepTemplate(Strict):
     key: Key
     name: Text
@@ -326,6 +353,7 @@ class StepTemplate(Strict):
     reminders: list[Annotated[int, Field(ge=1, le=60)]] = Field(default_factory=list)
     escalation: list[EscalationStage] = Field(default_factory=list)
     recurrence: Recurrence | None = None
+    cycles: CycleRecurrence | None = None
     reference: Text | None = None
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
@@ -339,61 +367,3 @@ class Process(Strict):
 class ArshjulFile(Strict):
     processes: list[Process] = Field(min_length=1)
     steps: list[StepTemplate] = Field(min_length=1)
-
-
-# ---------------------------------------------------------------------------------------
-# meetings-YYYY.yaml
-
-
-class Meeting(Strict):
-    date: dt.date
-    time: dt.time | None = None
-    note: Text | None = None
-
-
-def _meeting_entry(value: Any) -> Any:
-    return {"date": value} if isinstance(value, (str, dt.date)) else value
-
-
-MeetingEntry = Annotated[Meeting, BeforeValidator(_meeting_entry)]
-
-
-class MeetingRule(Strict):
-    """A body's meeting plan as a rule: an RFC 5545 RRULE (`FREQ=MONTHLY;BYDAY=+3TU` is
-    the third Tuesday of each month) with exceptions, plus any listed dates."""
-
-    rule: Annotated[str, StringConstraints(min_length=5, max_length=300, strip_whitespace=True)]
-    except_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=list)
-    exclude: list[dt.date] = Field(default_factory=list, alias="except")
-    dates: list[MeetingEntry] = Field(default_factory=list)
-    time: dt.time | None = None
-
-    @model_validator(mode="after")
-    def _parses(self) -> MeetingRule:
-        from models.meeting_rules import rule_problem
-
-        problem = rule_problem(self.rule)
-        if problem:
-            raise ValueError(problem)
-        return self
-
-
-class MeetingsFile(Strict):
-    year: int = Field(ge=2000, le=2100)
-    example: bool = False
-    note: Text | None = None
-    meetings: dict[Key, list[MeetingEntry] | MeetingRule]
-
-    @model_validator(mode="after")
-    def _expand_rules(self) -> MeetingsFile:
-        from models.meeting_rules import expand
-
-        for body, plan in list(self.meetings.items()):
-            if isinstance(plan, MeetingRule):
-                self.meetings[body] = expand(plan, self.year)
-        return self
-
-    def dates(self, body: str) -> list[Meeting]:
-        plan = self.meetings.get(body, [])
-        assert isinstance(plan, list)  # rules are expanded when the file is read
-        return plan
