@@ -37,6 +37,9 @@ DECIDED = "decided"  # to the owner: approved
 DEADLINE_MOVED = "deadline_moved"  # to the owner: the regionstab moved the deadline
 DIGEST = "digest"  # weekly (Monday) or daily summary of a person's steps
 NEW_LINK = "new_link"  # to a person, at their address in the organisation: fresh signed links
+CANCELLED = "cancelled"  # to the owner: the regionstab cancelled the step (with a cancelling .ics)
+REASSIGNED = "reassigned"  # to the new owner: a step moved to them (steps reassign, people replace)
+HANDED_OVER = "handed_over"  # to the old owner: the step is no longer theirs (a cancelling .ics)
 
 # Kinds a daily-digest reader gets in the digest instead of as single mails.
 FOLDED_INTO_DAILY_DIGEST = {OPENED, AWAITING_DECISION, REMINDER, DUE_TODAY, OVERDUE, RETURNED, DECIDED}

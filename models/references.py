@@ -106,6 +106,8 @@ def organisation_issues(definition: Definition, document: SourceDocument) -> lis
         refers(("bodies", index, "administration"), body.administration, org.units, "enhet")
         refers(("bodies", index, "secretary"), body.secretary, org.people, "person")
 
+    for position, role_key in enumerate(src.permissions.change_plan if src.permissions else []):
+        refers(("permissions", "change_plan", position), role_key, org.roles, "roll")
     for index, role in enumerate(src.roles):
         held_by = role.held_by
         refers(("roles", index, "held_by", "person"), held_by.person, org.people, "person")

@@ -225,8 +225,17 @@ class MandatePeriod(Strict):
         return self
 
 
+class Permissions(Strict):
+    """Who may change the plan of a running cycle (move deadlines, add, cancel and
+    reassign steps, hand a person's steps to another, record absences for others): the
+    holders of these roles, seen from the unit of the step changed."""
+
+    change_plan: KeyList = Field(min_length=1)
+
+
 class OrganisationFile(Strict):
     organisation: OrganisationInfo
+    permissions: Permissions | None = None
     calendars: list[ExternalCalendar] = Field(default_factory=list)
     mandate_periods: list[MandatePeriod] = Field(default_factory=list)
     levels: list[Level] = Field(min_length=1)

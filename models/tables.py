@@ -84,6 +84,7 @@ class StepState(enum.StrEnum):
     submitted = "submitted"
     returned = "returned"
     approved = "approved"
+    cancelled = "cancelled"  # ended by the regionstab with a reason (`steps cancel`)
 
 
 STATE_NAMES = {
@@ -92,6 +93,7 @@ STATE_NAMES = {
     StepState.submitted: "inlämnat",
     StepState.returned: "återremitterat",
     StepState.approved: "godkänt",
+    StepState.cancelled: "inställt",
 }
 
 

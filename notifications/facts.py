@@ -171,6 +171,7 @@ class MessageBuilder:
             old_due=dt.date.fromisoformat(context["old_due"]) if context.get("old_due") else None,
             reason=context.get("reason"),
             escalation_owner_name=self.directory.name(escalation_owner) if row.kind == n.ESCALATION else None,
+            previous_owner_name=self.directory.name(context["from"]) if context.get("from") else None,
             **common,
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 from email import base64mime
 from email.charset import BASE64, RFC2047_CHROME_LEN, Charset
 from email.encoders import encode_base64
@@ -23,6 +24,7 @@ import emails
 from emails.utils import SafeMIMEMultipart
 
 from arshjul.views.ics import build_calendar, deadline_for
+from models import notices as n
 from models.organisation import Organisation
 from models.tables import OutboxMessage, StepInstance
 from notifications.rendering import RenderedMessage
@@ -195,16 +197,21 @@ def outbox_mail(
         headers={"Auto-Submitted": "auto-generated", "X-Arshjul-Key": row.key},
     )
     if step is not None:
+        # A cancelled step, or one handed to someone else, leaves the recipient's calendar.
+        cancelling = row.kind in (n.CANCELLED, n.HANDED_OVER)
+        method = "CANCEL" if cancelling else "PUBLISH"
         message.attach(
-            data=_deadline_ics(step, step_url, organisation, now),
+            data=_deadline_ics(step, step_url, organisation, now, cancelled=cancelling),
             filename="deadline.ics",
             content_disposition="attachment",
-            mime_type="text/calendar; method=PUBLISH; charset=utf-8",
+            mime_type=f"text/calendar; method={method}; charset=utf-8",
         )
     return message
 
 
-def _deadline_ics(step: StepInstance, step_url: str | None, organisation: Organisation, now: dt.datetime) -> bytes:
+def _deadline_ics(
+    step: StepInstance, step_url: str | None, organisation: Organisation, now: dt.datetime, *, cancelled: bool = False
+) -> bytes:
     """A calendar of the one deadline, described briefly: the mail itself says the rest."""
     description = [f"{step.name} · {step.unit_name}", f"Deadline {step.due.isoformat()}"]
     if step_url:
@@ -219,9 +226,12 @@ def _deadline_ics(step: StepInstance, step_url: str | None, organisation: Organi
         url=step_url,
         sequence=step.sequence,
     )
+    if cancelled:
+        deadline = replace(deadline, cancelled=True, reminders=())
     info = organisation.info
     return build_calendar(
         [deadline],
+        method="CANCEL" if cancelled else "PUBLISH",
         name=f"Årshjul – {info.name}",
         timezone=info.timezone,
         dtstamp=now,

@@ -47,6 +47,9 @@ KINDS = (
     "deadline_moved",
     "digest",
     "new_link",
+    "cancelled",
+    "reassigned",
+    "handed_over",
 )
 
 
@@ -88,6 +91,7 @@ class MessageFacts:
     old_due: dt.date | None = None  # deadline_moved
     reason: str | None = None  # deadline_moved
     escalation_owner_name: str | None = None  # escalation: whose step it is
+    previous_owner_name: str | None = None  # reassigned: whose step it was
     digest_daily: bool = False
     digest_open: tuple[StepFacts, ...] = ()
     digest_coming: tuple[StepFacts, ...] = ()
@@ -123,6 +127,9 @@ LABELS = {
     "decided": "Godkänt",
     "deadline_moved": "Ny deadline",
     "new_link": "Ny länk",
+    "cancelled": "Inställt",
+    "reassigned": "Nytt ansvar",
+    "handed_over": "Överlämnat",
 }
 
 # Badge colours (text, background): at least 7:1 contrast (WCAG AAA).
@@ -144,6 +151,9 @@ KIND_TONES = {
     "deadline_moved": "info",
     "digest": "info",
     "new_link": "info",
+    "cancelled": "info",
+    "reassigned": "warning",
+    "handed_over": "info",
 }
 
 # Whom a stand-in covers for: the step's owner, unless the mail goes to a decider or a
@@ -173,6 +183,7 @@ def subject_for(message: MessageFacts) -> str:
             "overdue": f"{working_days(message.working_days_late)} sent",
             "escalation": f"{escalation_owner(message)}, {working_days(message.working_days_late)} sent",
             "deadline_moved": day_month(step.due, today),
+            "reassigned": f"deadline {day_month(step.due, today)}",
         }.get(kind)
         subject = f"{title} ({suffix})" if suffix else title
     if message.on_behalf_of_name:

@@ -118,6 +118,17 @@ def parse_years(value: str, option: str = "år") -> list[int]:
     return years
 
 
+def cli_origin(**more) -> dict:
+    """Where a CLI action came from, for the audit: the OS user who ran the command."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
+        user = f"uid {os.getuid()}"
+    return {"via": "cli", "os_user": user} | more
+
+
 def require_prefect() -> None:
     """Commands that create or resume runs need a Prefect server."""
     url = os.environ["PREFECT_API_URL"]

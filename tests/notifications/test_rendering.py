@@ -57,6 +57,9 @@ SENT_ON = {
     "deadline_moved": D(2026, 12, 1),
     "digest": D(2026, 11, 23),
     "new_link": D(2026, 12, 2),
+    "cancelled": D(2026, 12, 3),
+    "reassigned": D(2026, 12, 3),
+    "handed_over": D(2026, 12, 3),
 }
 
 # Kind-specific facts for a complete, typical message of each kind.
@@ -69,6 +72,14 @@ EXTRA = {
     "decided": dict(acted_by_name="Emma Sjöberg", comment="Beslut enligt förslag."),
     "deadline_moved": dict(old_due=D(2026, 12, 14), reason="Områdets plan är försenad.", acted_by_name="Malin Holm"),
     "new_link": dict(reason="requested", mine_url="https://arshjul.example.se/mina-steg/abc.def"),
+    "cancelled": dict(reason="Enheten slås ihop med Akutmottagningen Sundsvall.", acted_by_name="Malin Holm"),
+    "reassigned": dict(
+        recipient_name="Anna Tf",
+        reason="Eva Ek är föräldraledig.",
+        acted_by_name="Malin Holm",
+        previous_owner_name="Eva Ek",
+    ),
+    "handed_over": dict(reason="Eva Ek är föräldraledig.", acted_by_name="Malin Holm"),
 }
 
 
@@ -190,6 +201,9 @@ SUBJECTS = {
     "deadline_moved": "Ny deadline: Enhetens verksamhetsplan – Akutmottagningen Östersund (23 december)",
     "digest": "Veckosammanfattning: 3 öppna steg (1 försenat), 1 att besluta",
     "new_link": "Ny länk: Enhetens verksamhetsplan – Akutmottagningen Östersund",
+    "cancelled": "Inställt: Enhetens verksamhetsplan – Akutmottagningen Östersund",
+    "reassigned": "Nytt ansvar: Enhetens verksamhetsplan – Akutmottagningen Östersund (deadline 23 december)",
+    "handed_over": "Överlämnat: Enhetens verksamhetsplan – Akutmottagningen Östersund",
 }
 
 # What each kind must say, beyond what every mail about a step says.
@@ -244,6 +258,9 @@ KEY_FACTS = {
     ],
     "digest": ["vecka 48", "Dina öppna steg", "Att besluta", "Kommande steg", "Per Persson"],
     "new_link": ["Du bad om en ny länk", "Öppna Mina steg", "bara till din adress i organisationen"],
+    "cancelled": ["inställt", "Enheten slås ihop", "Malin Holm", "inte göra något mer"],
+    "reassigned": ["fått ansvaret", "efter Eva Ek", "Lämna in senast onsdag 23 december 2026", "föräldraledig"],
+    "handed_over": ["inte längre ditt ansvar", "har tagit över", "Malin Holm", "föräldraledig"],
 }
 
 
