@@ -16,6 +16,7 @@ from typing import Literal
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.input import RunInput
+from prefect.states import Cancelled, State
 from pydantic import Field
 from sqlmodel import Session
 
@@ -145,7 +146,7 @@ def _follows_up_goals(step: StepInstance) -> bool:
 
 
 @flow(name=FLOW_NAME, persist_result=True, retries=2, retry_delay_seconds=10)
-def run_step(instance_id: int) -> str:
+def run_step(instance_id: int) -> str | State:
     """Open a step of the årshjul and take the owner's submission and the decision."""
     logger = get_run_logger()
     context = FlowRunContext.get()
@@ -155,6 +156,9 @@ def run_step(instance_id: int) -> str:
         step = read_step(instance_id)
         directory = directory or _directory(step)
         today = runtime.definition().organisation.calendar.local_date(clock.now())
+        if StepState(step.state) is StepState.cancelled:
+            # The run ends Cancelled: returning a state sets the run's final state.
+            return Cancelled(message=f"{step.name} · {step.unit_name}: inställt – {step.last_comment or ''}")
         if step_is_done(step):
             if _follows_up_goals(step):
                 publish_followup(instance_id)

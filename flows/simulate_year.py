@@ -167,8 +167,9 @@ class Simulation:
         self.wake_ready(deployment_id, done_before)
 
     def done_count(self) -> int:
-        """Steps done (approved, or submitted when nobody decides) — the SQL form of step_is_done."""
-        done = (StepInstance.state == StepState.approved.value) | (
+        """Steps done (approved or cancelled, or submitted when nobody decides) — the SQL
+        form of step_is_done."""
+        done = StepInstance.state.in_([StepState.approved.value, StepState.cancelled.value]) | (
             (StepInstance.state == StepState.submitted.value) & StepInstance.decided_by.is_(None)
         )
         with Session(runtime.engine()) as session:

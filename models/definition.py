@@ -11,7 +11,8 @@ from typing import Any
 
 from models.goals import GoalPlan
 from models.organisation import Organisation
-from models.schema import ARSHJUL_FILE, ArshjulFile, MeetingsFile, StepTemplate
+from models.schema import ARSHJUL_FILE, ArshjulFile, StepTemplate
+from models.schema_meetings import MeetingsFile
 from models.source import FieldPath, Issue, SourceDocument
 
 
@@ -51,11 +52,22 @@ class Definition:
         """Every meeting per body, sorted by date, across all meeting files."""
         by_body: dict[str, list] = {}
         for year in sorted(self.meetings):
-            for body, meetings in self.meetings[year].meetings.items():
-                by_body.setdefault(body, []).extend(meetings)
+            for body in self.meetings[year].meetings:
+                by_body.setdefault(body, []).extend(self.meetings[year].dates(body))
         for meetings in by_body.values():
             meetings.sort(key=lambda meeting: meeting.date)
         return by_body
+
+    @cached_property
+    def milestone_keys(self) -> set[str]:
+        return set(self.milestones)
+
+    @cached_property
+    def milestones(self) -> dict[str, list]:
+        """Every milestone of the external calendars, by key (see models.milestones)."""
+        from models.milestones import read_milestones
+
+        return read_milestones(self)
 
     def template_issue(self, template_key: str, field_path: FieldPath, message: str) -> Issue:
         index = self.template_positions.get(template_key)

@@ -43,7 +43,9 @@ DEADLINE_MOVED = "deadline_moved"  # to the owner: the regionstab moved the dead
 DIGEST = "digest"  # weekly (Monday) or daily summary of a person's steps
 NEW_LINK = "new_link"  # to a person, at their address in the organisation: fresh signed links
 CHECKPOINT = "checkpoint"  # to the auditors' address: a signed checkpoint of the audit log
-CANCELLED = "cancelled"  # to the owner: the step was cancelled (its calendar event too)
+CANCELLED = "cancelled"  # to the owner: the regionstab cancelled the step (with a cancelling .ics)
+REASSIGNED = "reassigned"  # to the new owner: a step moved to them (steps reassign, people replace)
+HANDED_OVER = "handed_over"  # to the old owner: the step is no longer theirs (a cancelling .ics)
 
 # Kinds a daily-digest reader gets in the digest instead of as single mails (kept as
 # folded rows: the digest's news).

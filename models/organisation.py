@@ -87,6 +87,16 @@ class Organisation:
             stack.extend(self.children.get(key, []))
         return result
 
+    @cached_property
+    def _administered(self) -> dict[str, list[str]]:
+        by_unit: dict[str, list[str]] = {}
+        for body in self.source.bodies:
+            by_unit.setdefault(body.administration or self.root, []).append(body.key)
+        return by_unit
+
+    def bodies_administered_by(self, unit_key: str) -> list[str]:
+        return self._administered.get(unit_key, [])
+
     def targets_at_levels(self, levels: list[str]) -> list[str]:
         """Units at the given levels; for a level without units (nämnd), the bodies there."""
         keys: list[str] = []
@@ -106,6 +116,11 @@ class Organisation:
             return self.units[anchor].manager
         if held_by.manager_of_unit:
             return self.units[held_by.manager_of_unit].manager
+        if held_by.per_unit is not None:
+            for key in [anchor, *self.ancestors(anchor)]:
+                if key in held_by.per_unit:
+                    return held_by.per_unit[key]
+            return None
         if held_by.parent_manager:
             for key in self.ancestors(anchor):
                 if self.units[key].manager:

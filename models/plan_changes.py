@@ -11,6 +11,8 @@ from sqlmodel import Session
 from models import notices as n
 from models import swedish_faults as words
 from models.audit import append_audit
+from models.organisation import Organisation
+from models.plan_authority import acting_person, require_plan_role
 from models.states import step_is_done
 from models.steps import Context, StepActionError, locked, snapshot
 from models.tables import StepInstance
@@ -28,6 +30,7 @@ def move_deadline(
     shift: int | None = None,
     reason: str,
     actor_email: str,
+    org: Organisation,
     session: Session,
     ctx: Context,
     now: dt.datetime,
@@ -35,7 +38,8 @@ def move_deadline(
     origin: dict | None = None,
 ) -> list[StepInstance]:
     """Move the deadline of one or more steps (to a date, or by a number of working days),
-    keeping each reminder and escalation the same number of working days from it."""
+    keeping each reminder and escalation the same number of working days from it. Only
+    the holder of a `change_plan` role for each step's unit may (models.plan_authority)."""
     if (new_due is None) == (shift is None):
         raise StepActionError("ange antingen ett nytt datum eller ett antal arbetsdagar att flytta")
     if not reason or not reason.strip():
@@ -47,9 +51,7 @@ def move_deadline(
             f"{shift} arbetsdagar är för långt: en deadline flyttas högst {MAX_SHIFT_WORKING_DAYS} arbetsdagar "
             "(ett år) åt gången"
         )
-    person = ctx.directory.by_email(actor_email or "")
-    if person is None:
-        raise StepActionError(f"okänd e-postadress '{actor_email}'")
+    person = acting_person(ctx.directory, actor_email)
     calendar = ctx.calendar
     if new_due is not None and not calendar.is_working_day(new_due):
         raise StepActionError(
@@ -73,6 +75,7 @@ def move_deadline(
                 f"ny deadline {due} för '{step.name}' ({step.unit_name}) ligger före öppningen {step.opens}"
             )
         moved.append((step, due))
+    role = require_plan_role(org, person, [step.unit for step, _ in moved], "flytta deadlines")
     today = calendar.local_date(now)
     send_at = n.delivery_time(now, calendar)
     for step, due in moved:
@@ -92,7 +95,7 @@ def move_deadline(
             session=session,
             at=now,
             actor=person.key,
-            actor_role="regionstab",
+            actor_role=role,
             action="step.deadline_moved",
             source=source,
             cycle_id=step.cycle_id,

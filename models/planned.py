@@ -18,6 +18,30 @@ class PlanningError(Exception):
         super().__init__("\n".join(str(issue) for issue in issues))
 
 
+class MissingMeetings(PlanningError):
+    """The cycle needs meetings files the folder does not have: one located issue per
+    missing file (however many rules need it), naming the first rule that needs it."""
+
+    def __init__(self, year: int, needed_by: dict[int, list[Issue]], file_name):
+        self.year = year
+        self.years = sorted(needed_by)
+        issues = []
+        for missing in self.years:
+            first, others = needed_by[missing][0], len(needed_by[missing]) - 1
+            where = f"{first.file}:{first.line}" if first.line else first.file
+            more = f" och {others} {'regel' if others == 1 else 'regler'} till" if others else ""
+            issues.append(
+                Issue(
+                    file_name(missing),
+                    None,
+                    "",
+                    f"filen saknas: cykel {year} behöver sammanträdesplanen för {missing} "
+                    f"(regeln {first.field} på {where}{more})",
+                )
+            )
+        super().__init__(issues)
+
+
 @dataclass(frozen=True)
 class Escalation:
     after: int  # working days overdue

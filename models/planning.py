@@ -15,14 +15,12 @@ import datetime as dt
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 
-from apscheduler.triggers.cron import CronTrigger
-
 from models.definition import Definition
 from models.organisation import OWNER_MANAGER, SELF_BODY, Organisation, Target
-from models.planned import Escalation, PlannedStep, PlanningError, instance_name
-from models.schema import Rule, StepTemplate
-from models.source import FieldPath, Issue
-from models.swedish import month_name
+from models.planned import Escalation, MissingMeetings, PlannedStep, PlanningError, instance_name
+from models.rules import RuleError, RuleResolver
+from models.schema import StepTemplate
+from models.source import Issue
 
 
 def select_targets(org: Organisation, template: StepTemplate) -> list[str]:
@@ -68,13 +66,7 @@ class DecisionConflict:
     substitute: str
 
 
-class _RuleError(Exception):
-    def __init__(self, field_path: FieldPath, message: str):
-        self.field_path = field_path
-        super().__init__(message)
-
-
-class CyclePlanner:
+class CyclePlanner(RuleResolver):
     """Resolves one plan year. Use `plan_cycle`; this class only keeps the bookkeeping."""
 
     def __init__(self, definition: Definition, year: int):
@@ -86,132 +78,7 @@ class CyclePlanner:
         self.by_template: dict[str, dict[str, list[PlannedStep]]] = {}
         self.issues: list[Issue] = []
         self.conflicts: list[DecisionConflict] = []
-
-    # -- occurrences -----------------------------------------------------------------
-
-    def occurrences(self, template: StepTemplate) -> list[tuple[str | None, dt.date | None]]:
-        recurrence = template.recurrence
-        if recurrence is None:
-            return [(None, None)]
-        year = self.year + recurrence.year
-        if recurrence.meetings is not None:
-            self._require_meetings(year, ("recurrence", "meetings"))
-            meeting_days = [
-                m.date for m in self.definition.meeting_dates.get(recurrence.meetings, []) if m.date.year == year
-            ]
-            return [(day.isoformat(), day) for day in meeting_days]
-        cron = recurrence.cron
-        assert cron is not None  # the schema asks for cron or meetings
-        trigger = CronTrigger(
-            month=cron.month,
-            day=cron.day,
-            day_of_week=cron.day_of_week,
-            timezone="UTC",
-            start_date=dt.datetime(year, 1, 1, tzinfo=dt.UTC),
-            end_date=dt.datetime(year, 12, 31, 23, 59, tzinfo=dt.UTC),
-        )
-        dates: list[dt.date] = []
-        previous = None
-        now = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
-        while (fire := trigger.get_next_fire_time(previous, now)) is not None:
-            dates.append(fire.date())
-            previous = now = fire + dt.timedelta(seconds=1)
-        monthly = len({(d.year, d.month) for d in dates}) == len(dates)
-        return [(d.strftime("%Y-%m") if monthly else d.isoformat(), d) for d in dates]
-
-    def _require_meetings(self, year: int, field_path: FieldPath) -> None:
-        if year not in self.definition.meetings:
-            raise _RuleError(
-                field_path, f"sammanträdesplanen för {year} saknas ({self.definition.meetings_file_name(year)})"
-            )
-
-    # -- references to other steps ---------------------------------------------------
-
-    def related(self, template_key: str, target: Target, period: str | None) -> list[PlannedStep]:
-        by_target = self.by_template.get(template_key, {})
-        dependency_recurs = self.definition.templates[template_key].recurrence is not None
-
-        def matching(found: list[PlannedStep]) -> list[PlannedStep]:
-            if period is not None and dependency_recurs:
-                same = [step for step in found if step.period == period]
-                return same or found
-            return found
-
-        if target.key in by_target:
-            return matching(by_target[target.key])
-        chain = ([target.anchor] if target.is_body else []) + self.org.ancestors(target.anchor)
-        for unit in chain:
-            if unit in by_target:
-                return matching(by_target[unit])
-        if not target.is_body:
-            below = [step for key in self.org.subtree(target.key)[1:] for step in by_target.get(key, [])]
-            if below:
-                return matching(below)
-        return matching([step for steps in by_target.values() for step in steps])
-
-    # -- rules -----------------------------------------------------------------------
-
-    def resolve(
-        self,
-        rule: Rule,
-        name: str,
-        target: Target,
-        *,
-        period: str | None,
-        occurrence: dt.date | None,
-        recurs_on_meetings: bool = False,
-    ) -> tuple[dt.date, dt.date | None, dt.date | None]:
-        """(date, nominal date if it was moved off a non-working day, meeting date)."""
-        meeting_date = None
-        if rule.date is not None:
-            day = rule.date.in_cycle(self.year)
-        elif rule.meeting is not None:
-            body_key = rule.meeting
-            if body_key == SELF_BODY:
-                if not target.is_body:
-                    raise _RuleError(
-                        (name, "meeting"), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet"
-                    )
-                body_key = target.key
-            meetings = self.definition.meeting_dates.get(body_key, [])
-            if rule.month is not None:
-                year, month = rule.month.in_cycle(self.year)
-                self._require_meetings(year, (name, "month"))
-                candidates = [m.date for m in meetings if (m.date.year, m.date.month) == (year, month)]
-                if not candidates:
-                    body = self.org.bodies[body_key].name
-                    raise _RuleError(
-                        (name, "month"),
-                        f"{body} har inget sammanträde i {month_name(month)} {year} "
-                        f"({self.definition.meetings_file_name(year)})",
-                    )
-                day = candidates[0] if rule.which == "first" else candidates[-1]
-            else:
-                assert occurrence is not None  # `after: occurrence` is only valid in a recurring step
-                candidates = [m.date for m in meetings if m.date > occurrence]
-                if not candidates:
-                    self._require_meetings(occurrence.year + 1, (name, "after"))
-                    body = self.org.bodies[body_key].name
-                    raise _RuleError((name, "after"), f"{body} har inget sammanträde efter {occurrence}")
-                day = candidates[0]
-            meeting_date = day
-        elif rule.step is not None:
-            related = self.related(rule.step, target, period)
-            if not related:
-                raise _RuleError(
-                    (name, "step"), f"steget '{rule.step}' har ingen instans att utgå från för {target.name}"
-                )
-            day = max(step.opens if rule.edge == "opens" else step.due for step in related)
-        else:
-            assert occurrence is not None  # `occurrence: true` is only valid in a recurring step
-            day = occurrence
-            if recurs_on_meetings:
-                meeting_date = occurrence  # the occurrence is itself a meeting
-        if rule.offset:
-            return self.calendar.add_working_days(day, rule.offset), None, meeting_date
-        direction = rule.roll or ("next" if name == "opens" else "previous")
-        rolled = self.calendar.roll(day, direction)
-        return rolled, (day if rolled != day else None), meeting_date
+        self.missing_meetings: dict[int, list[Issue]] = {}  # year → the rules that needed it
 
     # -- people ------------------------------------------------------------------------
 
@@ -219,7 +86,7 @@ class CyclePlanner:
         """Who owns the step for `target`, and who decides it."""
         owner = self.org.role_holder(template.owner_role, target.anchor)
         if owner is None:
-            raise _RuleError(("owner_role",), f"rollen '{template.owner_role}' har ingen innehavare för {target.name}")
+            raise RuleError(("owner_role",), f"rollen '{template.owner_role}' har ingen innehavare för {target.name}")
         decided_by, decided_by_kind, decider = self.decider(template, target)
         substitute_for = None
         if decider is not None and decider == owner:
@@ -227,7 +94,7 @@ class CyclePlanner:
             # at the top of the tree, their stand-in.
             substitute = self.org.manager_of(decider) or self.org.people[decider].standin
             if substitute is None or substitute == owner:
-                raise _RuleError(
+                raise RuleError(
                     ("decided_by",),
                     f"{self.org.people[owner].name} både äger och beslutar steget för {target.name}, "
                     "och har varken chef eller ersättare som kan besluta i stället",
@@ -249,7 +116,7 @@ class CyclePlanner:
             return None, None, None
         if decided_by == SELF_BODY:
             if not target.is_body:
-                raise _RuleError(
+                raise RuleError(
                     ("decided_by",), f"'self' kräver att steget gäller ett organ, men {target.name} är en enhet"
                 )
             decided_by = target.key
@@ -257,14 +124,18 @@ class CyclePlanner:
             return decided_by, "body", self.org.bodies[decided_by].secretary
         holder = self.org.role_holder(decided_by, target.anchor)
         if holder is None:
-            raise _RuleError(("decided_by",), f"rollen '{decided_by}' har ingen innehavare för {target.name}")
+            raise RuleError(("decided_by",), f"rollen '{decided_by}' har ingen innehavare för {target.name}")
         return decided_by, "role", holder
 
     def escalation(self, template: StepTemplate, target: Target, *, owner: str, due: dt.date) -> list[Escalation]:
         stages = []
+        climbed: str | None = owner
         for stage in template.escalation:
             if stage.alert == OWNER_MANAGER:
-                person = self.org.manager_of(owner)
+                # Each owner_manager stage climbs one step further up the tree: the
+                # manager, then the manager's manager (the top stays the top).
+                above = self.org.manager_of(climbed) if climbed else None
+                person = climbed = above or (climbed if climbed != owner else None)
             else:
                 person = self.org.role_holder(stage.alert, target.anchor)
             stages.append(
@@ -274,15 +145,28 @@ class CyclePlanner:
 
     # -- the whole cycle ---------------------------------------------------------------
 
+    def record(self, template: StepTemplate, error: RuleError) -> None:
+        issue = self.definition.template_issue(template.key, error.field_path, str(error))
+        if error.missing_year is not None:  # one problem, however many rules need the file
+            self.missing_meetings.setdefault(error.missing_year, []).append(issue)
+        else:
+            self.issues.append(issue)
+
     def plan_template(self, template: StepTemplate) -> None:
         explicit = template.applies_to is not None and bool(template.applies_to.units or template.applies_to.bodies)
+        try:
+            if not self.in_this_cycle(template):
+                return
+        except RuleError as error:
+            self.record(template, error)
+            return
         for target_key in select_targets(self.org, template):
             target = self.org.target(target_key)
             try:
                 responsible = self.responsible(template, target)
                 occurrences = self.occurrences(template)
-            except _RuleError as error:
-                self.issues.append(self.definition.template_issue(template.key, error.field_path, str(error)))
+            except RuleError as error:
+                self.record(template, error)
                 continue
             for period, occurrence in occurrences:
                 try:
@@ -294,8 +178,8 @@ class CyclePlanner:
                         responsible=responsible,
                         explicit=explicit,
                     )
-                except _RuleError as error:
-                    self.issues.append(self.definition.template_issue(template.key, error.field_path, str(error)))
+                except RuleError as error:
+                    self.record(template, error)
 
     def plan_instance(
         self,
@@ -314,15 +198,23 @@ class CyclePlanner:
         )
         where = f"{target.name}{', period ' + period if period else ''}, cykel {self.year}"
         if due < opens:
-            raise _RuleError(("due",), f"deadline {due} ligger före öppningen {opens} ({where})")
+            raise RuleError(("due",), f"deadline {due} ligger före öppningen {opens} ({where})")
         depends_on = []
         for position, dependency_key in enumerate(template.depends_on):
+            needed = f"'{dependency_key}' (depends_on, rad {self.line_of(template.key, ('depends_on', position))})"
             for dependency in self.related(dependency_key, target, period):
+                # Reported at the rule that gives the date, which is what to change.
                 if dependency.due > due:
-                    raise _RuleError(
-                        ("depends_on", position),
-                        f"'{dependency_key}' för {dependency.unit_name} har deadline {dependency.due}, "
-                        f"efter detta stegs deadline {due} ({where})",
+                    raise RuleError(
+                        ("due",),
+                        f"deadline {due} ligger före deadline {dependency.due} för {needed} "
+                        f"för {dependency.unit_name}, som steget behöver ({where})",
+                    )
+                if dependency.opens > opens:
+                    raise RuleError(
+                        ("opens",),
+                        f"öppningen {opens} ligger före öppningen {dependency.opens} av {needed} "
+                        f"för {dependency.unit_name}, som steget behöver ({where})",
                     )
                 depends_on.append(dependency.key)
         instance = PlannedStep(
@@ -360,6 +252,9 @@ class CyclePlanner:
         self.instances[instance.key] = instance
         self.by_template.setdefault(template.key, {}).setdefault(target.key, []).append(instance)
 
+    def line_of(self, template_key: str, field_path: tuple) -> int | None:
+        return self.definition.template_issue(template_key, field_path, "").line
+
     def plan(self) -> list[PlannedStep]:
         graph = {
             template.key: set(template.depends_on) | {rule.step for rule in (template.opens, template.due) if rule.step}
@@ -367,6 +262,8 @@ class CyclePlanner:
         }
         for key in TopologicalSorter(graph).static_order():
             self.plan_template(self.definition.templates[key])
+        if self.missing_meetings:
+            raise MissingMeetings(self.year, self.missing_meetings, self.definition.meetings_file_name)
         if self.issues:
             raise PlanningError(self.issues)
         return sorted(self.instances.values(), key=lambda step: (step.due, step.opens, step.name, step.unit_name))

@@ -106,11 +106,16 @@ def organisation_issues(definition: Definition, document: SourceDocument) -> lis
         refers(("bodies", index, "administration"), body.administration, org.units, "enhet")
         refers(("bodies", index, "secretary"), body.secretary, org.people, "person")
 
+    for position, role_key in enumerate(src.permissions.change_plan if src.permissions else []):
+        refers(("permissions", "change_plan", position), role_key, org.roles, "roll")
     for index, role in enumerate(src.roles):
         held_by = role.held_by
         refers(("roles", index, "held_by", "person"), held_by.person, org.people, "person")
         refers(("roles", index, "held_by", "manager_of_level"), held_by.manager_of_level, level_names, "nivå")
         refers(("roles", index, "held_by", "manager_of_unit"), held_by.manager_of_unit, org.units, "enhet")
+        for unit_key, person_key in (held_by.per_unit or {}).items():
+            refers(("roles", index, "held_by", "per_unit", unit_key), unit_key, org.units, "enhet")
+            refers(("roles", index, "held_by", "per_unit", unit_key), person_key, org.people, "person")
         if role.key == OWNER_MANAGER:
             problem(("roles", index, "key"), f"'{OWNER_MANAGER}' är reserverat för eskaleringar")
 
@@ -223,6 +228,17 @@ def template_issues(definition: Definition) -> list[Issue]:
                     problem((rule_name, "step"), f"okänt steg '{rule.step}'")
                 elif rule.step == template.key:
                     problem((rule_name, "step"), "en regel kan inte utgå från steget självt")
+            if rule.decided_at is not None and rule.decided_at != SELF_BODY:
+                if rule.decided_at not in org.bodies:
+                    problem((rule_name, "decided_at"), f"okänt organ '{rule.decided_at}'")
+                elif rule.decided_at not in bodies_with_meetings:
+                    problem(
+                        (rule_name, "decided_at"), f"'{rule.decided_at}' har inga sammanträden i någon meetings-fil"
+                    )
+            if rule.milestone is not None and rule.milestone not in definition.milestone_keys:
+                problem(
+                    (rule_name, "milestone"), f"okänd milstolpe '{rule.milestone}' (se organisation.yaml: calendars)"
+                )
             if (rule.occurrence or rule.after == "occurrence") and recurrence is None:
                 problem((rule_name,), "occurrence används bara i steg med recurrence")
         if not any(issue.file == ARSHJUL_FILE for issue in issues) and not select_targets(org, template):

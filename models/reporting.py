@@ -13,13 +13,14 @@ from models.states import is_overdue, step_is_done
 from models.tables import StepDependency, StepInstance, StepState, stored_id
 from models.workdays import WorkingCalendar
 
-COLUMNS = ("planned", "open", "submitted", "returned", "done", "overdue")
+COLUMNS = ("planned", "open", "submitted", "returned", "done", "cancelled", "overdue")
 COLUMN_NAMES = {
     "planned": "Planerade",
     "open": "Öppna",
     "submitted": "Inlämnade",
     "returned": "Återremitterade",
     "done": "Klara",
+    "cancelled": "Inställda",
     "overdue": "Försenade",
 }
 
@@ -42,7 +43,7 @@ def status_rows(steps: list[StepInstance], today: dt.date, level_order: list[str
     for step in steps:
         row = rows.setdefault((step.process, step.level), StatusRow(step.process, step.level))
         state = StepState(step.state)
-        column = "done" if step_is_done(step) else state.value
+        column = state.value if state is StepState.cancelled else "done" if step_is_done(step) else state.value
         row.counts[column] += 1
         if is_overdue(state, step.due, today):
             row.counts["overdue"] += 1

@@ -12,7 +12,14 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 ORGANISATION_FILE = "organisation.yaml"
 ARSHJUL_FILE = "arshjul.yaml"
@@ -137,14 +144,20 @@ class HeldBy(Strict):
     manager_of_level: Key | None = None
     manager_of_unit: Key | None = None
     parent_manager: Literal[True] | None = None
+    # A named person per unit (a hälso- och sjukvårdsdirektör for one förvaltning, a
+    # kulturchef for another): the nearest listed unit at or above the step's unit.
+    per_unit: dict[Key, Key] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> HeldBy:
-        forms = ("person", "unit_manager", "manager_of_level", "manager_of_unit", "parent_manager")
+        forms = ("person", "unit_manager", "manager_of_level", "manager_of_unit", "parent_manager", "per_unit")
         if len([name for name in forms if getattr(self, name) is not None]) != 1:
             raise ValueError(
-                "ange exakt en av person, unit_manager, manager_of_level, manager_of_unit eller parent_manager"
+                "ange exakt en av person, unit_manager, manager_of_level, manager_of_unit, "
+                "parent_manager eller per_unit"
             )
+        if self.per_unit is not None and not self.per_unit:
+            raise ValueError("per_unit behöver minst en enhet med sin person")
         return self
 
 
@@ -206,8 +219,49 @@ class Person(Strict):
     digest: Literal["weekly", "daily"] = "weekly"
 
 
+class MilestoneSpec(Strict):
+    """A milestone: the events of an external calendar whose summary contains `summary`."""
+
+    key: Key
+    summary: Text
+
+
+class ExternalCalendar(Strict):
+    """A national or external calendar (SKR's timetable, national deadlines) as an .ics
+    file in the organisation's folder."""
+
+    key: Key
+    name: Text
+    file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.ics$", max_length=120)]
+    milestones: list[MilestoneSpec] = Field(min_length=1)
+
+
+class MandatePeriod(Strict):
+    """A mandate period (mandatperiod) of the elected bodies, e.g. 2027–2030."""
+
+    start: int = Field(ge=2000, le=2100)
+    end: int = Field(ge=2000, le=2100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MandatePeriod:
+        if self.end < self.start:
+            raise ValueError(f"mandatperioden slutar ({self.end}) före den börjar ({self.start})")
+        return self
+
+
+class Permissions(Strict):
+    """Who may change the plan of a running cycle (move deadlines, add, cancel and
+    reassign steps, hand a person's steps to another, record absences for others): the
+    holders of these roles, seen from the unit of the step changed."""
+
+    change_plan: KeyList = Field(min_length=1)
+
+
 class OrganisationFile(Strict):
     organisation: OrganisationInfo
+    permissions: Permissions | None = None
+    calendars: list[ExternalCalendar] = Field(default_factory=list)
+    mandate_periods: list[MandatePeriod] = Field(default_factory=list)
     levels: list[Level] = Field(min_length=1)
     bodies: list[Body] = Field(default_factory=list)
     roles: list[Role] = Field(default_factory=list)
@@ -236,18 +290,27 @@ class Rule(Strict):
     step: Key | None = None
     edge: Literal["opens", "due"] = "due"
     occurrence: Literal[True] | None = None
+    milestone: Key | None = None  # an event of an external calendar (organisation.yaml: calendars)
     offset: int = Field(default=0, ge=-250, le=250)
     roll: Literal["previous", "next", "none"] | None = None
+    # A deadline not set by a meeting, decided at the body's first meeting after it.
+    decided_at: Key | None = None
 
     @model_validator(mode="after")
     def _one_anchor(self) -> Rule:
-        anchors = [name for name in ("date", "meeting", "step", "occurrence") if getattr(self, name) is not None]
+        anchors = [
+            name for name in ("date", "meeting", "step", "occurrence", "milestone") if getattr(self, name) is not None
+        ]
         if len(anchors) != 1:
-            raise ValueError("en regel behöver exakt en av date, meeting, step eller occurrence")
+            raise ValueError("en regel behöver exakt en av date, meeting, step, occurrence eller milestone")
+        if self.decided_at is not None and self.meeting is not None:
+            raise ValueError("decided_at behövs inte när regeln redan utgår från ett sammanträde (meeting)")
         if self.meeting is not None and (self.month is None) == (self.after is None):
             raise ValueError("en mötesregel behöver antingen month (t.ex. Y-1-11) eller after: occurrence")
-        if self.meeting is None and (self.month is not None or self.after is not None):
-            raise ValueError("month och after används bara tillsammans med meeting")
+        if self.meeting is None and self.milestone is None and (self.month is not None or self.after is not None):
+            raise ValueError("month och after används bara tillsammans med meeting eller milestone")
+        if self.milestone is not None and self.after is not None:
+            raise ValueError("en milstolpe väljs med month (t.ex. Y-04), inte med after")
         return self
 
 
@@ -287,6 +350,26 @@ class Recurrence(Strict):
         return self
 
 
+class CycleRecurrence(Strict):
+    """Which plan years a template belongs to: every N years from a start year (a LUP
+    revision every fourth year), or once per mandate period in its first, second, third
+    or last year (organisation.yaml: mandate_periods)."""
+
+    every: int | None = Field(default=None, ge=1, le=10)
+    start: int | None = Field(default=None, ge=2000, le=2100)
+    mandate_period: Literal["first", "second", "third", "last"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CycleRecurrence:
+        if (self.every is None) == (self.mandate_period is None):
+            raise ValueError("cycles behöver antingen every (med start) eller mandate_period")
+        if self.every is not None and self.start is None:
+            raise ValueError("cycles: every behöver start, ett planår då steget förekommer")
+        if self.mandate_period is not None and self.start is not None:
+            raise ValueError("cycles: start används bara med every")
+        return self
+
+
 class StepTemplate(Strict):
     key: Key
     name: Text
@@ -303,6 +386,7 @@ class StepTemplate(Strict):
     reminders: list[Annotated[int, Field(ge=1, le=60)]] = Field(default_factory=list)
     escalation: list[EscalationStage] = Field(default_factory=list)
     recurrence: Recurrence | None = None
+    cycles: CycleRecurrence | None = None
     reference: Text | None = None
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
@@ -316,24 +400,3 @@ class Process(Strict):
 class ArshjulFile(Strict):
     processes: list[Process] = Field(min_length=1)
     steps: list[StepTemplate] = Field(min_length=1)
-
-
-# ---------------------------------------------------------------------------------------
-# meetings-YYYY.yaml
-
-
-class Meeting(Strict):
-    date: dt.date
-    time: dt.time | None = None
-    note: Text | None = None
-
-
-def _meeting_entry(value: Any) -> Any:
-    return {"date": value} if isinstance(value, (str, dt.date)) else value
-
-
-class MeetingsFile(Strict):
-    year: int = Field(ge=2000, le=2100)
-    example: bool = False
-    note: Text | None = None
-    meetings: dict[Key, list[Annotated[Meeting, BeforeValidator(_meeting_entry)]]]

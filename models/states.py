@@ -52,8 +52,10 @@ def transition(state: StepState, action: Action, *, has_decider: bool) -> StepSt
 
 
 def is_done(state: StepState, *, has_decider: bool) -> bool:
+    """Nothing more to do: approved, submitted without a decider, or cancelled (a
+    cancelled step holds nobody up)."""
     state = StepState(state)
-    return state is StepState.approved or (state is StepState.submitted and not has_decider)
+    return state in (StepState.approved, StepState.cancelled) or (state is StepState.submitted and not has_decider)
 
 
 def awaits_owner(state: StepState) -> bool:

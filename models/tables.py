@@ -84,7 +84,7 @@ class StepState(enum.StrEnum):
     submitted = "submitted"
     returned = "returned"
     approved = "approved"
-    cancelled = "cancelled"  # `arshjul steps cancel` (issue 17): nothing more to do, its events cancelled
+    cancelled = "cancelled"  # ended by the regionstab with a reason (`steps cancel`): its events cancelled
 
 
 STATE_NAMES = {
@@ -335,6 +335,8 @@ class SmtpFault(SQLModel, table=True):
     since: dt.datetime = Field(sa_column=utc_column(nullable=False))
     last_attempt_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
     retry_at: dt.datetime = Field(sa_column=utc_column(nullable=False))
+
+
 # -- follow-up of goals (issue 14) -------------------------------------------------------
 
 

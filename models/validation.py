@@ -11,6 +11,7 @@ that waits for it). All problems are collected and raised together as a
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,13 @@ from pydantic import BaseModel, ValidationError
 from models.definition import Definition, DefinitionError
 from models.goal_schema import GOALS_FILE_PATTERN, GoalsFile
 from models.goals import GoalPlan, goal_issues
+from models.milestones import calendar_issues
 from models.organisation import Organisation
-from models.planned import PlanningError
+from models.planned import MissingMeetings, PlanningError
 from models.planning import plan_cycle
 from models.references import organisation_issues, template_issues
-from models.schema import ARSHJUL_FILE, ORGANISATION_FILE, ArshjulFile, MeetingsFile, OrganisationFile
+from models.schema import ARSHJUL_FILE, ORGANISATION_FILE, ArshjulFile, OrganisationFile
+from models.schema_meetings import MeetingsFile
 from models.source import Issue, SourceDocument, SourceError, load_source
 from models.swedish import describe_error
 
@@ -126,6 +129,7 @@ def load_definition(folder: Path | str, *, check_cycles: bool = True) -> Definit
     assert organisation_doc is not None  # it was parsed, since its schema was read
     definition = Definition(folder, Organisation(organisation_file), arshjul_file, meetings, documents)
     issues.extend(organisation_issues(definition, organisation_doc))
+    issues.extend(calendar_issues(definition, organisation_doc))
     if issues:  # the templates can only be checked against a sound organisation
         raise DefinitionError(issues)
     issues.extend(_meeting_issues(definition, meeting_docs))
@@ -147,7 +151,8 @@ def _meeting_issues(definition: Definition, documents: dict[int, SourceDocument]
     bodies = definition.organisation.bodies
     for year, meetings in definition.meetings.items():
         document = documents[year]
-        for body, entries in meetings.meetings.items():
+        for body in meetings.meetings:
+            entries = meetings.dates(body)
             if body not in bodies:
                 issues.append(document.issue(("meetings", body), f"okänt organ '{body}'"))
             seen: dict = {}
@@ -195,10 +200,34 @@ def _goal_issues(definition: Definition, documents: dict[int, SourceDocument]) -
 
 def _cycle_issues(definition: Definition) -> list[Issue]:
     """Resolve every cycle the meeting files cover; report what cannot be planned."""
-    issues: list[Issue] = []
-    for year in definition.covered_cycles():
+    return check_cycles(definition, definition.covered_cycles()).issues
+
+
+@dataclass
+class CycleCheck:
+    """What `validate` could say about the cycles: planned without fault, not checkable
+    (a meetings file is missing: why), and the problems of the others."""
+
+    planned: list[int] = field(default_factory=list)
+    unchecked: dict[int, list[Issue]] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def candidate_cycles(definition: Definition) -> list[int]:
+    """The cycles a folder is meant for: every year with its own meetings file, and every
+    year its files fully cover."""
+    return sorted(set(definition.meetings) | set(definition.covered_cycles()))
+
+
+def check_cycles(definition: Definition, years: list[int]) -> CycleCheck:
+    result = CycleCheck()
+    for year in years:
         try:
             plan_cycle(definition, year)
+        except MissingMeetings as exc:
+            result.unchecked[year] = exc.issues
         except PlanningError as exc:
-            issues.extend(exc.issues)
-    return issues
+            result.issues.extend(exc.issues)
+        else:
+            result.planned.append(year)
+    return result

@@ -4,6 +4,7 @@ is about, by the rules of `arshjul.views.person_calendar`."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from arshjul.views.ics import Deadline
 from arshjul.views.person_calendar import decision_event, follow_up_event, owner_event
@@ -43,4 +44,8 @@ def events_for(
                 url=url,
             )
         ]
-    return [owner_event(step, person, description=_description(step, url), url=url)]
+    event = owner_event(step, person, description=_description(step, url), url=url)
+    if row.kind == n.HANDED_OVER:
+        # The step is someone else's now: it leaves this person's calendar.
+        event = replace(event, cancelled=True, reminders=())
+    return [event]

@@ -212,6 +212,7 @@ class MessageBuilder:
             escalation_owner_name=self.directory.name(escalation_owner) if row.kind == n.ESCALATION else None,
             period_name=context.get("period"),
             warnings=tuple(context.get("warnings", ())),
+            previous_owner_name=self.directory.name(context["from"]) if context.get("from") else None,
             **common,
         )
 

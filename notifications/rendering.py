@@ -52,6 +52,8 @@ KINDS = (
     "combined",
     "cancelled",
     "early_warning",
+    "reassigned",
+    "handed_over",
 )
 
 
@@ -112,6 +114,7 @@ class MessageFacts:
     old_due: dt.date | None = None  # deadline_moved
     reason: str | None = None  # deadline_moved
     escalation_owner_name: str | None = None  # escalation: whose step it is
+    previous_owner_name: str | None = None  # reassigned: whose step it was
     digest_daily: bool = False
     digest_open: tuple[StepFacts, ...] = ()
     digest_coming: tuple[StepFacts, ...] = ()
@@ -156,6 +159,8 @@ LABELS = {
     "checkpoint": "Kontrollpunkt",
     "cancelled": "Inställt",
     "early_warning": "Tidig varning",
+    "reassigned": "Nytt ansvar",
+    "handed_over": "Överlämnat",
 }
 
 # How a digest's news item is introduced.
@@ -192,6 +197,8 @@ KIND_TONES = {
     "combined": "warning",
     "cancelled": "info",
     "early_warning": "danger",
+    "reassigned": "warning",
+    "handed_over": "info",
 }
 
 # Whom a stand-in covers for: the step's owner, unless the mail goes to a decider or a
@@ -224,8 +231,8 @@ def subject_for(message: MessageFacts) -> str:
         subject = "Ny länk till Mina steg i årshjulet"
     elif kind == "checkpoint":
         checkpoint = message.checkpoint or {}
-        when = str(checkpoint.get("at", "")).replace("T", " ").replace("+00:00", " UTC")
-        subject = f"Granskningsloggens kontrollpunkt {when} ({checkpoint.get('reason', '')})"
+        when = str(checkpoint.get("at", ""))[:16].replace("T", " ")
+        subject = f"Granskningsloggens kontrollpunkt {when} UTC"  # the reason is in the body
     else:
         subject = _step_subject(message)
     if message.on_behalf_of_name:
@@ -251,6 +258,9 @@ def _step_subject(message: MessageFacts) -> str:
         "decided": "Godkänt: {what}",
         "deadline_moved": f"Ny deadline {by}: {{what}}",
         "cancelled": "Inställt: {what}",
+        "reassigned": "Nytt ansvar: lämna in {what} senast " + by,
+        "handed_over": "Överlämnat: {what}",
+        "early_warning": "Tidig varning: {what}",
         "new_link": "Ny länk: {what}",
     }[kind]
     room = SUBJECT_WIDTH - len(pattern) + len("{what}")

@@ -68,10 +68,10 @@ def print_issues(heading: str, issues) -> NoReturn:
     raise typer.Exit(2)
 
 
-def load(org: Path | None) -> Definition:
+def load(org: Path | None, *, check_cycles: bool = True) -> Definition:
     folder = org or get_settings().org
     try:
-        return load_definition(folder)
+        return load_definition(folder, check_cycles=check_cycles)
     except DefinitionError as exc:
         print_issues(f"{len(exc.issues)} fel i {folder}:", exc.issues)
 
@@ -140,6 +140,28 @@ def check_year(year: int) -> None:
         fail(f"orimligt planår {str(year)[:30]}: ett planår ligger mellan 2000 och 2100")
 
 
+def parse_years(value: str, option: str = "år") -> list[int]:
+    """`2027`, `2027..2030` or `2027,2029`: the plan years named, each checked."""
+    years: list[int] = []
+    for part in value.split(","):
+        first, dots, last = part.strip().partition("..")
+        try:
+            start, end = int(first), int(last) if dots else int(first)
+        except ValueError:
+            fail(
+                f"ogiltigt {option} '{value}': skriv ett år (2027), ett intervall (2027..2030) "
+                "eller en lista (2027,2029)"
+            )
+        if end < start:
+            fail(f"ogiltigt {option} '{value}': intervallet slutar före det börjar")
+        for year in (start, end):
+            check_year(year)
+        if end - start > 10:
+            fail(f"ogiltigt {option} '{value}': högst tio år i taget")
+        years.extend(year for year in range(start, end + 1) if year not in years)
+    return years
+
+
 def require_prefect() -> None:
     """Commands that create or resume runs need a Prefect server."""
     url = os.environ["PREFECT_API_URL"]
@@ -158,14 +180,17 @@ def export_settings(org: Path | None) -> None:
     settings.org = (org or settings.org).resolve()
 
 
-def cli_origin(on_behalf_of: str) -> dict:
+def cli_origin(on_behalf_of: str | None = None, **more) -> dict:
     """Where a CLI action came from, for the audit: the OS user who ran the command on which
     host (whoever can run `arshjul` has the database, so `--as` is their claim)."""
     try:
         os_user = getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a container without a passwd entry)
         os_user = str(os.getuid())
-    return {"via": "cli", "os_user": os_user, "host": socket.gethostname(), "on_behalf_of": on_behalf_of}
+    origin = {"via": "cli", "os_user": os_user, "host": socket.gethostname()}
+    if on_behalf_of is not None:
+        origin["on_behalf_of"] = on_behalf_of
+    return origin | more
 
 
 def cycle_or_fail(session: Session, organisation: str, year: int, mode: Mode) -> Cycle:

@@ -20,6 +20,7 @@ from arshjul.cli.common import (
     load,
     output_file,
     parse_date,
+    parse_years,
     print_issues,
     today_in,
 )
@@ -53,23 +54,61 @@ def planned(
     return filter_steps(steps, org, unit=unit, role=role, person=person_key)
 
 
-def validate(folder: Annotated[Path | None, typer.Argument(help="Organisationens mapp.")] = None) -> None:
-    """Kontrollera en organisations mapp (organisation, årshjul, sammanträdesplaner)."""
-    from models.separation import decision_conflicts
+def validate(
+    folder: Annotated[Path | None, typer.Argument(help="Organisationens mapp.")] = None,
+    cycles: Annotated[
+        str | None,
+        typer.Option(
+            "--cycles", help="Cyklerna att kontrollera: 2027, 2027..2030 eller 2027,2029 (standard: alla mappen avser)."
+        ),
+    ] = None,
+) -> None:
+    """Kontrollera en organisations mapp (organisation, årshjul, sammanträdesplaner).
 
-    definition = load(folder)
+    Säger aldrig OK om en cykel som inte gick att kontrollera: utan --cycles avslutas
+    kommandot med kod 1 om någon av mappens cykler saknar sammanträdesplaner."""
+    from models.separation import decision_conflicts
+    from models.validation import candidate_cycles, check_cycles
+
+    years = parse_years(cycles, "--cycles") if cycles is not None else None
+    definition = load(folder, check_cycles=False)
     org = definition.organisation
-    cycles = definition.covered_cycles()
+    check = check_cycles(definition, years if years is not None else candidate_cycles(definition))
+    if check.issues:
+        print_issues(f"{len(check.issues)} fel i {definition.folder}:", check.issues)
+    if years is not None and check.unchecked:
+        print_issues(
+            "Cyklerna som efterfrågades kan inte kontrolleras:",
+            [issue for found in check.unchecked.values() for issue in found],
+        )
     for warning in decision_conflicts(definition):
         errors.print(f"[yellow]Varning:[/yellow] {warning}", highlight=False, soft_wrap=True)
-    console.print(
-        f"[green]OK[/green] {definition.folder}: {len(definition.arshjul.steps)} stegmallar, "
+    summary = (
+        f"{definition.folder}: {len(definition.arshjul.steps)} stegmallar, "
         f"{len(org.units)} enheter, {len(org.bodies)} organ, {len(org.people)} personer, "
         f"sammanträdesplaner {', '.join(str(y) for y in sorted(definition.meetings)) or 'saknas'}"
-        + (f"; cykel {', '.join(map(str, cycles))} planerad utan fel." if cycles else "."),
-        highlight=False,
-        soft_wrap=True,
     )
+    if not check.planned and not check.unchecked:
+        fail(f"{summary}: ingen cykel att kontrollera (inga sammanträdesplaner). Ange --cycles.", code=1)
+    planned_text = f"; cykel {', '.join(map(str, check.planned))} planerad utan fel" if check.planned else ""
+    if check.unchecked:
+        console.print(
+            f"Mappen är felfri så långt den gick att kontrollera: {summary}{planned_text}.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        errors.print("[red]Kunde inte kontrolleras:[/red]", highlight=False)
+        for year, found in check.unchecked.items():
+            for issue in found:
+                errors.print(f"  cykel {year}: {issue}", highlight=False, markup=False, soft_wrap=True)
+        errors.print(
+            "Lägg till sammanträdesplanerna, eller ange vilka cykler som ska kontrolleras (--cycles "
+            f"{','.join(map(str, check.planned)) or 'ÅÅÅÅ'}).",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    console.print(f"[green]OK[/green] {summary}{planned_text}.", highlight=False, soft_wrap=True)
 
 
 def plan(

@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from arshjul.cli import plan_changes
 from arshjul.cli.common import (
     SimulationOption,
     check_ids,
@@ -281,6 +282,7 @@ def steps_move_deadline(
                 shift=by,
                 reason=reason,
                 actor_email=as_,
+                org=definition.organisation,
                 session=session,
                 ctx=runtime.context_for_step(first, session=session),
                 now=clock.now(),
@@ -298,7 +300,8 @@ def steps_move_deadline(
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
-        help="Steg: lista, visa, lämna in, godkänn, återremittera, flytta deadline.", no_args_is_help=True
+        help="Steg: lista, visa, lämna in, godkänn, återremittera, flytta deadline, lägg till, ställ in, flytta.",
+        no_args_is_help=True,
     )
     group.command("list")(steps_list)
     group.command("show")(steps_show)
@@ -306,4 +309,7 @@ def register(app: typer.Typer) -> None:
     group.command("approve")(steps_approve)
     group.command("return")(steps_return)
     group.command("move-deadline")(steps_move_deadline)
+    group.command("add")(plan_changes.steps_add)
+    group.command("cancel")(plan_changes.steps_cancel)
+    group.command("reassign")(plan_changes.steps_reassign)
     app.add_typer(group, name="steps")

@@ -163,4 +163,7 @@ def test_plan_year_without_meetings_is_a_located_error(small_definition):
     with pytest.raises(PlanningError) as caught:
         plan_cycle(small_definition, 2029)
     messages = [str(issue) for issue in caught.value.issues]
-    assert any("meetings-2029.yaml" in m and m.startswith("arshjul.yaml:") for m in messages)
+    # One message per missing file, naming the first rule that needs it and where.
+    assert messages[0].startswith("meetings-2029.yaml: filen saknas")
+    assert "arshjul.yaml:99" in messages[0]
+    assert len(messages) == 2 and messages[1].startswith("meetings-2030.yaml: filen saknas")

@@ -267,6 +267,7 @@ def test_move_deadline_for_a_group(cycle, small_definition):
             shift=3,
             reason="Regionstyrelsens beslut försenat",
             actor_email="rut.direktor@example.se",
+            org=small_definition.organisation,
             session=session,
             ctx=step_context(session, small_definition),
             now=MONDAY_MORNING,
@@ -277,7 +278,7 @@ def test_move_deadline_for_a_group(cycle, small_definition):
     assert moved[0].reminders == ["2026-12-21", "2026-12-29"]
     assert [e["on"] for e in moved[0].escalation] == ["2027-01-04", "2027-01-07"]
     assert [a for a in audit_actions(cycle) if a[0] == "step.deadline_moved"] == [
-        ("step.deadline_moved", "rut.direktor", "regionstab")
+        ("step.deadline_moved", "rut.direktor", "regiondirektor")
     ] * 2
     assert ("deadline_moved", "eva.a1", None) in outbox(cycle)
     # Emil reads a daily digest, but a moved deadline always comes as its own mail.
@@ -307,6 +308,7 @@ def test_move_deadline_refusals(cycle, small_definition, kwargs, message):
             move_deadline(
                 [step_id(cycle, "enhet_verksamhetsplan:enh_a1")],
                 actor_email="rut.direktor@example.se",
+                org=small_definition.organisation,
                 session=session,
                 ctx=step_context(session, small_definition),
                 now=MONDAY_MORNING,

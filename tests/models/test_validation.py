@@ -174,9 +174,15 @@ def test_dependency_cycle_is_reported_with_its_path(small_copy):
 def test_dependency_due_after_dependent_is_rejected(small_copy):
     damage(small_copy, "arshjul.yaml", "due: {date: Y-1-11-30}", "due: {date: Y-1-12-28}")
     issues = issues_of(small_copy)
-    line = line_of(small_copy / "arshjul.yaml", "depends_on: [omrade_verksamhetsplan]")
+    # Reported at the rule that gives the too-early deadline, naming the dependency's line.
+    line = line_of(small_copy / "arshjul.yaml", "due: {date: Y-1-12-24}")
+    needed = line_of(small_copy / "arshjul.yaml", "depends_on: [omrade_verksamhetsplan]")
     assert_issue(
-        issues, "arshjul.yaml", line, "steps[3].depends_on[0]", "har deadline 2026-12-28, efter detta stegs deadline"
+        issues,
+        "arshjul.yaml",
+        line,
+        "steps[3].due",
+        f"deadline 2026-12-23 ligger före deadline 2026-12-28 för 'omrade_verksamhetsplan' (depends_on, rad {needed})",
     )
 
 
@@ -229,7 +235,7 @@ def test_meeting_on_a_holiday_is_rejected(small_copy):
 
 
 def test_cli_validate_passes_and_fails(small_copy):
-    ok = runner.invoke(app, ["validate", str(SMALL_ORG)])
+    ok = runner.invoke(app, ["validate", str(SMALL_ORG), "--cycles", "2027"])
     assert ok.exit_code == 0, ok.output
     assert "OK" in ok.output and "cykel 2027 planerad utan fel" in ok.output
     damage(small_copy, "arshjul.yaml", "owner_role: enhetschef", "owner_role: enhetchef")

@@ -318,6 +318,7 @@ def test_a_moved_deadline_updates_the_calendar_entry(cycle, small_definition, si
             new_due=dt.date(2026, 6, 9),
             reason="Underlaget från SKR kommer sent",
             actor_email="rut.direktor@example.se",
+            org=small_definition.organisation,
             session=session,
             ctx=step_context(session, small_definition, mail_domain="arshjul.test"),
             now=OPENING,

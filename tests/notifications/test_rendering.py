@@ -61,6 +61,9 @@ SENT_ON = {
     "combined": D(2026, 12, 18),
     "cancelled": D(2026, 12, 10),
     "early_warning": D(2026, 12, 2),
+    "reassigned": D(2026, 12, 3),
+    "handed_over": D(2026, 12, 3),
+    "checkpoint": D(2026, 12, 3),
 }
 
 # Kind-specific facts for a complete, typical message of each kind.
@@ -85,6 +88,26 @@ EXTRA = {
                 "comment": "Remissen blir klar vid årsskiftet.",
             },
         ),
+    ),
+    "reassigned": dict(
+        recipient_name="Anna Tf",
+        reason="Eva Ek är föräldraledig.",
+        acted_by_name="Malin Holm",
+        previous_owner_name="Eva Ek",
+    ),
+    "handed_over": dict(reason="Eva Ek är föräldraledig.", acted_by_name="Malin Holm"),
+    "checkpoint": dict(
+        recipient_name="Revisorerna",
+        step=None,
+        checkpoint={
+            "at": "2026-12-03T06:00:00+00:00",
+            "reason": "daglig kontroll 2026-12-03",
+            "last_id": 812,
+            "last_hash": "ab" * 32,
+            "count": 812,
+            "key_id": "daec8a0b489cbdac",
+            "signature": "c2lnbmF0dXI=",
+        },
     ),
 }
 
@@ -230,6 +253,9 @@ SUBJECTS = {
     "combined": "Lämna in: Månadsrapport november (4 arbetsdagar sent) + 2 steg till",
     "cancelled": "Inställt: Enhetens verksamhetsplan – Akutmottagningen Östersund",
     "early_warning": "Tidig varning: Enhetens verksamhetsplan – Akutmottagningen Östersund",
+    "reassigned": "Nytt ansvar: lämna in Enhetens verksamhetsplan senast 23 december",
+    "handed_over": "Överlämnat: Enhetens verksamhetsplan – Akutmottagningen Östersund",
+    "checkpoint": "Granskningsloggens kontrollpunkt 2026-12-03 06:00 UTC",
 }
 
 # What each kind must say, beyond what every mail about a step says.
@@ -292,6 +318,14 @@ KEY_FACTS = {
         "Remissen blir klar vid årsskiftet.",
         "ska meddela fullmäktige",
     ],
+    "reassigned": ["fått ansvaret", "efter Eva Ek", "Lämna in senast onsdag 23 december 2026", "föräldraledig"],
+    "handed_over": ["inte längre ditt ansvar", "har tagit över", "Malin Holm", "föräldraledig"],
+    "checkpoint": [
+        "daglig kontroll 2026-12-03",
+        "ab" * 32,
+        "kontrollpunkt.jsonl",
+        "arshjul audit verify --checkpoints",
+    ],
 }
 
 
@@ -313,7 +347,7 @@ def test_key_facts_in_text_and_html(kind):
         assert fact in html_text(rendered.html), f"{fact!r} missing in html"
 
 
-ONE_STEP = [kind for kind in KINDS if kind not in ("digest", "combined")]
+ONE_STEP = [kind for kind in KINDS if kind not in ("digest", "combined", "checkpoint")]
 
 
 @pytest.mark.parametrize("kind", [kind for kind in ONE_STEP if kind != "cancelled"])
@@ -481,7 +515,7 @@ def test_opened_says_what_it_waits_for():
 
 def test_names_are_escaped_in_html_and_intact_in_text():
     hostile = step(unit_name="<Akut & Co>", last_comment="<script>alert(1)</script>")
-    for kind in KINDS:
+    for kind in ONE_STEP + ["digest", "combined"]:
         if kind == "digest":
             facts = digest(digest_open=(hostile,))
         elif kind == "combined":
