@@ -289,3 +289,17 @@ def test_a_standing_refusal_is_reported_when_nothing_is_due(cycle, small_definit
         fixed = send(cycle, small_definition, relay.smtp("hemligt"), retry_refused_now=True)
         assert fixed.fault_cleared and fixed.configuration_error is None and relay.logins == 3
     assert list((tmp_path / "mail").glob("*.eml")) == []
+
+
+def test_the_artifact_does_not_say_all_went_out_while_the_relay_refuses():
+    from models.tables import SmtpFault
+    from tasks.artifacts import failed_mail_markdown
+
+    now = dt.datetime(2027, 1, 4, 7, tzinfo=UTC)
+    fault = SmtpFault(
+        configuration="x", message="E-postservern nekar inloggningen", since=now, last_attempt_at=now, retry_at=now
+    )
+    text = failed_mail_markdown([], fault)
+    assert "E-postservern nekar konfigurationen: inget skickas" in text and "ARSHJUL" not in text
+    assert "Alla meddelanden har gått fram" not in text and "väntar i utkorgen" in text
+    assert "Alla meddelanden har gått fram" in failed_mail_markdown([], None)
