@@ -300,6 +300,6 @@ def test_the_artifact_does_not_say_all_went_out_while_the_relay_refuses():
         configuration="x", message="E-postservern nekar inloggningen", since=now, last_attempt_at=now, retry_at=now
     )
     text = failed_mail_markdown([], fault)
-    assert "E-postservern nekar konfigurationen: inget skickas" in text and "ARSHJUL" not in text
+    assert "E-postservern nekar konfigurationen: inget skickas" in text
     assert "Alla meddelanden har gått fram" not in text and "väntar i utkorgen" in text
     assert "Alla meddelanden har gått fram" in failed_mail_markdown([], None)
