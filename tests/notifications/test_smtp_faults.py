@@ -91,7 +91,7 @@ def more_mail(engine, count: int) -> None:
         for n in range(count):
             copy = OutboxMessage(
                 **{
-                    **row.model_dump(exclude={"id"}),
+                    **row.model_dump(exclude={"id", "state"}),
                     "state": OutboxState.pending,
                     "key": f"{row.key}:{n}",
                     "message_id": f"<{n}.{row.message_id.strip('<>')}>",
