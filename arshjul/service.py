@@ -202,7 +202,7 @@ def deliver_mail() -> None:
 
     report = deliver(Mode.live)
     if (report.configuration_error and not report.fault_held) or report.fault_cleared:
-        report_mail_flow()
+        report_mail_flow_once_served()
 
 
 def report_mail_flow() -> None:

@@ -56,6 +56,7 @@ from notifications.smtp_faults import (
     Misconfigured,
     OneLoginBackend,
     Unreachable,
+    check_login,
     clear_faults,
     configuration_key,
     connect,
@@ -155,15 +156,20 @@ def deliver_due(
         )
     if connections < 1:
         raise ValueError(f"connections must be at least 1, not {connections}")
+    fault = standing_fault(engine)
+    ours = fault is not None and fault.configuration == configuration_key(smtp)
+    held = DeliveryReport()
+    if fault is not None and ours:
+        message = fault_words.fault_standing(fault.message, fault.since, fault.retry_at)
+        held = DeliveryReport(configuration_error=message, fault_held=True)
+        if not retry_refused_now and fault.retry_at > dt.datetime.now(dt.UTC):
+            return held
     with Session(read_only(engine)) as session:
         if next_due(session, now=now, mode=mode) is None:
-            return DeliveryReport()  # the common case: nothing is due; skip opening SMTP
+            # The common case: nothing is due, no SMTP. A refusal still stands, though,
+            # and a person asking is given a real answer.
+            return _check_again(engine, smtp, fault_retry_minutes) if retry_refused_now and fault else held
         directory = load_directory(session=session, organisation=definition.organisation.info.key)
-    fault = standing_fault(engine)
-    if fault is not None and fault.configuration == configuration_key(smtp) and not retry_refused_now:
-        if fault.retry_at > dt.datetime.now(dt.UTC):
-            message = fault_words.fault_standing(fault.message, fault.since, fault.retry_at)
-            return DeliveryReport(configuration_error=message, fault_held=True)
     # One login first: a refused one stops everything before another connection tries.
     first = smtp.backend()
     try:
@@ -196,6 +202,15 @@ def deliver_due(
     elif fault is not None:
         report.fault_cleared = clear_faults(engine)  # the login worked: the fault is over
     return report
+
+
+def _check_again(engine: Engine, smtp: SmtpConfig, retry_minutes: float) -> DeliveryReport:
+    """Log in once, sending nothing, to see whether a stored refusal still stands."""
+    try:
+        check_login(smtp)
+    except (Misconfigured, Unreachable) as exc:
+        return _stopped(engine, smtp, exc, retry_minutes)
+    return DeliveryReport(fault_cleared=clear_faults(engine))
 
 
 def _stopped(engine: Engine, smtp: SmtpConfig, problem: Exception, retry_minutes: float) -> DeliveryReport:

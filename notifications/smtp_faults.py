@@ -25,6 +25,7 @@ from emails.backend.smtp.client import SMTPClientWithResponse, SMTPClientWithRes
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, select
 
+from arshjul.core.database import read_only
 from models import swedish_faults as words
 from models.tables import SmtpFault
 
@@ -143,7 +144,7 @@ def configuration_key(smtp: SmtpConfig) -> str:
 
 def standing_fault(engine: Engine, smtp: SmtpConfig | None = None) -> SmtpFault | None:
     """The stored fault of `smtp`'s configuration (of any configuration without it)."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         query = select(SmtpFault).order_by(SmtpFault.last_attempt_at.desc())  # type: ignore[union-attr]
         if smtp is not None:
             query = query.where(SmtpFault.configuration == configuration_key(smtp))

@@ -196,6 +196,8 @@ def failed_mail_markdown(failed: list, fault: SmtpFault | None = None) -> str:
             "",
         ]
     if not failed:
+        if fault is not None:
+            return "\n".join(lines + ["Inga meddelanden har gett upp: de som ska ut väntar i utkorgen tills dess."])
         return "\n".join(lines + ["Alla meddelanden har gått fram."])
     lines += [
         f"{len(failed)} meddelanden misslyckades efter sista försöket. "

@@ -14,18 +14,16 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from arshjul.core.database import get_engine, migrate
-from arshjul.core.settings import Settings, get_settings
+from arshjul.core.settings import Settings, SettingsError, get_settings
 from arshjul.service import api_healthy, configure_prefect_environment
 from models.definition import Definition, DefinitionError
 from models.queries import find_cycle
-from models.swedish import describe_setting_error
 from models.tables import Cycle, Mode
 from models.validation import load_definition
 
@@ -38,10 +36,9 @@ def _settings_or_exit() -> Settings:
     (not a traceback: this runs before any command)."""
     try:
         return get_settings()
-    except ValidationError as exc:
-        problems = [describe_setting_error(error, prefix="ARSHJUL_") for error in exc.errors()]
+    except SettingsError as exc:
         errors.print(
-            "[red]Fel:[/red] felaktiga inställningar:\n  " + "\n  ".join(problems), highlight=False, soft_wrap=True
+            "[red]Fel:[/red] felaktiga inställningar:\n  " + "\n  ".join(exc.problems), highlight=False, soft_wrap=True
         )
         raise SystemExit(2) from None
 

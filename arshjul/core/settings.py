@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.swedish import describe_setting_error
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ORGANISATION = PROJECT_ROOT / "calendar" / "region-jamtland-harjedalen"
@@ -208,6 +210,18 @@ class Settings(BaseSettings):
         return self.home / "prefect"
 
 
+class SettingsError(ValueError):
+    """Bad ARSHJUL_* values, each named in Swedish (`problems`): what a command prints,
+    and what a served run or a worker fails with in the Prefect UI."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("felaktiga inställningar: " + "; ".join(problems))
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError([describe_setting_error(error, prefix="ARSHJUL_") for error in exc.errors()]) from None

@@ -29,7 +29,7 @@ def table_cell(text: str) -> str:
 
 # Characters that could start markup in a renderer that treats the text as markdown or
 # HTML, each replaced by a look-alike that cannot: the text reads the same either way.
-_PLAIN = str.maketrans({"<": "‹", ">": "›", "[": "(", "]": ")", "`": "'", "!": "ǃ", "*": "∗", "_": " "})
+_PLAIN = str.maketrans({"<": "‹", ">": "›", "[": "(", "]": ")", "`": "'", "!": "ǃ", "*": "∗"})
 
 
 def plain_line(text: str, limit: int = 500) -> str:

@@ -267,3 +267,17 @@ def test_an_absurd_absence_in_the_organisation_file_is_a_located_error(tmp_path,
     result = CliRunner().invoke(app, ["validate", str(folder)], env={"COLUMNS": "300"})
     refused_without_trace(result, words)
     assert "organisation.yaml:38" in result.output
+
+
+def test_a_served_run_or_a_worker_fails_with_the_swedish_message(monkeypatch):
+    """Outside the CLI (a served run, a worker) the settings fail the same way, in Swedish."""
+    from arshjul.core.settings import SettingsError
+
+    monkeypatch.setenv("ARSHJUL_SMTP_PORT", "70000")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SettingsError, match="felaktiga inställningar: ARSHJUL_SMTP_PORT = '70000': får vara högst"):
+            get_settings()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -91,7 +91,7 @@ def more_mail(engine, count: int) -> None:
         for n in range(count):
             copy = OutboxMessage(
                 **{
-                    **row.model_dump(exclude={"id"}),
+                    **row.model_dump(exclude={"id", "state"}),
                     "state": OutboxState.pending,
                     "key": f"{row.key}:{n}",
                     "message_id": f"<{n}.{row.message_id.strip('<>')}>",
@@ -256,7 +256,7 @@ def test_the_service_clock_shows_a_new_refusal_once_as_a_failed_run(wrong_passwo
     from arshjul import service
 
     started = []
-    monkeypatch.setattr(service, "report_mail_flow", lambda: started.append("run"))
+    monkeypatch.setattr(service, "report_mail_flow_once_served", lambda: started.append("run"))
     service.deliver_mail()  # the login is refused: a run is started
     service.deliver_mail()  # held: no login, no further run
     assert started == ["run"] and wrong_password_installation.logins == 1
@@ -273,3 +273,33 @@ def test_serve_checks_the_login_once_at_start(wrong_password_installation, monke
     get_settings.cache_clear()
     assert service.check_mail_login(get_settings()) is None and standing_fault(runtime.engine()) is None
     assert list((wrong_password_installation.folder).glob("*.eml")) == []  # the check sends nothing
+
+
+def test_a_standing_refusal_is_reported_when_nothing_is_due(cycle, small_definition, tmp_path):
+    """The mail flow keeps saying it while nothing is due; a person asking gets a real answer."""
+    open_regionplan(cycle, small_definition)
+    with Relay(tmp_path / "mail", tmp_path) as relay:
+        send(cycle, small_definition, relay.smtp("fel"))
+        with session_scope(cycle) as session:
+            session.exec(update(OutboxMessage).values(next_attempt_at=OPENING + dt.timedelta(days=30)))
+        quiet = send(cycle, small_definition, relay.smtp("fel"))
+        assert quiet.fault_held and "nekar inloggningen" in quiet.configuration_error and relay.logins == 1
+        asked = send(cycle, small_definition, relay.smtp("fel"), retry_refused_now=True)
+        assert "nekar inloggningen" in asked.configuration_error and relay.logins == 2
+        fixed = send(cycle, small_definition, relay.smtp("hemligt"), retry_refused_now=True)
+        assert fixed.fault_cleared and fixed.configuration_error is None and relay.logins == 3
+    assert list((tmp_path / "mail").glob("*.eml")) == []
+
+
+def test_the_artifact_does_not_say_all_went_out_while_the_relay_refuses():
+    from models.tables import SmtpFault
+    from tasks.artifacts import failed_mail_markdown
+
+    now = dt.datetime(2027, 1, 4, 7, tzinfo=UTC)
+    fault = SmtpFault(
+        configuration="x", message="E-postservern nekar inloggningen", since=now, last_attempt_at=now, retry_at=now
+    )
+    text = failed_mail_markdown([], fault)
+    assert "E-postservern nekar konfigurationen: inget skickas" in text
+    assert "Alla meddelanden har gått fram" not in text and "väntar i utkorgen" in text
+    assert "Alla meddelanden har gått fram" in failed_mail_markdown([], None)

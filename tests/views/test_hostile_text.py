@@ -233,3 +233,38 @@ def test_the_web_apps_step_page_shows_typed_text_as_text(organisation, text):
     found = tags_of(render_step(page, text))
     assert found.loads == []
     assert all(link.startswith(("/steg/", "/ny-lank/", "/static/", "/mina-steg/")) for link in found.links), found.links
+
+
+@pytest.fixture(scope="module")
+def stored_cycle(organisation):
+    """The small organisation's cycle 2027 in the module's app database."""
+    from arshjul.core import runtime
+    from arshjul.core.database import session_scope
+    from models.cycles import store_cycle
+
+    with session_scope(runtime.engine()) as session:
+        store_cycle(runtime.definition(), 2027, session=session, now=dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC))
+    return runtime.engine()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=hostile)
+def test_the_status_and_follow_up_artifacts_show_names_inert(stored_cycle, text):
+    """Names come from the organisation's files: every step's name and unit are hostile
+    here, and every step is overdue, so the tables list them all."""
+    from sqlalchemy import update
+    from sqlmodel import Session, select
+
+    from arshjul.core.database import session_scope
+    from flows.follow_up import follow_up_report
+    from models.tables import Cycle
+    from tasks.artifacts import status_markdown
+
+    with session_scope(stored_cycle) as session:
+        session.exec(update(StepInstance).values(name=f"Steg {text}", unit_name=f"Enhet {text}", flow_run_id="3f2a"))
+    with Session(stored_cycle) as session:
+        cycle = session.exec(select(Cycle)).one()
+    _, overdue = status_markdown(cycle, dt.date(2028, 12, 1))
+    assert overdue.count("\n| ") > 3  # the overdue table is there, a row per step
+    assert_only_our_links(overdue)
+    assert_inert_markdown(follow_up_report(2027, today=dt.date(2028, 12, 1))["markdown"])
