@@ -306,3 +306,27 @@ def test_a_cancelled_step_sends_a_cancel_for_the_same_event(cycle, small_definit
     [event] = cancel.walk("VEVENT")
     assert str(event["STATUS"]) == "CANCELLED" and not event.walk("VALARM")
     assert replay(files) == {}
+
+
+def test_a_returned_step_updates_the_owners_event_with_its_alarms_back(cycle, small_definition, sink):
+    key = "regionplan:region"
+    open_(cycle, small_definition, key, at(D(2026, 1, 12)))
+    deliver(cycle, small_definition, sink.port, at(D(2026, 1, 12)))
+    act(cycle, small_definition, key, Action.submit, "erik.ekonom@example.se", at(D(2026, 1, 13)))
+    act(
+        cycle,
+        small_definition,
+        key,
+        Action.send_back,
+        "sigrid.sekreterare@example.se",
+        at(D(2026, 1, 14)),
+        comment="Komplettera målen",
+    )
+    deliver(cycle, small_definition, sink.port, at(D(2026, 1, 14)))
+    erik = mails_to(sink, "erik.ekonom@")
+    [returned] = [m for m in erik if m["Subject"].startswith("Komplettera ")]
+    [opened] = [m for m in erik if m is not returned]
+    [first] = icalendar.Calendar.from_ical(calendars_of(opened)[0]).walk("VEVENT")
+    [update] = icalendar.Calendar.from_ical(calendars_of(returned)[0]).walk("VEVENT")
+    assert str(update["UID"]) == str(first["UID"]) and int(update["SEQUENCE"]) > int(first["SEQUENCE"])
+    assert str(update["SUMMARY"]).startswith("Återremitterat: ") and update.walk("VALARM")
