@@ -132,7 +132,8 @@ def figures(name: str, seconds: list[float], target: float, cpu: list[float] | N
     )
     if cpu:
         print(
-            f"    CPU time of this process: median {statistics.median(cpu):.3f} s, range {min(cpu):.3f}–{max(cpu):.3f} s"
+            f"    CPU time of this process: median {statistics.median(cpu):.3f} s, "
+            f"range {min(cpu):.3f}–{max(cpu):.3f} s"
         )
 
 

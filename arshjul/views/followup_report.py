@@ -213,9 +213,9 @@ def report_data(
             if missing
         ],
         "changes": [
-            {**item_row(change.item), "before_label": status_label(change.before)}
-            for change in result.changes
-            if change.item in in_scope
+            {**item_row(key), "before_label": status_label(result.previous[key])}
+            for key in result.changes
+            if key in in_scope and result.previous is not None
         ],
         "transitions": {
             level: [
