@@ -149,7 +149,7 @@ def roll_up(
     before: dict[str, str] | None = None
     previous_levels: Breakdown | None = None
     transitions: dict[str, Counter] = {}
-    changes: list[str]  # items whose status is not the previous period's = []
+    changes: list[str] = []
     if previous is not None:
         was = [reported.status if (reported := previous.get(key)) is not None else NOT_REPORTED for key in keys]
         before = dict(zip(keys, was, strict=True))
