@@ -208,7 +208,7 @@ def report_data(
         "goal_tree": goal_tree,
         "attention": [item_row(key) for key in result.items if result.status[key] in WARNING_STATUSES],
         "not_reported": [
-            {"owner": owner, "name": owner_name(owner), "missing": missing, "items": result.owned[owner]}
+            {"owner": owner, "name": owner_name(owner), "missing": missing, "owned": result.owned[owner]}
             for owner, missing in sorted(result.not_reported.items(), key=lambda pair: (-pair[1], pair[0]))
             if missing
         ],
