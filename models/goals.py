@@ -152,7 +152,8 @@ class GoalPlan:
     @cached_property
     def reported(self) -> list[str]:
         """The items a unit reports a status for, in file order."""
-        return [key for key in self.items if self.scale_of(key) is not None]
+        levels = {level.key for level in self.source.levels if level.scale is not None}
+        return [item.key for item in self.source.items if item.level in levels]
 
     def period_of_step(self, step: str) -> Period | None:
         return next((period for period in self.source.periods if step in period.steps), None)
