@@ -50,6 +50,23 @@ def parse_status(text: str, scale: Scale) -> str | None:
     return None
 
 
+class Ancestors:
+    """item → the items above it, nearest first, memoised as they are asked for (a
+    roll-up needs them for the goals that have items below them, not for every item)."""
+
+    def __init__(self, items: dict[str, GoalItem]):
+        self._items = items
+        self._memo: dict[str, list[str]] = {}
+
+    def __getitem__(self, key: str) -> list[str]:
+        found = self._memo.get(key)
+        if found is None:
+            parent = self._items[key].parent
+            found = [parent, *self[parent]] if parent is not None and parent in self._items else []
+            self._memo[key] = found
+        return found
+
+
 @dataclass(frozen=True)
 class GoalPlan:
     """One cycle's goal structure: the items as a tree, their levels and målområden."""
@@ -110,17 +127,15 @@ class GoalPlan:
     @cached_property
     def top_down(self) -> list[str]:
         """The items with every parent before its children (a parent's level is higher)."""
-        position = {key: index for index, key in enumerate(self.level_order)}
-        return sorted(self.items, key=lambda key: position.get(self.items[key].level, 0))
+        by_level: dict[str, list[str]] = {level: [] for level in self.level_order}
+        for item in self.source.items:
+            by_level.setdefault(item.level, []).append(item.key)
+        return [key for keys in by_level.values() for key in keys]
 
     @cached_property
-    def ancestors_of(self) -> dict[str, list[str]]:
-        """Each item's items above, nearest first (built top-down: one list per item)."""
-        result: dict[str, list[str]] = {}
-        for key in self.top_down:
-            parent = self.items[key].parent
-            result[key] = [parent, *result.get(parent, [])] if parent is not None and parent in self.items else []
-        return result
+    def ancestors_of(self) -> Ancestors:
+        """Each item's items above, nearest first; worked out for the items asked about."""
+        return Ancestors(self.items)
 
     @cached_property
     def malomrade_of(self) -> dict[str, str | None]:
@@ -137,7 +152,8 @@ class GoalPlan:
     @cached_property
     def reported(self) -> list[str]:
         """The items a unit reports a status for, in file order."""
-        return [key for key in self.items if self.scale_of(key) is not None]
+        levels = {level.key for level in self.source.levels if level.scale is not None}
+        return [item.key for item in self.source.items if item.level in levels]
 
     def period_of_step(self, step: str) -> Period | None:
         return next((period for period in self.source.periods if step in period.steps), None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from models.followup import Reported
 from models.goal_schema import Rule, Scale
@@ -49,12 +48,6 @@ class Distribution:
 Breakdown = dict[str, Distribution]  # goal level → distribution
 
 
-class Change(NamedTuple):
-    item: str
-    before: str
-    after: str
-
-
 @dataclass(frozen=True)
 class Warning:
     """An item to tell its body's responsible official about (seed 002 §2.2)."""
@@ -80,7 +73,7 @@ class RollUp:
     goal_nodes: dict[str, Breakdown]  # every item with reported items below it
     derived: dict[str, str | None]  # node → status by its level's rule (worst, threshold)
     transitions: dict[str, Counter]  # level → Counter((before, after))
-    changes: list[Change]
+    changes: list[str]  # items whose status is not the previous period's
     not_reported: dict[str, int]  # owner → items without a status
     owned: dict[str, int]  # owner → items
 
@@ -156,14 +149,14 @@ def roll_up(
     before: dict[str, str] | None = None
     previous_levels: Breakdown | None = None
     transitions: dict[str, Counter] = {}
-    changes: list[Change] = []
+    changes: list[str] = []
     if previous is not None:
         was = [reported.status if (reported := previous.get(key)) is not None else NOT_REPORTED for key in keys]
         before = dict(zip(keys, was, strict=True))
         previous_levels = _breakdowns(_level_buckets(levels_, was), scales).get("", {})
         for (level, earlier, later), n in Counter(zip(levels_, was, now, strict=True)).items():
             transitions.setdefault(level, Counter())[(earlier, later)] += n
-        changes = [Change(k, w, n) for k, w, n in zip(keys, was, now, strict=True) if w != n]
+        changes = [k for k, w, n in zip(keys, was, now, strict=True) if w != n]
     derived_nodes = _breakdowns(nodes, scales)
     ruled = {key for key, level in plan.levels.items() if level.rollup.rule is not Rule.distribution}
     derived = {

@@ -63,7 +63,7 @@ def summary_markdown(data: dict[str, Any]) -> str:
     lines += ["", "## Inte rapporterat", ""]
     if data["not_reported"]:
         for row in data["not_reported"]:
-            lines.append(f"- {inert(row['name'])}: {row['missing']} av {row['items']} saknar status")
+            lines.append(f"- {inert(row['name'])}: {row['missing']} av {row['owned']} saknar status")
     else:
         lines.append("Alla har rapporterat.")
     return "\n".join(lines)

@@ -208,14 +208,14 @@ def report_data(
         "goal_tree": goal_tree,
         "attention": [item_row(key) for key in result.items if result.status[key] in WARNING_STATUSES],
         "not_reported": [
-            {"owner": owner, "name": owner_name(owner), "missing": missing, "items": result.owned[owner]}
+            {"owner": owner, "name": owner_name(owner), "missing": missing, "owned": result.owned[owner]}
             for owner, missing in sorted(result.not_reported.items(), key=lambda pair: (-pair[1], pair[0]))
             if missing
         ],
         "changes": [
-            {**item_row(change.item), "before_label": status_label(change.before)}
-            for change in result.changes
-            if change.item in in_scope
+            {**item_row(key), "before_label": status_label(result.previous[key])}
+            for key in result.changes
+            if key in in_scope and result.previous is not None
         ],
         "transitions": {
             level: [

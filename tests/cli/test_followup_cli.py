@@ -139,3 +139,17 @@ def test_bad_options_are_refused_in_swedish(region_app):
     )
     result = followup("import", str(path), "--year", "2027", "--period", "T1", "--as", "nagon@annanstans.se")
     assert result.exit_code == 2 and "okänd e-postadress" in result.stderr
+
+
+def test_bad_report_options_are_refused_in_swedish(region_app):
+    def report(*args: str):
+        return runner.invoke(app, ["report", "followup", "2027", "-o", str(region_app / "r.html"), *args])
+
+    for args, message in (
+        (["--period", "T9"], "okänd period 'T9' för 2027: välj T1, T2, T3"),
+        (["--period", "T1", "--format", "docx"], "okänt format 'docx'"),
+        (["--period", "T1", "--unit", "ingen"], "okänd enhet 'ingen'"),
+    ):
+        result = report(*args)
+        assert result.exit_code == 2 and message in result.stderr, result.output
+    assert not (region_app / "r.html").exists()

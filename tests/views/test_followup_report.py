@@ -111,6 +111,9 @@ def test_april_without_a_previous_period(region_definition):
     assert data["previous_period"] is None and data["early_warning"] == [] and "forandring" not in html
     assert "Av 20 uppdrag var 18 gula och 2 röda." in html
     assert 'id="ej-rapporterat-tabell"' in html  # the 63 activities
+    assert "built-in method" not in html and "<tr><td>Kansliavdelningen (samordningskansliet)</td>" in html
+    kansli = next(row for row in data["not_reported"] if row["owner"] == "kansliavdelningen")
+    assert f'<td class="number">{kansli["missing"]}</td><td class="number">{kansli["owned"]}</td>' in html
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm, pdftotext) is not installed")
