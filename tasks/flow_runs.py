@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from arshjul.core import runtime
 from arshjul.core.database import session_scope
-from models.tables import Cycle, Mode, StepInstance
+from models.tables import Cycle, Mode, StepInstance, StepState
 
 STEP_FLOW = "arshjul-steg"
 # Live runs go to the deployment `arshjul serve` (or the workers) execute; the simulation's
@@ -83,7 +83,11 @@ def create_step_runs(cycle_id: int, opening_by: dt.date | None = None) -> int:
     a run and storing its id) harmless."""
     with Session(runtime.engine(), expire_on_commit=False) as session:
         cycle = session.get(Cycle, cycle_id)
-        query = select(StepInstance).where(StepInstance.cycle_id == cycle_id, StepInstance.flow_run_id.is_(None))
+        query = select(StepInstance).where(
+            StepInstance.cycle_id == cycle_id,
+            StepInstance.flow_run_id.is_(None),
+            StepInstance.state != StepState.cancelled.value,  # cancelled before it opened: no run to make
+        )
         if opening_by is not None:
             query = query.where(StepInstance.opens <= opening_by)
         missing = list(session.exec(query.order_by(StepInstance.opens_at)))
