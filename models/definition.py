@@ -46,12 +46,31 @@ class Definition:
         return {process.key: process for process in self.arshjul.processes}
 
     @cached_property
+    def tentative_years(self) -> set[int]:
+        """Years no meetings file covers, near those that do, whose meetings the bodies'
+        standing rules give (organisation.yaml: bodies[].meetings): plans there are
+        tentative until the meeting plans are decided."""
+        if not any(body.meetings for body in self.organisation.bodies.values()):
+            return set()
+        known = sorted(self.meetings) or [2000]
+        return set(range(known[0] - 1, known[-1] + 6)) - set(self.meetings)
+
+    @cached_property
     def meeting_dates(self) -> dict[str, list]:
-        """Every meeting per body, sorted by date, across all meeting files."""
+        """Every meeting per body, sorted by date, across all meeting files (and the
+        standing rules' tentative dates for the years without one)."""
+        from models.meeting_rules import standing_dates
+
         by_body: dict[str, list] = {}
         for year in sorted(self.meetings):
             for body in self.meetings[year].meetings:
                 by_body.setdefault(body, []).extend(self.meetings[year].dates(body))
+        for key, source in self.organisation.bodies.items():
+            if source.meetings is not None:
+                for year in sorted(self.tentative_years):
+                    by_body.setdefault(key, []).extend(
+                        standing_dates(source.meetings, year, self.organisation.calendar)
+                    )
         for meetings in by_body.values():
             meetings.sort(key=lambda meeting: meeting.date)
         return by_body

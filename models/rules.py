@@ -33,6 +33,7 @@ class RuleResolver:
     calendar: WorkingCalendar
     year: int
     by_template: dict[str, dict[str, list[PlannedStep]]]
+    tentative: bool = False  # set while resolving an instance that uses a tentative meeting
 
     # -- occurrences -----------------------------------------------------------------
 
@@ -83,8 +84,16 @@ class RuleResolver:
         position = {"first": period.start, "second": period.start + 1, "third": period.start + 2}
         return self.year == position.get(cycles.mandate_period or "", period.end)
 
+    def note_meeting(self, day: dt.date) -> dt.date:
+        """A meeting the plan uses; one from a year without a decided plan is tentative."""
+        if day.year not in self.definition.meetings:
+            self.tentative = True
+        return day
+
     def _require_meetings(self, year: int, field_path: FieldPath) -> None:
-        if year not in self.definition.meetings:
+        if year in self.definition.tentative_years:
+            self.tentative = True
+        elif year not in self.definition.meetings:
             raise RuleError(
                 field_path,
                 f"sammanträdesplanen för {year} saknas ({self.definition.meetings_file_name(year)})",
@@ -162,7 +171,7 @@ class RuleResolver:
                     body = self.org.bodies[body_key].name
                     raise RuleError((name, "after"), f"{body} har inget sammanträde efter {occurrence}")
                 day = candidates[0]
-            meeting_date = day
+            meeting_date = self.note_meeting(day)
         elif rule.step is not None:
             related = self.related(rule.step, target, period)
             if not related:
@@ -170,6 +179,7 @@ class RuleResolver:
                     (name, "step"), f"steget '{rule.step}' har ingen instans att utgå från för {target.name}"
                 )
             day = max(step.opens if rule.edge == "opens" else step.due for step in related)
+            self.tentative = self.tentative or any(step.tentative for step in related)
         elif rule.milestone is not None:
             day = self.milestone_day(rule, name)
         else:
@@ -203,7 +213,7 @@ class RuleResolver:
         if not later:
             self._require_meetings(day.year + 1, field_path)
             raise RuleError(field_path, f"{self.org.bodies[body_key].name} har inget sammanträde efter {day}")
-        return later[0]
+        return self.note_meeting(later[0])
 
     def milestone_day(self, rule: Rule, name: str) -> dt.date:
         """The milestone's event in the plan year (or in `month`), first or last."""

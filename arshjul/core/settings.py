@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # for the server, another builds its next message.
     mail_connections: int = Field(default=2, ge=1, le=16)
 
+    # How many step runs `cycle start` creates at once. 0 = decided by the topology: one
+    # at a time on the embedded default (its Prefect server is on SQLite, one writer at a
+    # time), 16 with a production database (its Prefect server on PostgreSQL).
+    run_creation_concurrency: int = Field(default=0, ge=0, le=64)
+
     @model_validator(mode="after")
     def _claims_outlast_smtp(self) -> "Settings":
         # A sender must finish a message well within its claim, or another sender could
@@ -88,6 +93,12 @@ class Settings(BaseSettings):
     def uses_embedded_database(self) -> bool:
         """The embedded default's SQLite under home (not production's database)."""
         return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def resolved_run_creation_concurrency(self) -> int:
+        if self.run_creation_concurrency:
+            return self.run_creation_concurrency
+        return 1 if self.uses_embedded_database else 16
 
     @property
     def mail_dir(self) -> Path:

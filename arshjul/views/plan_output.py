@@ -38,6 +38,8 @@ FIELDS = [
     "reminders",
     "escalation",
     "uid",
+    "year",
+    "tentative",
 ]
 
 
@@ -74,6 +76,8 @@ def plan_row(step: PlannedStep, definition: Definition) -> dict:
             {"after": e.after, "on": _date(e.on), "alert": e.alert, "person": e.person} for e in step.escalation
         ],
         "uid": f"{step.uid}@{org.info.key}",
+        "year": step.year,
+        "tentative": step.tentative,
     }
 
 
@@ -146,7 +150,7 @@ def render_table(steps: list[PlannedStep], definition: Definition, *, title: str
         table.add_column(column, no_wrap=column in ("Deadline", "Öppnar"))
     for step in steps:
         owner = org.people.get(step.owner) if step.owner else None
-        due = step.due.isoformat() + (" *" if step.nominal_due else "")
+        due = step.due.isoformat() + (" *" if step.nominal_due else "") + (" (prel.)" if step.tentative else "")
         table.add_row(
             due,
             step.opens.isoformat(),
@@ -157,5 +161,8 @@ def render_table(steps: list[PlannedStep], definition: Definition, *, title: str
             org.decider_name(step.decided_by) or "–",
             definition.processes[step.process].name,
         )
-    table.caption = "* flyttad till föregående arbetsdag" if any(s.nominal_due for s in steps) else None
+    notes = ["* flyttad till föregående arbetsdag"] if any(s.nominal_due for s in steps) else []
+    if any(s.tentative for s in steps):
+        notes.append("prel. = preliminärt: vilar på en sammanträdesplan som inte är beslutad")
+    table.caption = "; ".join(notes) or None
     return table
