@@ -10,8 +10,8 @@ from dateutil.rrule import rrulestr
 
 if TYPE_CHECKING:
     from models.schema import StandingMeetings
-    from models.workdays import WorkingCalendar
     from models.schema_meetings import Meeting, MeetingRule
+    from models.workdays import WorkingCalendar
 
 
 def rule_problem(rule: str) -> str | None:
