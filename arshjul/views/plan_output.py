@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from rich.table import Table
 
 from arshjul.views.ics import build_calendar, deadline_for
+from arshjul.views.milestone_entries import milestone_entry, milestone_lines, milestones_for
 from models.definition import Definition
 from models.planned import PlannedStep
 
@@ -122,7 +123,8 @@ def step_description(step: PlannedStep, definition: Definition) -> str:
 
 def render_ics(steps: Iterable[PlannedStep], definition: Definition, *, year: int, now: dt.datetime) -> bytes:
     org = definition.organisation
-    deadlines = (
+    steps = list(steps)
+    deadlines = [
         deadline_for(
             uid=f"{step.uid}@{org.info.key}",
             name=step.name,
@@ -133,9 +135,11 @@ def render_ics(steps: Iterable[PlannedStep], definition: Definition, *, year: in
             categories=(definition.processes[step.process].name,),
         )
         for step in steps
-    )
+    ]
+    marks = milestones_for(definition, [day for step in steps for day in (step.opens, step.due)])
+    entries = [*deadlines, *(milestone_entry(m, definition) for m in marks)]
     return build_calendar(
-        deadlines,
+        entries,
         name=f"Årshjul {year} – {org.info.name}",
         timezone=org.info.timezone,
         dtstamp=now,
@@ -164,5 +168,8 @@ def render_table(steps: list[PlannedStep], definition: Definition, *, title: str
     notes = ["* flyttad till föregående arbetsdag"] if any(s.nominal_due for s in steps) else []
     if any(s.tentative for s in steps):
         notes.append("prel. = preliminärt: vilar på en sammanträdesplan som inte är beslutad")
-    table.caption = "; ".join(notes) or None
+    marks = milestone_lines(milestones_for(definition, [day for step in steps for day in (step.opens, step.due)]))
+    if marks:
+        notes.append(marks)
+    table.caption = "\n".join(notes) or None
     return table

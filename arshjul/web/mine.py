@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from arshjul.core import clock, runtime
 from arshjul.core.database import read_only, session_scope
 from arshjul.views.ics import build_calendar, deadline_for
+from arshjul.views.milestone_entries import milestone_entry, milestones_for
 from arshjul.web.access import Refused
 from models.personal_links import revoke_links, send_new_links
 from models.queries import digest_steps
@@ -146,8 +147,10 @@ def register(app: FastAPI, web) -> None:
             )
             for step in steps
         ]
+        # The external calendars' milestones within the span of the person's steps.
+        marks = milestones_for(definition, [day for step in steps for day in (step.opens, step.due)])
         body = build_calendar(
-            deadlines,
+            [*deadlines, *(milestone_entry(m, definition) for m in marks)],
             name=f"Mina steg i årshjulet – {org.info.name}",
             timezone=org.info.timezone,
             dtstamp=use.now,
