@@ -4,6 +4,7 @@ error messages. Built by `models.validation.load_definition`."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -85,6 +86,25 @@ class Definition:
         from models.milestones import read_milestones
 
         return read_milestones(self)
+
+    @cached_property
+    def meetings_in_month(self) -> dict[tuple[str, int, int], list]:
+        """Meeting days per (body, year, month): what month rules look up, thousands of
+        times in a large plan."""
+        index: dict[tuple[str, int, int], list] = {}
+        for body, meetings in self.meeting_dates.items():
+            for meeting in meetings:
+                index.setdefault((body, meeting.date.year, meeting.date.month), []).append(meeting.date)
+        return index
+
+    @cached_property
+    def _meeting_days(self) -> dict[str, list]:
+        return {body: [m.date for m in meetings] for body, meetings in self.meeting_dates.items()}
+
+    def meetings_after(self, body: str, day) -> list:
+        """The body's meeting days after `day`, in order."""
+        days = self._meeting_days.get(body, [])
+        return days[bisect.bisect_right(days, day) :]
 
     def template_issue(self, template_key: str, field_path: FieldPath, message: str) -> Issue:
         index = self.template_positions.get(template_key)

@@ -150,11 +150,10 @@ class RuleResolver:
             day = rule.date.in_cycle(self.year)
         elif rule.meeting is not None:
             body_key = self.body_of(rule.meeting, target, (name, "meeting"))
-            meetings = self.definition.meeting_dates.get(body_key, [])
             if rule.month is not None:
                 year, month = rule.month.in_cycle(self.year)
                 self._require_meetings(year, (name, "month"))
-                candidates = [m.date for m in meetings if (m.date.year, m.date.month) == (year, month)]
+                candidates = self.definition.meetings_in_month.get((body_key, year, month), [])
                 if not candidates:
                     body = self.org.bodies[body_key].name
                     raise RuleError(
@@ -165,7 +164,7 @@ class RuleResolver:
                 day = candidates[0] if rule.which == "first" else candidates[-1]
             else:
                 assert occurrence is not None  # `after: occurrence` is only valid in a recurring step
-                candidates = [m.date for m in meetings if m.date > occurrence]
+                candidates = self.definition.meetings_after(body_key, occurrence)
                 if not candidates:
                     self._require_meetings(occurrence.year + 1, (name, "after"))
                     body = self.org.bodies[body_key].name
@@ -209,7 +208,7 @@ class RuleResolver:
         """The body's first meeting after `day`: where a fixed deadline is decided."""
         body_key = self.body_of(body, target, field_path)
         self._require_meetings(day.year, field_path)
-        later = [m.date for m in self.definition.meeting_dates.get(body_key, []) if m.date > day]
+        later = self.definition.meetings_after(body_key, day)
         if not later:
             self._require_meetings(day.year + 1, field_path)
             raise RuleError(field_path, f"{self.org.bodies[body_key].name} har inget sammanträde efter {day}")

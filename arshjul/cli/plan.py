@@ -130,7 +130,7 @@ def plan(
     cycles = parse_years(years, "planår")
     if format not in FORMATS:
         fail(f"okänt format '{format}': välj table, json, csv eller ics")
-    definition = load(org)
+    definition = load(org, check_cycles=False)  # the cycles asked for are planned (and checked) below
     steps = [step for year in cycles for step in planned(definition, year, unit=unit, role=role, person=person)]
     steps.sort(key=lambda step: (step.due, step.opens, step.name, step.unit_name))
     year = cycles[0]
