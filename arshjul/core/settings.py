@@ -63,9 +63,10 @@ class Settings(BaseSettings):
     # for the server, another builds its next message.
     mail_connections: int = Field(default=2, ge=1, le=16)
 
-    # How many step runs `cycle start` creates at once. 0 = decided by the topology: one
-    # at a time on the embedded default (its Prefect server is on SQLite, one writer at a
-    # time), 16 with a production database (its Prefect server on PostgreSQL).
+    # How many step runs `cycle start` creates at once (requests in flight). 0 = one at a
+    # time: the embedded server is on SQLite (one writer at a time), and against a server
+    # on PostgreSQL on this 2-core machine 16 at once measured slower than one at a time
+    # (README, Benchmarks). Set it where the Prefect server has cores to spare.
     run_creation_concurrency: int = Field(default=0, ge=0, le=64)
 
     @model_validator(mode="after")
@@ -96,9 +97,9 @@ class Settings(BaseSettings):
 
     @property
     def resolved_run_creation_concurrency(self) -> int:
-        if self.run_creation_concurrency:
-            return self.run_creation_concurrency
-        return 1 if self.uses_embedded_database else 16
+        if self.uses_embedded_database:
+            return 1  # the embedded Prefect server's SQLite takes one writer at a time
+        return self.run_creation_concurrency or 1
 
     @property
     def mail_dir(self) -> Path:
