@@ -5,7 +5,7 @@ gets a fresh app database (so a fresh cycle identity, and 4,412 new runs on the 
 Prefect server); the figure is the whole command as a user runs it. Target: < 60 s.
 
 Run: .venv/bin/python benchmarks/bench_cycle_start.py [--runs 3] [--concurrency 0]
-(0 = the app's own choice: 16 requests in flight with a production database.)
+(0 = the setting's default: one at a time.)
 """
 
 from __future__ import annotations
