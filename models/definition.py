@@ -4,6 +4,7 @@ error messages. Built by `models.validation.load_definition`."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -48,12 +49,31 @@ class Definition:
         return {process.key: process for process in self.arshjul.processes}
 
     @cached_property
+    def tentative_years(self) -> set[int]:
+        """Years no meetings file covers, near those that do, whose meetings the bodies'
+        standing rules give (organisation.yaml: bodies[].meetings): plans there are
+        tentative until the meeting plans are decided."""
+        if not any(body.meetings for body in self.organisation.bodies.values()):
+            return set()
+        known = sorted(self.meetings) or [2000]
+        return set(range(known[0] - 1, known[-1] + 6)) - set(self.meetings)
+
+    @cached_property
     def meeting_dates(self) -> dict[str, list]:
-        """Every meeting per body, sorted by date, across all meeting files."""
+        """Every meeting per body, sorted by date, across all meeting files (and the
+        standing rules' tentative dates for the years without one)."""
+        from models.meeting_rules import standing_dates
+
         by_body: dict[str, list] = {}
         for year in sorted(self.meetings):
             for body in self.meetings[year].meetings:
                 by_body.setdefault(body, []).extend(self.meetings[year].dates(body))
+        for key, source in self.organisation.bodies.items():
+            if source.meetings is not None:
+                for year in sorted(self.tentative_years):
+                    by_body.setdefault(key, []).extend(
+                        standing_dates(source.meetings, year, self.organisation.calendar)
+                    )
         for meetings in by_body.values():
             meetings.sort(key=lambda meeting: meeting.date)
         return by_body
@@ -68,6 +88,25 @@ class Definition:
         from models.milestones import read_milestones
 
         return read_milestones(self)
+
+    @cached_property
+    def meetings_in_month(self) -> dict[tuple[str, int, int], list]:
+        """Meeting days per (body, year, month): what month rules look up, thousands of
+        times in a large plan."""
+        index: dict[tuple[str, int, int], list] = {}
+        for body, meetings in self.meeting_dates.items():
+            for meeting in meetings:
+                index.setdefault((body, meeting.date.year, meeting.date.month), []).append(meeting.date)
+        return index
+
+    @cached_property
+    def _meeting_days(self) -> dict[str, list]:
+        return {body: [m.date for m in meetings] for body, meetings in self.meeting_dates.items()}
+
+    def meetings_after(self, body: str, day) -> list:
+        """The body's meeting days after `day`, in order."""
+        days = self._meeting_days.get(body, [])
+        return days[bisect.bisect_right(days, day) :]
 
     def template_issue(self, template_key: str, field_path: FieldPath, message: str) -> Issue:
         index = self.template_positions.get(template_key)

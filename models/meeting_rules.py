@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from dateutil.rrule import rrulestr
 
 if TYPE_CHECKING:
+    from models.schema import StandingMeetings
     from models.schema_meetings import Meeting, MeetingRule
+    from models.workdays import WorkingCalendar
 
 
 def rule_problem(rule: str) -> str | None:
@@ -42,3 +44,14 @@ def expand(plan: MeetingRule, year: int) -> list[Meeting]:
     meetings = [listed.get(day) or Meeting(date=day, time=plan.time, note="enligt mötesregeln") for day in days]
     meetings += [meeting for day, meeting in listed.items() if day not in days]
     return sorted(meetings, key=lambda meeting: meeting.date)
+
+
+def standing_dates(plan: StandingMeetings, year: int, calendar: WorkingCalendar) -> list[Meeting]:
+    """A body's usual rhythm in a year no meetings file covers: tentative dates, a
+    holiday's moved to the next working day."""
+    from models.schema_meetings import Meeting
+
+    days = sorted(
+        {calendar.roll(day, "next") for day in rule_dates(plan.rule, year) if day.month not in plan.except_months}
+    )
+    return [Meeting(date=day, note="preliminärt (enligt organets mötesrytm)") for day in days]

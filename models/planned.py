@@ -78,6 +78,7 @@ class PlannedStep:
     escalation: list[Escalation] = field(default_factory=list)
     description: str | None = None
     reference: str | None = None
+    tentative: bool = False  # rests on a meeting plan not yet decided (a standing rule's dates)
 
     @property
     def uid(self) -> str:

@@ -191,6 +191,7 @@ class CyclePlanner(RuleResolver):
         responsible: Responsible,
         explicit: bool,
     ) -> None:
+        self.tentative = occurrence is not None and occurrence.year in self.definition.tentative_years
         opens, _, _ = self.resolve(template.opens, "opens", target, period=period, occurrence=occurrence)
         on_meetings = template.recurrence is not None and template.recurrence.meetings is not None
         due, nominal_due, meeting = self.resolve(
@@ -248,6 +249,7 @@ class CyclePlanner(RuleResolver):
             escalation=self.escalation(template, target, owner=responsible.owner, due=due),
             description=template.description,
             reference=template.reference,
+            tentative=self.tentative,
         )
         self.instances[instance.key] = instance
         self.by_template.setdefault(template.key, {}).setdefault(target.key, []).append(instance)

@@ -33,6 +33,7 @@ class RuleResolver:
     calendar: WorkingCalendar
     year: int
     by_template: dict[str, dict[str, list[PlannedStep]]]
+    tentative: bool = False  # set while resolving an instance that uses a tentative meeting
 
     # -- occurrences -----------------------------------------------------------------
 
@@ -83,8 +84,16 @@ class RuleResolver:
         position = {"first": period.start, "second": period.start + 1, "third": period.start + 2}
         return self.year == position.get(cycles.mandate_period or "", period.end)
 
+    def note_meeting(self, day: dt.date) -> dt.date:
+        """A meeting the plan uses; one from a year without a decided plan is tentative."""
+        if day.year not in self.definition.meetings:
+            self.tentative = True
+        return day
+
     def _require_meetings(self, year: int, field_path: FieldPath) -> None:
-        if year not in self.definition.meetings:
+        if year in self.definition.tentative_years:
+            self.tentative = True
+        elif year not in self.definition.meetings:
             raise RuleError(
                 field_path,
                 f"sammanträdesplanen för {year} saknas ({self.definition.meetings_file_name(year)})",
@@ -141,11 +150,10 @@ class RuleResolver:
             day = rule.date.in_cycle(self.year)
         elif rule.meeting is not None:
             body_key = self.body_of(rule.meeting, target, (name, "meeting"))
-            meetings = self.definition.meeting_dates.get(body_key, [])
             if rule.month is not None:
                 year, month = rule.month.in_cycle(self.year)
                 self._require_meetings(year, (name, "month"))
-                candidates = [m.date for m in meetings if (m.date.year, m.date.month) == (year, month)]
+                candidates = self.definition.meetings_in_month.get((body_key, year, month), [])
                 if not candidates:
                     body = self.org.bodies[body_key].name
                     raise RuleError(
@@ -156,13 +164,13 @@ class RuleResolver:
                 day = candidates[0] if rule.which == "first" else candidates[-1]
             else:
                 assert occurrence is not None  # `after: occurrence` is only valid in a recurring step
-                candidates = [m.date for m in meetings if m.date > occurrence]
+                candidates = self.definition.meetings_after(body_key, occurrence)
                 if not candidates:
                     self._require_meetings(occurrence.year + 1, (name, "after"))
                     body = self.org.bodies[body_key].name
                     raise RuleError((name, "after"), f"{body} har inget sammanträde efter {occurrence}")
                 day = candidates[0]
-            meeting_date = day
+            meeting_date = self.note_meeting(day)
         elif rule.step is not None:
             related = self.related(rule.step, target, period)
             if not related:
@@ -170,6 +178,7 @@ class RuleResolver:
                     (name, "step"), f"steget '{rule.step}' har ingen instans att utgå från för {target.name}"
                 )
             day = max(step.opens if rule.edge == "opens" else step.due for step in related)
+            self.tentative = self.tentative or any(step.tentative for step in related)
         elif rule.milestone is not None:
             day = self.milestone_day(rule, name)
         else:
@@ -199,11 +208,11 @@ class RuleResolver:
         """The body's first meeting after `day`: where a fixed deadline is decided."""
         body_key = self.body_of(body, target, field_path)
         self._require_meetings(day.year, field_path)
-        later = [m.date for m in self.definition.meeting_dates.get(body_key, []) if m.date > day]
+        later = self.definition.meetings_after(body_key, day)
         if not later:
             self._require_meetings(day.year + 1, field_path)
             raise RuleError(field_path, f"{self.org.bodies[body_key].name} har inget sammanträde efter {day}")
-        return later[0]
+        return self.note_meeting(later[0])
 
     def milestone_day(self, rule: Rule, name: str) -> dt.date:
         """The milestone's event in the plan year (or in `month`), first or last."""

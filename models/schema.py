@@ -125,6 +125,23 @@ class Level(Strict):
     name: Text
 
 
+class StandingMeetings(Strict):
+    """A body's usual meeting rhythm (an RFC 5545 RRULE with months left out), used for
+    the years no meetings file covers yet: the dates it gives are tentative."""
+
+    rule: Annotated[str, StringConstraints(min_length=5, max_length=300, strip_whitespace=True)]
+    except_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _parses(self) -> StandingMeetings:
+        from models.meeting_rules import rule_problem
+
+        problem = rule_problem(self.rule)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
 class Body(Strict):
     key: Key
     name: Text
@@ -134,6 +151,7 @@ class Body(Strict):
     parent: Key | None = None
     administration: Key | None = None
     secretary: Key | None = None
+    meetings: StandingMeetings | None = None  # for years without a meetings file (tentative)
 
 
 class HeldBy(Strict):

@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 
 from arshjul.core import runtime
 from arshjul.core.database import session_scope
-from models.tables import Cycle, Mode, StepInstance
+from arshjul.core.settings import get_settings
+from models.tables import Cycle, Mode, StepInstance, StepState
 
 STEP_FLOW = "arshjul-steg"
 # Live runs go to the deployment `arshjul serve` (or the workers) execute; the simulation's
@@ -54,25 +55,31 @@ def step_deployment_id(mode: Mode):
             ) from None
 
 
-async def _create(deployment_id, steps: list[StepInstance], cycle: Cycle) -> dict[int, str]:
+async def _create(deployment_id, steps: list[StepInstance], cycle: Cycle, concurrency: int) -> dict[int, str]:
     created: dict[int, str] = {}
+    # The embedded Prefect server runs on SQLite, which takes one writer at a time
+    # (concurrent requests only queue for its lock): there, one at a time. A server on
+    # PostgreSQL takes many at once; `concurrency` requests are kept in flight.
+    gate = asyncio.Semaphore(concurrency)
     async with get_client() as client:
 
         async def one(step: StepInstance) -> None:
-            run = await client.create_flow_run_from_deployment(
-                deployment_id,
-                parameters={"instance_id": step.id},
-                name=run_name(step, cycle.year),
-                tags=run_tags(step, cycle.year, cycle.mode),
-                state=Scheduled(scheduled_time=step.opens_at),
-                idempotency_key=f"{cycle.organisation}:{cycle.mode}:{cycle.year}:{cycle.identity}:{step.key}",
-            )
+            async with gate:
+                run = await client.create_flow_run_from_deployment(
+                    deployment_id,
+                    parameters={"instance_id": step.id},
+                    name=run_name(step, cycle.year),
+                    tags=run_tags(step, cycle.year, cycle.mode),
+                    state=Scheduled(scheduled_time=step.opens_at),
+                    idempotency_key=f"{cycle.organisation}:{cycle.mode}:{cycle.year}:{cycle.identity}:{step.key}",
+                )
             created[step.id] = str(run.id)
 
-        # One at a time: the embedded Prefect server runs on SQLite, which takes one
-        # writer at a time; concurrent requests only queue up for its lock.
-        for step in steps:
-            await one(step)
+        if concurrency == 1:
+            for step in steps:
+                await one(step)
+        else:
+            await asyncio.gather(*(one(step) for step in steps))
     return created
 
 
@@ -83,13 +90,18 @@ def create_step_runs(cycle_id: int, opening_by: dt.date | None = None) -> int:
     a run and storing its id) harmless."""
     with Session(runtime.engine(), expire_on_commit=False) as session:
         cycle = session.get(Cycle, cycle_id)
-        query = select(StepInstance).where(StepInstance.cycle_id == cycle_id, StepInstance.flow_run_id.is_(None))
+        query = select(StepInstance).where(
+            StepInstance.cycle_id == cycle_id,
+            StepInstance.flow_run_id.is_(None),
+            StepInstance.state != StepState.cancelled.value,  # cancelled before it opened: no run to make
+        )
         if opening_by is not None:
             query = query.where(StepInstance.opens <= opening_by)
         missing = list(session.exec(query.order_by(StepInstance.opens_at)))
     if not missing:
         return 0
-    created = asyncio.run(_create(step_deployment_id(cycle.mode), missing, cycle))
+    concurrency = get_settings().resolved_run_creation_concurrency
+    created = asyncio.run(_create(step_deployment_id(cycle.mode), missing, cycle, concurrency))
     with session_scope(runtime.engine()) as session:
         for step in missing:
             row = session.get(StepInstance, step.id)

@@ -112,7 +112,7 @@ def validate(
 
 
 def plan(
-    year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
+    years: Annotated[str, typer.Argument(metavar="YEARS", help="Planåret (2027) eller en period (2027..2030).")],
     org: OrgOption = None,
     unit: Annotated[
         str | None, typer.Option(help="Bara denna enhet (och enheterna under den) eller detta organ.")
@@ -129,15 +129,18 @@ def plan(
     """Visa alla steg i en cykel med deadlines, ansvariga och beroenden."""
     from arshjul.views import plan_output
 
-    check_year(year)
+    cycles = parse_years(years, "planår")
     if format not in FORMATS:
         fail(f"okänt format '{format[:40]}': välj table, json, csv eller ics")
     if output:
         output_file(output, "-o")
-    definition = load(org)
-    steps = planned(definition, year, unit=unit, role=role, person=person)
+    definition = load(org, check_cycles=False)  # the cycles asked for are planned (and checked) below
+    steps = [step for year in cycles for step in planned(definition, year, unit=unit, role=role, person=person)]
+    steps.sort(key=lambda step: (step.due, step.opens, step.name, step.unit_name))
+    year = cycles[0]
+    period = str(year) if len(cycles) == 1 else f"{cycles[0]}–{cycles[-1]}"
     if format == "table":
-        title = f"Årshjul {year} – {definition.organisation.info.name} ({len(steps)} steg)"
+        title = f"Årshjul {period} – {definition.organisation.info.name} ({len(steps)} steg)"
         table = plan_output.render_table(steps, definition, title=title)
         if output:
             with output.open("w", encoding="utf-8") as handle:

@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     checkpoint_dir: Path | None = None  # default: home/kontrollpunkter
     checkpoint_key: Path | None = None  # default: home/kontrollpunkt-nyckel.pem
 
+    # How many step runs `cycle start` creates at once (requests in flight). 0 = one at a
+    # time: the embedded server is on SQLite (one writer at a time), and against a server
+    # on PostgreSQL on this 2-core machine 16 at once measured slower than one at a time
+    # (README, Benchmarks). Set it where the Prefect server has cores to spare.
+    run_creation_concurrency: int = Field(default=0, ge=0, le=64)
+
     @model_validator(mode="after")
     def _claims_outlast_smtp(self) -> "Settings":
         # A sender must finish a message well within its claim, or another sender could
@@ -192,6 +198,12 @@ class Settings(BaseSettings):
     def uses_embedded_database(self) -> bool:
         """The embedded default's SQLite under home (not production's database)."""
         return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def resolved_run_creation_concurrency(self) -> int:
+        if self.uses_embedded_database:
+            return 1  # the embedded Prefect server's SQLite takes one writer at a time
+        return self.run_creation_concurrency or 1
 
     @property
     def mail_dir(self) -> Path:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from rich.table import Table
 
 from arshjul.views.ics import build_calendar, deadline_for
+from arshjul.views.milestone_entries import milestone_entry, milestone_lines, milestones_for
 from models.definition import Definition
 from models.planned import PlannedStep
 
@@ -38,6 +39,8 @@ FIELDS = [
     "reminders",
     "escalation",
     "uid",
+    "year",
+    "tentative",
 ]
 
 
@@ -74,6 +77,8 @@ def plan_row(step: PlannedStep, definition: Definition) -> dict:
             {"after": e.after, "on": _date(e.on), "alert": e.alert, "person": e.person} for e in step.escalation
         ],
         "uid": f"{step.uid}@{org.info.key}",
+        "year": step.year,
+        "tentative": step.tentative,
     }
 
 
@@ -118,7 +123,8 @@ def step_description(step: PlannedStep, definition: Definition) -> str:
 
 def render_ics(steps: Iterable[PlannedStep], definition: Definition, *, year: int, now: dt.datetime) -> bytes:
     org = definition.organisation
-    deadlines = (
+    steps = list(steps)
+    deadlines = [
         deadline_for(
             uid=f"{step.uid}@{org.info.key}",
             name=step.name,
@@ -129,9 +135,11 @@ def render_ics(steps: Iterable[PlannedStep], definition: Definition, *, year: in
             categories=(definition.processes[step.process].name,),
         )
         for step in steps
-    )
+    ]
+    marks = milestones_for(definition, [day for step in steps for day in (step.opens, step.due)])
+    entries = [*deadlines, *(milestone_entry(m, definition) for m in marks)]
     return build_calendar(
-        deadlines,
+        entries,
         name=f"Årshjul {year} – {org.info.name}",
         timezone=org.info.timezone,
         dtstamp=now,
@@ -146,7 +154,7 @@ def render_table(steps: list[PlannedStep], definition: Definition, *, title: str
         table.add_column(column, no_wrap=column in ("Deadline", "Öppnar"))
     for step in steps:
         owner = org.people.get(step.owner) if step.owner else None
-        due = step.due.isoformat() + (" *" if step.nominal_due else "")
+        due = step.due.isoformat() + (" *" if step.nominal_due else "") + (" (prel.)" if step.tentative else "")
         table.add_row(
             due,
             step.opens.isoformat(),
@@ -157,5 +165,11 @@ def render_table(steps: list[PlannedStep], definition: Definition, *, title: str
             org.decider_name(step.decided_by) or "–",
             definition.processes[step.process].name,
         )
-    table.caption = "* flyttad till föregående arbetsdag" if any(s.nominal_due for s in steps) else None
+    notes = ["* flyttad till föregående arbetsdag"] if any(s.nominal_due for s in steps) else []
+    if any(s.tentative for s in steps):
+        notes.append("prel. = preliminärt: vilar på en sammanträdesplan som inte är beslutad")
+    marks = milestone_lines(milestones_for(definition, [day for step in steps for day in (step.opens, step.due)]))
+    if marks:
+        notes.append(marks)
+    table.caption = "\n".join(notes) or None
     return table

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from arshjul.core import clock, runtime
 from arshjul.core.database import read_only, session_scope
 from arshjul.views.ics import Deadline, build_calendar
+from arshjul.views.milestone_entries import milestone_entry, milestones_for
 from arshjul.views.person_calendar import decision_event, owner_event
 from arshjul.web.access import Refused
 from models.personal_links import revoke_links, send_new_links
@@ -151,8 +152,10 @@ def register(app: FastAPI, web) -> None:
         with Session(read_only(runtime.engine())) as session:
             steps = person_steps(use.person.key, session=session)
         deadlines = feed_events(steps, use.person.key, definition, use.directory.name)
+        # The external calendars' milestones within the span of the person's steps.
+        marks = milestones_for(definition, [day for step in steps for day in (step.opens, step.due)])
         body = build_calendar(
-            deadlines,
+            [*deadlines, *(milestone_entry(m, definition) for m in marks)],
             name=f"Mina steg i årshjulet – {org.info.name}",
             timezone=org.info.timezone,
             dtstamp=use.now,

@@ -57,8 +57,8 @@ def test_plan_for_a_year_without_meetings_is_one_located_message_per_file():
     ("args", "expected"),
     [
         (["plan", "--bogus", "2027"], "okänt alternativ --bogus"),
-        (["plan", "abc"], "måste vara ett heltal"),
-        (["plan"], "'year' saknas"),
+        (["plan", "abc"], "ogiltigt planår 'abc'"),
+        (["plan"], "'YEARS' saknas"),
         (["wheel", "2027"], "'--out' saknas"),
         (["plan", "2027", "--format"], "--format behöver ett värde"),
         (["nosuch"], "okänt kommando 'nosuch'"),
@@ -81,3 +81,43 @@ def test_option_errors_are_swedish_with_exit_code_two(args, expected):
     assert result.exit_code == 2, result.output
     assert expected in result.output
     assert "Error" not in result.output and "Usage" not in result.output and "Traceback" not in result.output
+
+
+# -- several years at once ----------------------------------------------------------------
+
+KOMMUN = SMALL_ORG.parent / "kommun"
+
+
+@pytest.fixture(scope="module")
+def period_plan():
+    import json
+
+    result = runner.invoke(app, ["plan", "2027..2030", "--org", str(KOMMUN), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("year", "step", "unit", "due", "meeting", "tentative"),
+    [
+        ("2027", "delarsrapport", "sn", "2027-09-03", "2027-09-08", False),  # decided meeting plan
+        ("2029", "budgetdirektiv", "kommun", "2028-05-05", "2028-05-16", False),  # rests on 2028's decided plan
+        ("2028", "arsredovisning", "kommun", "2029-04-09", "2029-04-23", True),  # KF's usual rhythm in 2029
+        ("2029", "delarsrapport", "sn", "2029-09-04", "2029-09-12", True),  # SN's second Wednesday, 2029
+        ("2030", "delarsrapport", "kfn", "2030-09-04", "2030-09-05", True),
+    ],
+    ids=["decided-2027", "decided-2028-meeting", "tentative-kf-2029", "tentative-sn-2029", "tentative-kfn-2030"],
+)
+def test_a_plan_over_several_years_marks_what_is_tentative(period_plan, year, step, unit, due, meeting, tentative):
+    [row] = [r for r in period_plan if r["year"] == int(year) and r["step"] == step and r["unit"] == unit]
+    assert (row["due"], row["meeting"], row["tentative"]) == (due, meeting, tentative)
+
+
+def test_a_plan_over_several_years_has_the_templates_of_each_year(period_plan):
+    assert {r["year"] for r in period_plan} == {2027, 2028, 2029, 2030}
+    assert sorted((r["year"], r["step"]) for r in period_plan if r["step"] in ("lup_revision", "policyoversyn")) == [
+        (2027, "lup_revision"),  # every fourth year from 2027
+        (2028, "policyoversyn"),  # the second year of the 2027–2030 mandate period
+    ]
+    table = runner.invoke(app, ["plan", "2029", "--org", str(KOMMUN)])
+    assert table.exit_code == 0 and "(prel.)" in table.output and "preliminärt" in table.output

@@ -243,3 +243,20 @@ def test_an_opening_before_a_needed_step_is_reported_at_its_rule(kommun_copy):
     issues = issues_of(kommun_copy)
     expected = f"arshjul.yaml:{line}: steps[2].opens: [avdelningsplan] öppningen 2026-03-02 ligger före öppningen"
     assert any(i.startswith(expected) for i in issues), issues
+
+
+# -- milestones where people see the plan ---------------------------------------------------
+
+
+def test_milestones_appear_in_the_plan_its_calendar_and_the_wheel(kommun, plan):
+    from arshjul.views.plan_output import render_ics, render_table
+    from arshjul.views.wheel import render_wheel
+
+    steps = list(plan.values())
+    ics = render_ics(steps, kommun, year=2027, now=dt.datetime(2027, 1, 4, tzinfo=dt.UTC)).decode()
+    assert "SUMMARY:Milstolpe: Skatteunderlagsprognos april (SKR:s tidplan)" in ics.replace("\r\n ", "")
+    assert "UID:milstolpe.skr-2027-04@skr.example@storsjo-kommun" in ics.replace("\r\n ", "")
+    caption = render_table(steps, kommun, title="x").caption
+    assert "2026-04-23 Skatteunderlagsprognos april (SKR:s tidplan)" in caption
+    svg = render_wheel(steps, kommun, year=2027)
+    assert svg.count('class="milestone"') == 6 and 'data-date="2027-09-20"' in svg

@@ -47,6 +47,9 @@ TITLE_FONT = 34.0
 SWEDISH_MONTHS = [name.capitalize() for name in MONTHS]
 
 
+MILESTONE_COLOUR = "#444444"  # near-black: 9.7:1 on white
+
+
 def element(parent: ET.Element, tag: str, text: str | None = None, **attributes: Any) -> ET.Element:
     """A child element. Attribute names use '_' for '-' (font_size → font-size, class_ →
     class); attributes given as None are left out."""
@@ -319,6 +322,25 @@ class WheelDrawing:
         width = math.degrees(2 * text_width(text, font_size) / label_radius)  # generous: the text is centred
         path_id = self.text_path(self.baseline(label_radius, angle, font_size), angle - width / 2, angle + width / 2)
         text_on_path(group, path_id, text, font_size=f"{font_size:.1f}", font_weight=700, fill=TODAY_COLOUR)
+
+    def milestone(self, day: dt.date, name: str) -> None:
+        """An external calendar's milestone: a dashed spoke across the rings, a diamond on
+        the rim, its name in the tooltip."""
+        angle = (date_angle(day) + day_end_angle(day)) / 2
+        group = element(self.svg, "g", class_="milestone", data_date=day.isoformat())
+        element(group, "title", f"Milstolpe: {name}, {long_date(day)}")
+        line(
+            group,
+            self.point(self.geometry.hub, angle),
+            self.point(self.rim, angle),
+            stroke=MILESTONE_COLOUR,
+            stroke_width=1.5,
+            stroke_dasharray="6 4",
+        )
+        x, y = self.point(self.rim + 4, angle)
+        size = 7
+        points = f"{x:.1f},{y - size:.1f} {x + size:.1f},{y:.1f} {x:.1f},{y + size:.1f} {x - size:.1f},{y:.1f}"
+        element(group, "polygon", points=points, fill=MILESTONE_COLOUR)
 
     def document(self) -> str:
         ET.indent(self.svg, space="  ")

@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 
+from arshjul.views.milestone_entries import milestones_for
 from arshjul.views.wheel.drawing import HUB_RADIUS, MARGIN, SWEDISH_MONTHS, WheelDrawing, WheelGeometry
 from arshjul.views.wheel.geometry import text_width
 from arshjul.views.wheel.layout import Arc, build_rings, group_arcs, lay_out
@@ -87,6 +88,8 @@ def render_wheel(
     for ring in rings:
         drawing.ring(ring, colours)
     drawing.hub(year, len(steps))
+    for milestone in milestones_for(definition, [day for step in steps for day in (step.opens, step.due)]):
+        drawing.milestone(milestone.date, f"{milestone.name} ({milestone.calendar})")
     if today is not None:
         drawing.today(today)
     draw_legend(

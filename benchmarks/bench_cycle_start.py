@@ -1,0 +1,122 @@
+"""Benchmark: `arshjul cycle start 2027` for the generated 2,000-unit organisation
+(benchmarks/bench_plan.py's generator: 4,412 step instances) against a Prefect server on
+PostgreSQL, with the app database on PostgreSQL too — the production topology. Each run
+gets a fresh app database (so a fresh cycle identity, and 4,412 new runs on the same
+Prefect server); the figure is the whole command as a user runs it. Target: < 60 s.
+
+Run: .venv/bin/python benchmarks/bench_cycle_start.py [--runs 3] [--concurrency 0]
+(0 = the setting's default: one at a time.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_plan import generate  # noqa: E402
+
+ADMIN_URL = os.environ.get("ARSHJUL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def database(admin, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop(admin, url: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--units", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=0)
+    args = parser.parse_args()
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    created: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "big-org"
+        generate(folder, args.units)
+        prefect_url = database(admin, "bench_prefect")
+        created.append(prefect_url)
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        from arshjul.service import PrefectServer
+
+        asyncpg = make_url(prefect_url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        server = PrefectServer(Path(tmp) / "prefect", port=free_port(), database_url=asyncpg).start()
+        env = dict(
+            os.environ,
+            PREFECT_API_URL=server.api_url,
+            PREFECT_HOME=str(Path(tmp) / "prefect-client"),
+            ARSHJUL_ORG=str(folder),
+            ARSHJUL_RUN_CREATION_CONCURRENCY=str(args.concurrency),
+        )
+        try:
+            register = (
+                "from flows.run_step import run_step; "
+                "run_step.to_deployment(name='arshjul', description='benchmark').apply()"
+            )
+            subprocess.run([sys.executable, "-c", register], env=env, cwd=ROOT, check=True)
+            seconds, counts = [], []
+            for number in range(args.runs):
+                app_url = database(admin, "bench_app")
+                created.append(app_url)
+                run_env = env | {"ARSHJUL_DATABASE_URL": app_url, "ARSHJUL_HOME": str(Path(tmp) / f"app-{number}")}
+                started = time.perf_counter()
+                result = subprocess.run(
+                    [str(ROOT / ".venv" / "bin" / "arshjul"), "cycle", "start", "2027"],
+                    env=run_env,
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                )
+                elapsed = time.perf_counter() - started
+                if result.returncode != 0:
+                    raise SystemExit(f"cycle start failed:\n{result.stdout}\n{result.stderr}")
+                engine = create_engine(app_url)
+                with engine.connect() as connection:
+                    runs = connection.execute(
+                        text("SELECT count(*) FROM step_instance WHERE flow_run_id IS NOT NULL")
+                    ).scalar_one()
+                engine.dispose()
+                seconds.append(elapsed)
+                counts.append(runs)
+                print(f"run {number + 1}: {elapsed:.1f} s, {runs} step runs created", flush=True)
+        finally:
+            server.stop()
+            for url in created:
+                drop(admin, url)
+            admin.dispose()
+    print(f"step runs per start:  {counts[0]}")
+    print(
+        f"`arshjul cycle start 2027`: median {statistics.median(seconds):.1f} s "
+        f"(range {min(seconds):.1f}–{max(seconds):.1f} s, {len(seconds)} runs; target < 60 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
