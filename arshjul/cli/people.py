@@ -70,7 +70,7 @@ def people_absent(
             action="person.absence_recorded",
             source="cli",
             after={"person": member.key, "from": first.isoformat(), "to": last.isoformat(), "note": note or None},
-            origin=cli_origin(),
+            origin=cli_origin(as_ or None),
         )
     standin = directory.name(member.standin) if member.standin else None
     covered = f" {standin} får meddelandena under tiden." if standin else " Personen har ingen ersättare!"

@@ -72,7 +72,7 @@ def steps_cancel(
 
     def work(session, ctx, org, now):
         return cancel_step(
-            instance_id, reason=reason, actor_email=as_, org=org, session=session, ctx=ctx, now=now, origin=cli_origin()
+            instance_id, reason=reason, actor_email=as_, org=org, session=session, ctx=ctx, now=now, origin=cli_origin(as_ or None)
         )
 
     step = _in_transaction(work, instance_id)
@@ -100,7 +100,7 @@ def steps_reassign(
             session=session,
             ctx=ctx,
             now=now,
-            origin=cli_origin(),
+            origin=cli_origin(as_ or None),
         )
         return step, ctx.directory[step.owner].email
 
@@ -133,7 +133,7 @@ def people_replace(
             session=session,
             ctx=ctx,
             now=now,
-            origin=cli_origin(),
+            origin=cli_origin(as_ or None),
         )
         return steps, ctx.directory
 
@@ -251,7 +251,7 @@ def steps_add(
             session=session,
             ctx=ctx,
             now=now,
-            origin=cli_origin(),
+            origin=cli_origin(as_ or None),
         )
         return cycle.id, rows
 
