@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import socket
 
 import pytest
 from sqlmodel import Session, select
@@ -96,7 +97,12 @@ def test_cancel_records_the_role_held_and_the_os_user(live_cycle):
     assert instance(live_cycle, step.key).state == StepState.cancelled
     [entry] = audits(live_cycle, "step.cancelled")
     assert entry.actor_role == "regiondirektor"
-    assert entry.origin == {"via": "cli", "os_user": getpass.getuser()}
+    assert entry.origin == {
+        "via": "cli",
+        "os_user": getpass.getuser(),
+        "host": socket.gethostname(),
+        "on_behalf_of": RUT,
+    }
 
 
 def test_add_reassign_and_replace_from_the_command_line(live_cycle):
