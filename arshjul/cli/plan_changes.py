@@ -72,7 +72,14 @@ def steps_cancel(
 
     def work(session, ctx, org, now):
         return cancel_step(
-            instance_id, reason=reason, actor_email=as_, org=org, session=session, ctx=ctx, now=now, origin=cli_origin(as_ or None)
+            instance_id,
+            reason=reason,
+            actor_email=as_,
+            org=org,
+            session=session,
+            ctx=ctx,
+            now=now,
+            origin=cli_origin(as_ or None),
         )
 
     step = _in_transaction(work, instance_id)
