@@ -197,6 +197,25 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def heartbeat_after(api_url: str, flow_run_id: str, since) -> bool:
+    import httpx
+
+    response = httpx.post(
+        f"{api_url}/events/filter",
+        json={
+            "filter": {
+                "event": {"name": ["prefect.flow-run.heartbeat"]},
+                "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+                "occurred": {"since": since.isoformat()},
+            },
+            "limit": 1,
+        },
+        timeout=30,
+    )
+    response.raise_for_status()
+    return bool(response.json()["events"])
+
+
 def test_a_worker_sigkilled_while_a_step_run_executes_loses_nothing(topology):
     """The worker (and the run's process under it) dies while the run records a decision
     that Prefect had already accepted. Its heartbeats stop; Prefect's zombie detection
@@ -246,6 +265,10 @@ def test_a_worker_sigkilled_while_a_step_run_executes_loses_nothing(topology):
             assert client.resume_flow_run(step.flow_run_id, run_input=answer).status.value == "ACCEPT"
             wait_for(lambda: state().is_running(), message="a worker to execute the decision")
             first = wait_for(lambda: client.read_flow_run(step.flow_run_id).labels.get("prefect.worker.name"))
+            # Killed once it has been alive long enough to send a heartbeat (one killed
+            # before its first heartbeat is caught by the reconciler's hourly fallback).
+            running_since = state().timestamp
+            wait_for(lambda: heartbeat_after(env["PREFECT_API_URL"], step.flow_run_id, running_since), timeout=180)
             victim = workers[first]
             for pid in [victim.pid, *descendants(victim.pid)]:
                 os.kill(pid, signal.SIGKILL)
