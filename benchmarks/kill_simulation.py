@@ -134,6 +134,7 @@ def killed(args, home: Path, api_url: str, total_entries: int) -> tuple[float, i
     """Returns the wall time, the kills made and the restarts needed."""
     rng = random.Random(f"kills:{args.seed}")
     env = environment(home, args.org, api_url)
+    home.mkdir(parents=True, exist_ok=True)
     database = home / "arshjul.db"
     step = max(2, 2 * total_entries // (args.kills + 1))
     kills = starts = 0
@@ -141,9 +142,10 @@ def killed(args, home: Path, api_url: str, total_entries: int) -> tuple[float, i
     while True:
         starts += 1
         before = audit_count(database)
-        process = subprocess.Popen(
-            simulate_command(args), env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        # Its output goes to a file: a pipe nobody reads while waiting for the kill fills
+        # up and stops the simulation in its next write.
+        log = (home / f"simulate-{starts}.log").open("w")
+        process = subprocess.Popen(simulate_command(args), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         if kills < args.kills:
             target = before + rng.randint(1, step)
             while process.poll() is None and audit_count(database) < target:
@@ -156,9 +158,10 @@ def killed(args, home: Path, api_url: str, total_entries: int) -> tuple[float, i
                 process.wait()
                 kills += 1
                 continue
-        out, err = process.communicate(timeout=7200)
+        process.wait(timeout=7200)
         if process.returncode != 0:
-            raise SystemExit(f"the killed simulation failed after {kills} kills:\n{err[-3000:]}")
+            tail = (home / f"simulate-{starts}.log").read_text()[-3000:]
+            raise SystemExit(f"the killed simulation failed after {kills} kills:\n{tail}")
         if kills >= args.kills or starts > 4 * args.kills:
             return time.monotonic() - started, kills, starts
 
@@ -171,6 +174,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--late-share", type=float, default=0.2)
     parser.add_argument("--api-url", help="a Prefect server to use (default: one started here)")
+    parser.add_argument("--reference", type=Path, help="the ARSHJUL_HOME of an unkilled run to compare with")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     args.org = args.org.resolve()
@@ -186,9 +190,10 @@ def main() -> None:
             server = PrefectServer(base / "prefect", port=free_port()).start()
             api_url = server.api_url
         try:
-            reference_seconds = unkilled(args, base / "unkilled", api_url)
-            reference = outcome(base / "unkilled" / "arshjul.db")
-            entries = audit_count(base / "unkilled" / "arshjul.db")
+            reference_home = args.reference or base / "unkilled"
+            reference_seconds = None if args.reference else unkilled(args, reference_home, api_url)
+            reference = outcome(reference_home / "arshjul.db")
+            entries = audit_count(reference_home / "arshjul.db")
             killed_seconds, kills, starts = killed(args, base / "killed", api_url, entries)
             result = outcome(base / "killed" / "arshjul.db")
             different = sorted(k for k in reference["steps"] if reference["steps"][k] != result["steps"].get(k))
@@ -208,7 +213,7 @@ def main() -> None:
                 "runs_left_running": runs_left_running(api_url, result["runs"]),
                 "audit_verified": audit_verified(environment(base / "killed", args.org, api_url)),
                 "heals": result["heals"],
-                "unkilled_seconds": round(reference_seconds, 1),
+                "unkilled_seconds": round(reference_seconds, 1) if reference_seconds else None,
                 "killed_seconds": round(killed_seconds, 1),
             }
         finally:

@@ -75,10 +75,11 @@ def topology(tmp_path):
         drop_prefect()
 
 
-def start_worker(topology, name: str) -> subprocess.Popen:
+def start_worker(topology, name: str, limit: int | None = 2) -> subprocess.Popen:
     log = (topology["tmp"] / f"{name}.log").open("w")
     process = subprocess.Popen(
-        [str(BIN / "prefect"), "worker", "start", "--pool", "arshjul", "--name", name, "--limit", "2"],
+        [str(BIN / "prefect"), "worker", "start", "--pool", "arshjul", "--name", name]
+        + (["--limit", str(limit)] if limit else []),
         env=topology["env"],
         cwd=ROOT,
         stdout=log,
@@ -197,6 +198,25 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def heartbeat_after(api_url: str, flow_run_id: str, since) -> bool:
+    import httpx
+
+    response = httpx.post(
+        f"{api_url}/events/filter",
+        json={
+            "filter": {
+                "event": {"name": ["prefect.flow-run.heartbeat"]},
+                "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+                "occurred": {"since": since.isoformat()},
+            },
+            "limit": 1,
+        },
+        timeout=30,
+    )
+    response.raise_for_status()
+    return bool(response.json()["events"])
+
+
 def test_a_worker_sigkilled_while_a_step_run_executes_loses_nothing(topology):
     """The worker (and the run's process under it) dies while the run records a decision
     that Prefect had already accepted. Its heartbeats stop; Prefect's zombie detection
@@ -223,7 +243,10 @@ def test_a_worker_sigkilled_while_a_step_run_executes_loses_nothing(topology):
             return session.exec(select(StepInstance).where(StepInstance.key == "regionplan:region")).one()
 
     step = regionplan()
-    workers = {name: start_worker(topology, name) for name in ("worker-a", "worker-b")}
+    # No --limit: Prefect 3.8.8's worker dies ("this borrower is already holding one of
+    # this CapacityLimiter's tokens") when a run it executed is resumed and handed to it
+    # again before its token was given back, which a loaded machine makes likely.
+    workers = {name: start_worker(topology, name, limit=None) for name in ("worker-a", "worker-b")}
     with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
 
         def state():
@@ -246,6 +269,10 @@ def test_a_worker_sigkilled_while_a_step_run_executes_loses_nothing(topology):
             assert client.resume_flow_run(step.flow_run_id, run_input=answer).status.value == "ACCEPT"
             wait_for(lambda: state().is_running(), message="a worker to execute the decision")
             first = wait_for(lambda: client.read_flow_run(step.flow_run_id).labels.get("prefect.worker.name"))
+            # Killed once it has been alive long enough to send a heartbeat (one killed
+            # before its first heartbeat is caught by the reconciler's hourly fallback).
+            running_since = state().timestamp
+            wait_for(lambda: heartbeat_after(env["PREFECT_API_URL"], step.flow_run_id, running_since), timeout=180)
             victim = workers[first]
             for pid in [victim.pid, *descendants(victim.pid)]:
                 os.kill(pid, signal.SIGKILL)
