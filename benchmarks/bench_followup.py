@@ -36,7 +36,7 @@ from models.goal_schema import GoalsFile  # noqa: E402
 from models.goals import STATUSES, GoalPlan  # noqa: E402
 from models.organisation import Organisation  # noqa: E402
 from models.rollup import roll_up  # noqa: E402
-from models.schema import OrganisationFile  # noqa: E402
+from models.schema_organisation import OrganisationFile  # noqa: E402
 
 RUNS = 3
 AREAS = ["samhalle", "patient", "medarbetare", "verksamhetsresultat"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from models.schema import Body, OrganisationFile, Person, Role, Unit
+from models.schema import Body, Person, Role, Unit
+from models.schema_organisation import OrganisationFile
 from models.workdays import WorkingCalendar
 
 OWNER_MANAGER = "owner_manager"  # escalation target: the owner's manager in the unit tree

@@ -25,8 +25,9 @@ from models.organisation import Organisation
 from models.planned import MissingMeetings, PlanningError
 from models.planning import plan_cycle
 from models.references import organisation_issues, template_issues
-from models.schema import ARSHJUL_FILE, ORGANISATION_FILE, ArshjulFile, OrganisationFile
+from models.schema import ARSHJUL_FILE, ORGANISATION_FILE, ArshjulFile
 from models.schema_meetings import MeetingsFile
+from models.schema_organisation import OrganisationFile
 from models.source import Issue, SourceDocument, SourceError, load_source
 from models.swedish import describe_error
 
