@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# pytest-xdist's workers set COLUMNS=80, and rich pins a console's width to COLUMNS when the
+# console is made (at import): the CLI tests give the width per invocation instead.
+os.environ.pop("COLUMNS", None)
 # The tests never touch the project's ./var: Prefect's home and the app's are temporary.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="arshjul-prefect-home-"))
 os.environ.setdefault("ARSHJUL_HOME", tempfile.mkdtemp(prefix="arshjul-home-"))
