@@ -57,6 +57,18 @@ SENT_ON = {
     "deadline_moved": D(2026, 12, 1),
     "digest": D(2026, 11, 23),
     "new_link": D(2026, 12, 2),
+    "checkpoint": D(2027, 3, 9),
+}
+
+# A checkpoint of the audit log, as the auditors' mail shows it.
+CHECKPOINT = {
+    "at": "2027-03-09T06:00:00+00:00",
+    "reason": "daglig kontroll 2027-03-09",
+    "last_id": 812,
+    "last_hash": "ab" * 32,
+    "count": 812,
+    "key_id": "daec8a0b489cbdac",
+    "signature": "c2lnbmF0dXI=",
 }
 
 # Kind-specific facts for a complete, typical message of each kind.
@@ -69,6 +81,7 @@ EXTRA = {
     "decided": dict(acted_by_name="Emma Sjöberg", comment="Beslut enligt förslag."),
     "deadline_moved": dict(old_due=D(2026, 12, 14), reason="Områdets plan är försenad.", acted_by_name="Malin Holm"),
     "new_link": dict(reason="requested", mine_url="https://arshjul.example.se/mina-steg/abc.def"),
+    "checkpoint": dict(recipient_name="Revisorerna", step=None, checkpoint=CHECKPOINT),
 }
 
 
@@ -190,6 +203,7 @@ SUBJECTS = {
     "deadline_moved": "Ny deadline: Enhetens verksamhetsplan – Akutmottagningen Östersund (23 december)",
     "digest": "Veckosammanfattning: 3 öppna steg (1 försenat), 1 att besluta",
     "new_link": "Ny länk: Enhetens verksamhetsplan – Akutmottagningen Östersund",
+    "checkpoint": "Granskningsloggens kontrollpunkt 2027-03-09 06:00:00 UTC (daglig kontroll 2027-03-09)",
 }
 
 # What each kind must say, beyond what every mail about a step says.
@@ -244,6 +258,14 @@ KEY_FACTS = {
     ],
     "digest": ["vecka 48", "Dina öppna steg", "Att besluta", "Kommande steg", "Per Persson"],
     "new_link": ["Du bad om en ny länk", "Öppna Mina steg", "bara till din adress i organisationen"],
+    "checkpoint": [
+        "Hej Revisorerna!",
+        "ny signerad kontrollpunkt (daglig kontroll 2027-03-09)",
+        "ab" * 32,
+        "812",
+        "kontrollpunkt.jsonl",
+        "arshjul audit verify --checkpoints",
+    ],
 }
 
 
@@ -264,7 +286,7 @@ def test_key_facts_in_text_and_html(kind):
         assert fact in html_text(rendered.html), f"{fact!r} missing in html"
 
 
-@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind != "digest"])
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind not in ("digest", "checkpoint")])
 def test_every_mail_about_a_step_names_step_unit_deadline_body_meeting_link_and_calendar(kind):
     rendered = render(message(kind))
     for output in (plain(rendered.text), html_text(rendered.html)):
@@ -435,6 +457,8 @@ def test_names_are_escaped_in_html_and_intact_in_text():
     hostile = step(unit_name="<Akut & Co>", last_comment="<script>alert(1)</script>")
     for kind in KINDS:
         facts = message(kind, step=hostile) if kind != "digest" else digest(digest_open=(hostile,))
+        if kind == "checkpoint":  # no step: the reason is the text it shows
+            facts = message(kind, checkpoint=CHECKPOINT | {"reason": "<Akut & Co>"})
         rendered = render(facts)
         assert "<Akut & Co>" in rendered.text
         assert "&lt;Akut &amp; Co&gt;" in rendered.html
@@ -449,7 +473,7 @@ def test_free_text_keeps_its_line_breaks_and_is_escaped():
     assert "  > Rad ett & <b>två</b>\n  > Rad tre\n" in rendered.text
 
 
-@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind != "digest"])
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind not in ("digest", "checkpoint")])
 def test_link_only_when_there_is_a_url(kind):
     rendered = render(message(kind, step=step(url=None), mine_url=None))
     assert LINK_TEXT not in rendered.text and LINK_TEXT not in rendered.html
