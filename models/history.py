@@ -44,6 +44,7 @@ ACTION_NAMES = {
     "links.revoked": "Länkar spärrade",
 }
 _TABLES = SQLModel.metadata.tables
+OUTBOX_STATES = {"pending": "väntar i utkorgen", "failed": "misslyckades, se arshjul mail failed"}
 NOTICE_KINDS = {"reminder": "påminnelse", "due_today": "deadline i dag", "overdue": "besked om förseningen"}
 
 
@@ -242,7 +243,7 @@ def _event(entry: Any, step, directory: Directory, org, outbox: dict, cycle: Cyc
         sent = (
             f"skickat {row.sent_at.astimezone(zone):%Y-%m-%d %H:%M} till {row.recipient}"
             if row is not None and row.sent_at
-            else f"ej skickat ({row.state})"
+            else f"ej skickat ({OUTBOX_STATES.get(row.state, row.state)})"
             if row is not None
             else "utskicket finns inte i utkorgen"
         )
