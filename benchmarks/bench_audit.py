@@ -247,13 +247,23 @@ def play_region_year(home: Path) -> None:
         day += dt.timedelta(days=1)
 
 
-def bench_history() -> None:
+def bench_history(home: Path | None) -> None:
+    import os
+
     from typer.testing import CliRunner
 
-    home = Path(tempfile.mkdtemp(prefix="arshjul-bench-history-"))
-    started = time.perf_counter()
-    play_region_year(home)
-    print(f"the region's year played by the domain code in {time.perf_counter() - started:.0f} s", flush=True)
+    from arshjul.core.settings import get_settings
+
+    if home is None:
+        home = Path(tempfile.mkdtemp(prefix="arshjul-bench-history-"))
+        started = time.perf_counter()
+        play_region_year(home)
+        print(f"the region's year played by the domain code in {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"(its home, to measure again without playing it: --history-home {home})", flush=True)
+    else:
+        os.environ.update(ARSHJUL_HOME=str(home), ARSHJUL_ORG=str(REGION))
+        os.environ.pop("ARSHJUL_DATABASE_URL", None)
+        get_settings.cache_clear()
     from arshjul.cli import app
 
     runner = CliRunner()
@@ -275,9 +285,10 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--skip-verify", action="store_true")
     parser.add_argument("--skip-history", action="store_true")
+    parser.add_argument("--history-home", type=Path, help="A home where the region's year was played already.")
     args = parser.parse_args()
     if not args.skip_history:
-        bench_history()
+        bench_history(args.history_home)
     if not args.skip_verify:
         bench_verify(args.entries, args.postgres)
 

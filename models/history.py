@@ -12,15 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import or_, select
+from sqlmodel import Session, SQLModel
 
 from models.definition import Definition
 from models.notices import message_key
 from models.people import Directory
 from models.reporting import deliveries
-from models.tables import AuditEntry, Cycle, OutboxMessage, StepInstance, StepState, stored_id
+from models.tables import Cycle, StepInstance, StepState, stored_id
 
 ACTION_NAMES = {
     "cycle.started": "Cykeln startad",
@@ -41,6 +43,8 @@ ACTION_NAMES = {
     "link.requested": "Ny länk begärd",
     "links.revoked": "Länkar spärrade",
 }
+_TABLES = SQLModel.metadata.tables
+OUTBOX_STATES = {"pending": "väntar i utkorgen", "failed": "misslyckades, se arshjul mail failed"}
 NOTICE_KINDS = {"reminder": "påminnelse", "due_today": "deadline i dag", "overdue": "besked om förseningen"}
 
 
@@ -58,7 +62,7 @@ class Event:
 
 @dataclass
 class Story:
-    step: StepInstance
+    step: Any  # the step_instance row
     process: str
     level: str
     owner: str
@@ -97,7 +101,7 @@ class History:
         return sorted([e.entry_id for e in self.cycle_events] + [e.entry_id for s in self.stories for e in s.events])
 
 
-def via_label(entry: AuditEntry) -> str:
+def via_label(entry: Any) -> str:
     origin = entry.origin or {}
     if entry.source == "länk":
         client = origin.get("client")
@@ -126,20 +130,21 @@ def build_history(
 ) -> History:
     org = definition.organisation
     calendar = org.calendar
-    steps = list(session.exec(select(StepInstance).where(StepInstance.cycle_id == cycle.id)))
+    # Plain rows, not ORM objects: a region's year is thousands of entries, and building
+    # a SQLModel instance costs more than everything the history does with it.
+    step_table, entry_table, outbox_table = (_TABLES[name] for name in ("step_instance", "audit_entry", "outbox"))
+    steps: list[Any] = list(session.execute(select(step_table).where(step_table.c.cycle_id == cycle.id)))
     if unit is not None:
         wanted = set(org.subtree(unit)) if unit in org.units else {unit}
         steps = [s for s in steps if s.unit in wanted]
     by_id = {s.id: s for s in steps}
-    entries = session.exec(
-        select(AuditEntry)
-        .where(or_(AuditEntry.cycle_id == cycle.id, col(AuditEntry.instance_id).in_(list(by_id) or [-1])))
-        .order_by(col(AuditEntry.id))
+    of_cycle = select(step_table.c.id).where(step_table.c.cycle_id == cycle.id)
+    entries = session.execute(
+        select(entry_table)
+        .where(or_(entry_table.c.cycle_id == cycle.id, entry_table.c.instance_id.in_(of_cycle)))
+        .order_by(entry_table.c.id)
     ).all()
-    outbox = {
-        row.key: row
-        for row in session.exec(select(OutboxMessage).where(OutboxMessage.cycle_id == cycle.id))
-    }  # fmt: skip
+    outbox = {row.key: row for row in session.execute(select(outbox_table).where(outbox_table.c.cycle_id == cycle.id))}
     delivered = {d.step.id: d for d in deliveries(steps, calendar)}
     stories = {
         s.id: Story(
@@ -218,12 +223,12 @@ def _level_position(level_name: str, level_names: dict[str, str]) -> int:
     return names.index(level_name) if level_name in names else len(names)
 
 
-def _top_of_ladder(entry: AuditEntry, step: StepInstance) -> bool:
+def _top_of_ladder(entry: Any, step: StepInstance) -> bool:
     after = (entry.after or {}).get("after")
     return bool(step.escalation) and after == max(stage["after"] for stage in step.escalation)
 
 
-def _event(entry: AuditEntry, step, directory: Directory, org, outbox: dict, cycle: Cycle, zone: ZoneInfo) -> Event:
+def _event(entry: Any, step, directory: Directory, org, outbox: dict, cycle: Cycle, zone: ZoneInfo) -> Event:
     after, before, origin = entry.after or {}, entry.before or {}, entry.origin or {}
     who = directory.name(entry.actor) if entry.actor in directory else entry.actor
     for_whom, details = "", ""
@@ -238,7 +243,7 @@ def _event(entry: AuditEntry, step, directory: Directory, org, outbox: dict, cyc
         sent = (
             f"skickat {row.sent_at.astimezone(zone):%Y-%m-%d %H:%M} till {row.recipient}"
             if row is not None and row.sent_at
-            else f"ej skickat ({row.state})"
+            else f"ej skickat ({OUTBOX_STATES.get(row.state, row.state)})"
             if row is not None
             else "utskicket finns inte i utkorgen"
         )

@@ -8,8 +8,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from arshjul.views.documents import html_to_pdf, render_document
 from models.audit_integrity import Attestation
@@ -83,7 +84,7 @@ def history_json(history: History, attestation: Attestation, timezone: str) -> s
         "cykelhändelser": [_event_dict(e, timezone) for e in history.cycle_events],
         "steg": [_story_dict(s, timezone) for s in history.stories],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
 def history_csv(history: History, timezone: str) -> str:
