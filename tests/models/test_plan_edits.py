@@ -279,8 +279,9 @@ def test_an_added_step_is_stored_with_its_dependencies_and_audited(cycle, small_
             now=MONDAY_MORNING,
             origin=ORIGIN,
         )
+    needed = step_id(cycle, "tertialrapport_omrade:omr_a")  # before: a second session would wait for the first's lock
     with Session(cycle) as session:
         needs = session.exec(select(StepDependency).where(StepDependency.instance_id == rows[0].id)).all()
-        assert [d.depends_on_id for d in needs] == [step_id(cycle, "tertialrapport_omrade:omr_a")]
+        assert [d.depends_on_id for d in needs] == [needed]
     entry = last_audit(cycle, "step.added")
     assert entry.actor_role == "regiondirektor" and entry.after["template"]["key"] == "extra_analys"
