@@ -188,7 +188,7 @@ class SimulatedPeople:
         where = {"organisation": found.organisation, "mode": found.mode}
         with session_scope(runtime.engine()) as session:
             record_report(found.plan, found.period, entries, analysis, actor=step.owner or "simulering",
-                          source="simulation", session=session, now=now, **where)  # fmt: skip
+                          source="simulering", session=session, now=now, **where)  # fmt: skip
             warn_early(found.plan, found.period, calendar=self.calendar, mail_domain=runtime.mail_domain(),
                        directory=load_directory(session=session, organisation=found.organisation),
                        session=session, now=now, **where)  # fmt: skip
