@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from models.audit import append_audit
 from models.goals import NEEDS_COMMENT, GoalPlan, status_label
+from models.queries import find_cycle
 from models.tables import Cycle, FollowupAnalysis, GoalPlanRecord, GoalStatus, Mode, StepInstance, Unit
 
 
@@ -145,12 +146,15 @@ def record_report(
         session.add(row_a)
         analysed.append(analysis.target)
     if after or analysed:
+        # Tied to its cycle, so the auditors' history of the cycle lists it.
+        cycle = find_cycle(session=session, organisation=organisation, year=plan.year, mode=mode)
         append_audit(
             session=session,
             at=now,
             actor=actor,
             action="followup.reported",
             source=source,
+            cycle_id=cycle.id if cycle is not None else None,
             before={"period": period, "statuses": before} if before else None,
             after={"year": plan.year, "period": period, "statuses": after, "analyses": analysed},
             origin=origin,

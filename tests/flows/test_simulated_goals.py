@@ -40,7 +40,7 @@ def simulated_year(tmp_path, seed: int) -> dict[str, dict[str, str]]:
                     mode=Mode.simulation, period=period.key,
                 )  # fmt: skip
                 sources = set(session.exec(select(AuditEntry.source).where(AuditEntry.action == "followup.reported")))
-            assert sources == {"simulation"}
+            assert sources == {"simulering"}
             rolled = roll_up(plan, definition.organisation, statuses, period=period.key)
             assert rolled.coverage == 1.0, period.key  # a complete roll-up for every period
             result[period.key] = {key: entry.status for key, entry in statuses.items()}
