@@ -32,7 +32,8 @@ from models.validation import load_definition  # noqa: E402
 
 def generate(folder: Path, units: int) -> None:
     """The region's folder with its unit tree grown to `units` units."""
-    shutil.copytree(DEFAULT_ORGANISATION, folder)
+    # The region's årshjul and meetings; its goals name the region's own units, not these.
+    shutil.copytree(DEFAULT_ORGANISATION, folder, ignore=shutil.ignore_patterns("goals-*.yaml"))
     data = yaml.safe_load((folder / "organisation.yaml").read_text(encoding="utf-8"))
     # Keep the units the data refers to by name (förvaltningar, staff departments that
     # hold roles); grow everything else.
