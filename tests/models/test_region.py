@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arshjul.cli import app
+from arshjul.core.settings import DEFAULT_ORGANISATION  # named: another test may leave ARSHJUL_ORG set
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "domain" / "arshjul-reference.csv"
 LEVELS = {
@@ -40,7 +41,7 @@ MONTHS = {
 
 @pytest.fixture(scope="module")
 def plan_2027():
-    result = CliRunner().invoke(app, ["plan", "2027", "--format", "json"])
+    result = CliRunner().invoke(app, ["plan", "2027", "--org", str(DEFAULT_ORGANISATION), "--format", "json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -64,7 +65,7 @@ def instances_for(plan, key):
 
 
 def test_region_validates():
-    result = CliRunner().invoke(app, ["validate", "--cycles", "2027"])
+    result = CliRunner().invoke(app, ["validate", str(DEFAULT_ORGANISATION), "--cycles", "2027"])
     assert result.exit_code == 0, result.output
     assert "cykel 2027 planerad utan fel" in result.output
 
