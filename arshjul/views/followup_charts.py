@@ -38,7 +38,8 @@ def _rows_svg(title: str, rows: list[tuple[str, dict[str, int]]], labels: dict[s
     ):
         height = 0.9 + 0.42 * len(rows)
         figure, axes = plt.subplots(figsize=(7.2, height))
-        order = list(dict.fromkeys(status for _name, counts in rows for status, n in counts.items() if n))
+        # The scales' own order (grön before gul before röd), in every chart and legend alike.
+        order = [status for status in labels if any(counts.get(status) for _name, counts in rows)]
         for index, (_name, counts) in enumerate(rows):
             total = sum(counts.values()) or 1
             left = 0.0

@@ -165,6 +165,10 @@ def report_data(
         if body is not None and body not in officials:
             officials[body] = responsible_official(plan, result.period, body, organisation, templates)
         warning["official"] = officials.get(body) if body else None
+        # Keys for machines (JSON, CSV), names for the people who read the report.
+        warning["body_name"] = organisation.bodies[body].name if body in organisation.bodies else body
+        official = warning["official"]
+        warning["official_name"] = organisation.people[official].name if official in organisation.people else official
     return {
         "organisation": organisation.info.name,
         "year": plan.year,

@@ -92,6 +92,9 @@ def test_the_change_between_april_and_august(seed_003_reports):
     warnings = {row["key"]: row for row in seed_003_reports["T2"]["early_warning"]}
     assert warnings["u_fastighetsplan"]["reason"] == "turned_red"
     assert warnings["u_fastighetsplan"]["official"] == "helena_nordin"
+    # The report shows names, not keys.
+    assert warnings["u_fastighetsplan"]["official_name"] == "Helena Nordin"
+    assert warnings["u_fastighetsplan"]["body_name"] == "Regionstyrelsen"
     assert {row["reason"] for row in warnings.values()} == {"turned_red", "yellow_twice"}
     assert sum(1 for row in warnings.values() if row["reason"] == "yellow_twice") == 15 + 21
 

@@ -146,3 +146,16 @@ def test_the_prefect_artifacts_make_typed_text_inert(august):
     assert table_cell("![x](https://evil.example/p.png) <b>|</b>") in markdown
     assert "| Uppdrag | 20 | 2 grön, 15 gul, 3 röd |" in summary_markdown(data)
     assert "## Tidig varning" in markdown
+
+
+def test_every_chart_lists_the_statuses_in_the_scales_order(august):
+    """grön, gul, röd, ej mätbar — in the bars and the legend of every chart alike, whatever
+    order the items happened to come in (a politician compares the charts side by side)."""
+    from arshjul.views.followup_charts import area_charts, level_chart
+
+    data, _html = august
+    scale_order = [entry["label"] for scale in data["statuses"].values() for entry in scale]
+    for svg in [level_chart(data), *area_charts(data)]:
+        legend = [text for text in re.findall(r"<text[^>]*>([^<]+)</text>", svg) if text in scale_order]
+        assert legend, "no legend found"
+        assert legend == sorted(legend, key=scale_order.index)
