@@ -13,8 +13,8 @@ from sqlmodel import Session
 from arshjul.core import clock, runtime
 from arshjul.core.database import session_scope
 from models import notices as n
-from models.audit import append_audit
 from models.queries import live_cycles
+from models.steps import audit_change
 from models.sweep import candidate_steps, digest_notices, select_due_work
 from models.tables import Mode, StepInstance
 from tasks.artifacts import publish_failed_mail, publish_status
@@ -49,16 +49,14 @@ def sweep(today: dt.date, *, mode: Mode = Mode.live) -> dict:
         for notice in new:
             if notice.kind in (n.REMINDER, n.ESCALATION, n.OVERDUE, n.DUE_TODAY):
                 step = by_id[notice.instance_id]
-                append_audit(
+                audit_change(
+                    step,
+                    {n.ESCALATION: "step.escalated", n.OVERDUE: "step.overdue"}.get(notice.kind, "step.reminded"),
                     session=session,
-                    at=now,
+                    now=now,
                     actor="system",
                     source="sweep",
-                    action={n.ESCALATION: "step.escalated", n.OVERDUE: "step.overdue"}.get(
-                        notice.kind, "step.reminded"
-                    ),
-                    cycle_id=step.cycle_id,
-                    instance_id=step.id,
+                    before=None,
                     after={
                         "kind": notice.kind,
                         "stage": notice.stage,

@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from models.audit import append_audit
 from models.cycles import instance_row
 from models.definition import Definition, DefinitionError
 from models.planned import PlannedStep, PlanningError
@@ -23,7 +22,7 @@ from models.planning import plan_cycle
 from models.references import template_issues
 from models.schema import ArshjulFile, StepTemplate
 from models.source import Issue
-from models.steps import Context, StepActionError, snapshot
+from models.steps import Context, StepActionError, audit_change, snapshot
 from models.swedish import describe_error
 from models.tables import Cycle, StepDependency, StepInstance, stored_id
 
@@ -123,15 +122,15 @@ def store_added_step(
     for step, row in zip(instances, rows, strict=True):
         for dependency in step.depends_on:
             session.add(StepDependency(instance_id=stored_id(row), depends_on_id=found[dependency]))
-        append_audit(
+        audit_change(
+            row,
+            "step.added",
             session=session,
-            at=now,
+            now=now,
             actor=actor,
             actor_role=role,
-            action="step.added",
             source=source,
-            cycle_id=cycle_id,
-            instance_id=row.id,
+            before=None,
             after=snapshot(row)
             | {
                 "key": row.key,

@@ -10,11 +10,10 @@ from sqlmodel import Session
 
 from models import notices as n
 from models import swedish_faults as words
-from models.audit import append_audit
 from models.organisation import Organisation
 from models.plan_authority import acting_person, require_plan_role
 from models.states import step_is_done
-from models.steps import Context, StepActionError, locked, snapshot
+from models.steps import Context, StepActionError, audit_change, locked, snapshot
 from models.tables import StepInstance
 
 # A deadline stays within its cycle: at most this many working days per move, and at
@@ -91,17 +90,15 @@ def move_deadline(
         step.sequence += 1
         step.updated_at = now
         session.add(step)
-        append_audit(
+        audit_change(
+            step,
+            "step.deadline_moved",
             session=session,
-            at=now,
+            now=now,
             actor=person.key,
             actor_role=role,
-            action="step.deadline_moved",
             source=source,
-            cycle_id=step.cycle_id,
-            instance_id=step.id,
             before=before,
-            after=snapshot(step),
             comment=reason.strip(),
             origin=origin,
         )

@@ -11,12 +11,11 @@ import datetime as dt
 from sqlmodel import Session, col, delete, select
 
 from models import notices as n
-from models.audit import append_audit
 from models.organisation import Organisation
 from models.people import Member
 from models.plan_authority import acting_person, require_plan_role
 from models.states import step_is_done
-from models.steps import Context, StepActionError, locked, snapshot
+from models.steps import Context, StepActionError, audit_change, locked, snapshot
 from models.tables import Cycle, OutboxMessage, OutboxState, StepInstance, StepState
 
 MAX_REASON = 2000
@@ -82,17 +81,15 @@ def cancel_step(
     step.last_comment = text
     step.updated_at = now
     session.add(step)
-    append_audit(
+    audit_change(
+        step,
+        "step.cancelled",
         session=session,
-        at=now,
+        now=now,
         actor=person.key,
         actor_role=role,
-        action="step.cancelled",
         source=source,
-        cycle_id=step.cycle_id,
-        instance_id=step.id,
         before=before,
-        after=snapshot(step),
         comment=text,
         origin=origin,
     )
@@ -127,15 +124,14 @@ def _hand_over(
     step.input_round += 1  # the Prefect form asks again, addressed to the new owner
     step.updated_at = now
     session.add(step)
-    append_audit(
+    audit_change(
+        step,
+        action,
         session=session,
-        at=now,
+        now=now,
         actor=person.key,
         actor_role=role,
-        action=action,
         source=source,
-        cycle_id=step.cycle_id,
-        instance_id=step.id,
         before=before,
         after=snapshot(step) | {"owner": step.owner, "decider": step.decider},
         comment=reason,
@@ -278,15 +274,14 @@ def replace_person(
             before = snapshot(step)
             step.updated_at = now
             session.add(step)
-            append_audit(
+            audit_change(
+                step,
+                "step.person_replaced",
                 session=session,
-                at=now,
+                now=now,
                 actor=person.key,
                 actor_role=role,
-                action="step.person_replaced",
                 source=source,
-                cycle_id=step.cycle_id,
-                instance_id=step.id,
                 before=before | {"replaced": old.key},
                 after=snapshot(step) | {"by": new.key, "decider": step.decider},
                 comment=text,

@@ -23,8 +23,8 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from models.audit import append_audit
 from models.states import step_is_done
+from models.steps import audit_change
 from models.tables import AuditEntry, StepInstance, StepState
 
 SOURCE = "avstämning"
@@ -90,14 +90,13 @@ def record_heal(
     note: str,
 ) -> AuditEntry:
     """Audit one healing of a run, in the caller's transaction."""
-    return append_audit(
+    return audit_change(
+        step,
+        ACTION,
         session=session,
-        at=now,
+        now=now,
         actor="system",
         source=SOURCE,
-        action=ACTION,
-        cycle_id=step.cycle_id,
-        instance_id=step.id,
         before={"run_state": run_before, "step_state": str(step.state)},
         after={"heal": heal.value, "run_state": run_after},
         comment=note,

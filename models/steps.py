@@ -19,7 +19,7 @@ from models.followup import unreported_items
 from models.people import Directory
 from models.permissions import decision_principal, excluded_deciders
 from models.states import ACTION_INFINITIVES, Action, TransitionError, has_decider, transition
-from models.tables import Mode, StepInstance, StepState
+from models.tables import AuditEntry, Mode, StepInstance, StepState
 from models.workdays import WorkingCalendar
 
 DIARIENUMMER = re.compile(r"^[A-ZÅÄÖ]{1,12}/\d{1,6}(:\d{1,4})?/\d{4}$")
@@ -70,6 +70,40 @@ def snapshot(step: StepInstance) -> dict:
     }
 
 
+def audit_change(
+    step: StepInstance,
+    action: str,
+    *,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    source: str,
+    before: dict | None,
+    actor_role: str | None = None,
+    after: dict | None = None,
+    comment: str | None = None,
+    flow_run_id: str | None = None,
+    origin: dict | None = None,
+) -> AuditEntry:
+    """The audit entry of a change to `step`, in the caller's transaction; `after` is the
+    step's snapshot as it is now unless the caller records more."""
+    return append_audit(
+        session=session,
+        at=now,
+        actor=actor,
+        actor_role=actor_role,
+        action=action,
+        source=source,
+        cycle_id=step.cycle_id,
+        instance_id=step.id,
+        before=before,
+        after=snapshot(step) if after is None else after,
+        comment=comment,
+        flow_run_id=flow_run_id,
+        origin=origin,
+    )
+
+
 def open_step(
     instance_id: int,
     *,
@@ -92,16 +126,14 @@ def open_step(
     if flow_run_id:
         step.flow_run_id = flow_run_id
     session.add(step)
-    append_audit(
+    audit_change(
+        step,
+        "step.opened",
         session=session,
-        at=now,
+        now=now,
         actor="system",
-        action="step.opened",
         source=source,
-        cycle_id=step.cycle_id,
-        instance_id=step.id,
         before=before,
-        after=snapshot(step),
         flow_run_id=flow_run_id,
     )
     today = ctx.calendar.local_date(now)
@@ -242,17 +274,15 @@ def perform(
     action_name = {Action.submit: "step.submitted", Action.approve: "step.approved", Action.send_back: "step.returned"}[
         action
     ]
-    append_audit(
+    audit_change(
+        step,
+        action_name,
         session=session,
-        at=now,
+        now=now,
         actor=person.key,
         actor_role=role,
-        action=action_name,
         source=source,
-        cycle_id=step.cycle_id,
-        instance_id=step.id,
         before=before,
-        after=snapshot(step),
         comment=comment or None,
         flow_run_id=flow_run_id,
         origin=origin,
@@ -306,14 +336,14 @@ def reject_input(
         raise StaleInput()
     step.input_round += 1
     session.add(step)
-    append_audit(
+    audit_change(
+        step,
+        "step.input_rejected",
         session=session,
-        at=now,
+        now=now,
         actor=(actor_email or "okänd")[:254],
-        action="step.input_rejected",
         source=source,
-        cycle_id=step.cycle_id,
-        instance_id=step.id,
+        before=None,
         comment=reason,
         flow_run_id=flow_run_id,
         origin=origin,
