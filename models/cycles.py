@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from models.audit import append_audit, lock_audit_log
 from models.definition import Definition
 from models.followup import store_plan
-from models.planned import PlannedStep
+from models.planned import STORED_AS_PLANNED, PlannedStep
 from models.planning import plan_cycle
 from models.states import step_is_done
 from models.tables import (
@@ -114,25 +114,8 @@ def instance_row(step: PlannedStep, definition: Definition, cycle_id: int, now: 
     calendar = definition.organisation.calendar
     return StepInstance(
         cycle_id=cycle_id,
-        key=step.key,
-        step=step.step,
-        period=step.period,
-        name=step.name,
-        kind=step.kind,
-        process=step.process,
-        level=step.level,
-        unit=step.unit,
-        unit_name=step.unit_name,
-        owner_role=step.owner_role,
-        owner=step.owner,
-        decided_by=step.decided_by,
-        decided_by_kind=step.decided_by_kind,
-        decider=step.decider,
-        meeting=step.meeting,
-        opens=step.opens,
+        **{name: getattr(step, name) for name in STORED_AS_PLANNED},
         opens_at=calendar.at_start_of_day(step.opens).in_timezone("UTC"),
-        due=step.due,
-        nominal_due=step.nominal_due,
         reminders=[day.isoformat() for day in step.reminders],
         escalation=[
             {"after": e.after, "on": e.on.isoformat(), "alert": e.alert, "person": e.person} for e in step.escalation

@@ -86,6 +86,30 @@ class PlannedStep:
         return f"{self.year}.{self.key.replace(':', '.').replace('@', '.')}"
 
 
+# The fields a stored step instance keeps exactly as planned (the same name and value in
+# models.tables.StepInstance); the rest are stored in another form or not at all.
+STORED_AS_PLANNED = (
+    "key",
+    "step",
+    "period",
+    "name",
+    "kind",
+    "process",
+    "level",
+    "unit",
+    "unit_name",
+    "owner_role",
+    "owner",
+    "decided_by",
+    "decided_by_kind",
+    "decider",
+    "meeting",
+    "opens",
+    "due",
+    "nominal_due",
+)
+
+
 def instance_name(template: StepTemplate, period: str | None) -> str:
     if period is None:
         return template.name

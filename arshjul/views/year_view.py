@@ -8,7 +8,7 @@ import datetime as dt
 from arshjul.views.wheel import render_wheel
 from arshjul.views.wheel.layout import Arc
 from models.definition import Definition
-from models.planned import PlannedStep
+from models.planned import STORED_AS_PLANNED, PlannedStep
 from models.states import is_overdue, step_is_done
 from models.tables import StepInstance, StepState
 
@@ -36,27 +36,7 @@ def state_category(step: StepInstance, today: dt.date) -> str:
 
 def planned_step(step: StepInstance, year: int) -> PlannedStep:
     """A stored step as the wheel draws it (its dates as they stand now)."""
-    return PlannedStep(
-        year=year,
-        key=step.key,
-        step=step.step,
-        period=step.period,
-        name=step.name,
-        kind=step.kind,
-        process=step.process,
-        level=step.level,
-        unit=step.unit,
-        unit_name=step.unit_name,
-        owner_role=step.owner_role,
-        owner=step.owner,
-        decided_by=step.decided_by,
-        decided_by_kind=step.decided_by_kind,
-        decider=step.decider,
-        meeting=step.meeting,
-        opens=step.opens,
-        due=step.due,
-        nominal_due=step.nominal_due,
-    )
+    return PlannedStep(year=year, **{name: getattr(step, name) for name in STORED_AS_PLANNED})
 
 
 def state_wheel(steps: list[StepInstance], definition: Definition, *, year: int, today: dt.date) -> str:

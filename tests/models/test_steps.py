@@ -316,3 +316,20 @@ def test_move_deadline_refusals(cycle, small_definition, kwargs, message):
                 now=MONDAY_MORNING,
                 **arguments,
             )
+
+
+def test_the_fields_stored_as_planned_are_fields_of_both():
+    """A step instance copies these from its planned step by name; a rename on one side
+    would otherwise store nothing, or draw the wheel without it."""
+    import dataclasses
+
+    from models.planned import STORED_AS_PLANNED, PlannedStep
+    from models.tables import StepInstance
+
+    planned = {f.name for f in dataclasses.fields(PlannedStep)}
+    assert set(STORED_AS_PLANNED) <= planned
+    assert set(STORED_AS_PLANNED) <= set(StepInstance.model_fields)
+    # Everything else a planned step has is stored in another form (or is the cycle's).
+    assert planned - set(STORED_AS_PLANNED) == {
+        "year", "depends_on", "reminders", "escalation", "description", "reference", "tentative",
+    }  # fmt: skip
