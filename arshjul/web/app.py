@@ -13,6 +13,7 @@ waiting run so the Prefect UI follows.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -107,7 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if exc.status_code == 401 and exc.headers:
             return Response("Inloggning krävs.", 401, headers=exc.headers, media_type="text/plain; charset=utf-8")
         heading = "Sidan finns inte" if exc.status_code == 404 else "Det gick inte"
+        # Our own 404s say what is missing (in Swedish); the router's own says "Not Found".
+        own = isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase
         message = "Adressen leder inte till någon sida i årshjulet." if exc.status_code == 404 else str(exc.detail)
+        if own and exc.status_code == 404:
+            message = str(exc.detail)
         return web.page("message.html", status=exc.status_code, heading=heading, message=message, tone="bad", more=None)
 
     @app.exception_handler(Exception)

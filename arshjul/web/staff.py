@@ -51,17 +51,28 @@ def register(app: FastAPI, web) -> None:
     @app.get("/regionstab")
     def staff_home(request: Request, simulering: bool = False):
         require_sign_in(request, settings)
-        mode = Mode.of(simulering)
+        organisation = runtime.definition().organisation.info.key
         with Session(read_only(runtime.engine())) as session:
-            years = list(
-                session.exec(
-                    select(Cycle.year)
-                    .where(Cycle.mode == mode, Cycle.organisation == runtime.definition().organisation.info.key)
-                    .order_by(col(Cycle.year))
+            started = {
+                mode: list(
+                    session.exec(
+                        select(Cycle.year)
+                        .where(Cycle.mode == mode, Cycle.organisation == organisation)
+                        .order_by(col(Cycle.year))
+                    )
                 )
-            )
+                for mode in Mode
+            }
+        # `arshjul serve --simulate` starts no real cycle: show the simulated year then.
+        if not simulering and not started[Mode.live] and started[Mode.simulation]:
+            simulering = True
+        years = started[Mode.of(simulering)]
         if not years:
-            raise HTTPException(404, "Ingen cykel är startad än.")
+            raise HTTPException(
+                404,
+                "Ingen cykel är startad än: starta en med `arshjul cycle start ÅÅÅÅ` "
+                "(eller spela upp ett år med `arshjul simulate ÅÅÅÅ`).",
+            )
         today = runtime.definition().organisation.calendar.local_date(clock.now())
         year = min(years, key=lambda y: abs(y - today.year - 1))
         return RedirectResponse(f"/regionstab/{year}" + ("?simulering=1" if simulering else ""), status_code=303)

@@ -8,6 +8,7 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from arshjul.core import runtime
+from arshjul.core.database import session_scope
 from models.tables import AuditEntry, StepState
 
 
@@ -139,6 +140,31 @@ def test_the_regionstab_page_needs_the_sign_in(desk):
     assert desk.client.get("/regionstab/2027").status_code == 401
     page = desk.client.get("/regionstab/2027", auth=("regionstab", "hemligt"))
     assert page.status_code == 200 and "Årshjul 2027" in page.text and "<svg" in page.text
+
+
+def test_the_regionstab_home_shows_the_simulated_year_when_no_real_one_is_started(desk):
+    """`arshjul serve --simulate 2027` starts only the simulation's cycle: the README's
+    /regionstab must show it, and with no cycle at all say what to do, not just 404."""
+    from models.tables import Cycle, Mode
+
+    auth = ("regionstab", "hemligt")
+    home = desk.client.get("/regionstab", auth=auth, follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/regionstab/2027"
+    with session_scope(runtime.engine()) as session:
+        for cycle in session.exec(select(Cycle)):
+            cycle.mode = Mode.simulation
+            session.add(cycle)
+    home = desk.client.get("/regionstab", auth=auth, follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/regionstab/2027?simulering=1"
+    assert desk.client.get(home.headers["location"], auth=auth).status_code == 200
+    with session_scope(runtime.engine()) as session:
+        for cycle in session.exec(select(Cycle)):
+            cycle.organisation = "another-region"
+            session.add(cycle)
+    none = desk.client.get("/regionstab", auth=auth)
+    assert none.status_code == 404 and "Ingen cykel är startad än" in none.text and "arshjul cycle start" in none.text
+    # The router's own 404 keeps its Swedish page.
+    assert "Adressen leder inte till någon sida" in desk.client.get("/finns-inte").text
 
 
 def test_a_100_kb_comment_is_refused_on_the_page_and_never_mailed(desk):
