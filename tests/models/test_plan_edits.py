@@ -38,6 +38,21 @@ def last_audit(engine, action):
         ).first()
 
 
+def act(engine, definition, instance_id, action, actor_email, **more):
+    """`actor_email` acts on the step from the CLI on Monday morning, in a transaction of its own."""
+    with session_scope(engine) as session:
+        return perform(
+            instance_id,
+            action,
+            actor_email=actor_email,
+            session=session,
+            ctx=step_context(session, definition),
+            now=MONDAY_MORNING,
+            source="cli",
+            **more,
+        )
+
+
 def open_(engine, definition, key):
     with session_scope(engine) as session:
         open_step(step_id(engine, key), session=session, ctx=step_context(session, definition), now=MONDAY_MORNING)
@@ -149,40 +164,13 @@ def test_a_reassigned_steps_later_mail_goes_to_the_new_owner(cycle, small_defini
     assert mail(cycle, "reassigned") == ["frida.forvaltning"] and mail(cycle, "handed_over") == ["erik.ekonom"]
     assert last_audit(cycle, "step.reassigned").before["owner"] == "erik.ekonom"
     # The old owner can no longer submit; the new one can, and the decision is told to him.
-    with session_scope(cycle) as session, pytest.raises(StepActionError):
-        perform(
-            step_id(cycle, key),
-            Action.submit,
-            actor_email="erik.ekonom@example.se",
-            session=session,
-            ctx=step_context(session, small_definition),
-            now=MONDAY_MORNING,
-            source="cli",
-        )
+    with pytest.raises(StepActionError):
+        act(cycle, small_definition, step_id(cycle, key), Action.submit, "erik.ekonom@example.se")
     instance_id = step_id(cycle, key)
-    with session_scope(cycle) as session:
-        ctx = step_context(session, small_definition)
-        perform(
-            instance_id,
-            Action.submit,
-            actor_email="frida.forvaltning@example.se",
-            session=session,
-            ctx=ctx,
-            now=MONDAY_MORNING,
-            source="cli",
-        )
-    with session_scope(cycle) as session:
-        ctx = step_context(session, small_definition)
-        perform(
-            instance_id,
-            Action.approve,
-            actor_email="sigrid.sekreterare@example.se",
-            session=session,
-            ctx=ctx,
-            now=MONDAY_MORNING,
-            source="cli",
-            diarienummer="RF/12/2026",
-        )
+    act(cycle, small_definition, instance_id, Action.submit, "frida.forvaltning@example.se")
+    act(
+        cycle, small_definition, instance_id, Action.approve, "sigrid.sekreterare@example.se", diarienummer="RF/12/2026"
+    )
     assert mail(cycle, "decided") == ["frida.forvaltning"]
 
 
