@@ -15,18 +15,34 @@ from models.definition import Definition
 from models.planned import PlannedStep
 from models.swedish import short_period
 
-# In SVG user units (pixels at 100 %). The wheel grows outwards with the number of
-# sub-tracks instead of squeezing them, so text keeps one readable size.
-TRACK_WIDTH = 26.0
-RING_GAP = 18.0  # between rings; carries the ring's name
-
-LABEL_FONT = 12.5
-# Room a short arc's label may take beyond the arc: the whole name where the track is
-# free, else a shortened one rather than another sub-track.
-FULL_LABEL_WIDTH = 360.0
-SHORT_LABEL_WIDTH = 180.0
 LABEL_PADDING = 5.0  # on each side of a label, along the track
 LABEL_REPEAT_DEGREES = 80.0  # a longer arc has its label once per this stretch
+
+
+@dataclass(frozen=True)
+class Style:
+    """Sizes in SVG user units (pixels at 100 %). The wheel grows outwards with the
+    number of sub-tracks instead of squeezing them, so text keeps one readable size."""
+
+    track_width: float = 26.0
+    ring_gap: float = 18.0  # between rings; carries the ring's name
+    label_font: float = 12.5
+    ring_name_font: float = 10.5
+    # Room a short arc's label may take beyond the arc: the whole name where the track
+    # is free, else a shortened one rather than another sub-track.
+    full_label_width: float = 360.0
+    short_label_width: float = 180.0
+
+
+WALL = Style()
+# The screen overview is drawn to be read at 1,600 px wide: bigger text relative to the
+# wheel, and shorter labels (the tooltip keeps the whole name) so that fewer sub-tracks
+# keep the wheel small enough for that width.
+SCREEN = Style(
+    track_width=27.0, ring_gap=21.0, label_font=13.0, ring_name_font=12.0, full_label_width=230, short_label_width=96
+)
+# Kept for the wall wheel's callers.
+TRACK_WIDTH, RING_GAP, LABEL_FONT = WALL.track_width, WALL.ring_gap, WALL.label_font
 
 
 @dataclass
@@ -44,6 +60,7 @@ class Arc:
     start: float = field(init=False)  # degrees; end > start, past 360 across the new year
     end: float = field(init=False)
     track: int = 0  # sub-track within the ring, 0 innermost
+    count_noun: str = ""  # "enheter" in the overview's "(412 enheter)"; else just the count
     label: str = ""
     label_degrees: float = 0.0  # how much of the track the label's text takes
 
@@ -71,6 +88,11 @@ class Arc:
         return (self.start + self.end) / 2
 
     @property
+    def tentative(self) -> bool:
+        """Rests on a meeting plan not yet decided (a body's standing rhythm)."""
+        return any(step.tentative for step in self.instances)
+
+    @property
     def off_year(self) -> int | None:
         """The year of the (last) deadline when it is not the plan year."""
         return self.due.year if self.due.year != self.plan_year else None
@@ -81,15 +103,16 @@ class Ring:
     level: str
     name: str
     arcs: list[Arc]
+    style: Style = WALL
     inner: float = 0.0
     tracks: int = 0
 
     @property
     def outer(self) -> float:
-        return self.inner + self.tracks * TRACK_WIDTH
+        return self.inner + self.tracks * self.style.track_width
 
     def track_radius(self, track: int) -> float:
-        return self.inner + (track + 0.5) * TRACK_WIDTH
+        return self.inner + (track + 0.5) * self.style.track_width
 
 
 # ---------------------------------------------------------------------------------------
@@ -162,15 +185,25 @@ def _overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return any(a[0] < b[1] + shift and b[0] + shift < a[1] for shift in (-360.0, 0.0, 360.0))
 
 
-def place_label(arc: Arc, radius: float, label_width: float) -> tuple[float, float]:
+def label_suffix(arc: Arc) -> str:
+    """The count of units or bodies doing the step ("(31)", "(412 enheter)") and
+    "prel." for a tentative arc: what the label keeps however short it gets."""
+    notes = []
+    if len(arc.instances) > 1:
+        notes.append(f"{len(arc.instances)} {arc.count_noun}".strip())
+    if arc.tentative:
+        notes.append("prel.")
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def place_label(arc: Arc, radius: float, label_width: float, font: float = WALL.label_font) -> tuple[float, float]:
     """Choose the arc's label text and the stretch of track it takes, centred on the arc;
     return the stretch the arc and its label take together."""
     arc_length = math.radians(arc.end - arc.start) * radius
     room = max(arc_length, label_width) - 2 * LABEL_PADDING
     prefix = f"{arc.off_year}: " if arc.off_year is not None else ""
-    suffix = f" ({len(arc.instances)})" if len(arc.instances) > 1 else ""
-    arc.label = fit_text(prefix, arc.base_label, suffix, room, LABEL_FONT)
-    arc.label_degrees = math.degrees((text_width(arc.label, LABEL_FONT) + 2 * LABEL_PADDING) / radius)
+    arc.label = fit_text(prefix, arc.base_label, label_suffix(arc), room, font)
+    arc.label_degrees = math.degrees((text_width(arc.label, font) + 2 * LABEL_PADDING) / radius)
     half = max(arc.end - arc.start, arc.label_degrees) / 2
     return arc.middle - half, arc.middle + half
 
@@ -200,9 +233,10 @@ def pack_ring(ring: Ring) -> None:
             if track == len(occupied):
                 occupied.append([])
             radius = ring.track_radius(track)
-            extent = place_label(arc, radius, FULL_LABEL_WIDTH)
+            style = ring.style
+            extent = place_label(arc, radius, style.full_label_width, style.label_font)
             if not fits(extent, track):
-                extent = place_label(arc, radius, SHORT_LABEL_WIDTH)
+                extent = place_label(arc, radius, style.short_label_width, style.label_font)
             if fits(extent, track):
                 occupied[track].append(extent)
                 arc.track = track
@@ -217,5 +251,5 @@ def lay_out(rings: list[Ring], hub_radius: float) -> float:
     for ring in reversed(rings):
         ring.inner = radius
         pack_ring(ring)  # needs the ring's radius: a label's angle depends on it
-        radius = ring.outer + RING_GAP
+        radius = ring.outer + ring.style.ring_gap
     return radius
