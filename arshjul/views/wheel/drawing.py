@@ -40,6 +40,7 @@ FONT_FAMILY = "system-ui, sans-serif"
 
 # In SVG user units (pixels at 100 %).
 HUB_RADIUS = 170.0  # also the size the hub's text is designed for
+MIN_HUB_TEXT_SCALE = 0.68
 MARGIN = 48.0
 TITLE_FONT = 34.0
 
@@ -87,6 +88,8 @@ def line(
 
 def arc_tooltip(arc: Arc) -> str:
     """Everything the wall cannot say: the full name, who, and every date."""
+    if arc.tooltip is not None:
+        return arc.tooltip
     by_dates: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
     for step in arc.instances:
         by_dates[(step.opens, step.due)].append(step.unit_name)
@@ -244,14 +247,17 @@ class WheelDrawing:
             line(dividers, self.point(inner, 30.0 * month), self.point(band_outer, 30.0 * month))
 
     def hub(self, year: int | str, step_count: int) -> None:
-        scale = self.geometry.hub / HUB_RADIUS
+        # The hub's text scales as one piece with the hub, but no smaller than a small
+        # hub's (the screen overview's can be small) so that it stays legible.
+        scale = max(self.geometry.hub / HUB_RADIUS, MIN_HUB_TEXT_SCALE)
         group = element(self.svg, "g", class_="hub")
         element(
             group, "circle", cx=f"{self.cx:.2f}", cy=f"{self.cy:.2f}", r=f"{self.geometry.hub - 10:.2f}", fill="#2f4858"
         )
-        # The hub's text scales as one piece with the hub.
         group = element(group, "g", transform=f"translate({self.cx:.2f} {self.cy:.2f}) scale({scale:.3f})")
-        year_font = min(52.0, 2 * (HUB_RADIUS - 30) / max(text_width(str(year), 1.0), 0.1))  # a period is longer
+        # Bold digits are wider than the estimate; a period is longer than a year.
+        room = 1.6 * (self.geometry.hub - 10) / scale
+        year_font = min(52.0, room / max(1.1 * text_width(str(year), 1.0), 0.1))
         element(
             group,
             "text",
@@ -265,7 +271,7 @@ class WheelDrawing:
         )
         element(group, "text", "Planår", x=0, y=-38, font_size=17, fill="#dbe4ea", text_anchor="middle")
         summary = f"{step_count} steg" if step_count else "Inga steg"
-        element(group, "text", summary, x=0, y=50, font_size=16, fill="#dbe4ea", text_anchor="middle")
+        element(group, "text", summary, x=0, y=50, font_size=17, fill="#dbe4ea", text_anchor="middle")
 
     def ring(self, ring: Ring, colours: dict[str, tuple[str, str]]) -> None:
         group = element(self.svg, "g", class_="ring", data_level=ring.level, data_name=ring.name)
@@ -282,7 +288,9 @@ class WheelDrawing:
         name_font = ring.style.ring_name_font
         name_radius = ring.outer + ring.style.ring_gap / 2
         for middle in (0.0, 180.0):  # in the gap above the ring, so no arc is in the way
-            width = math.degrees((text_width(ring.name.upper(), name_font) + 40) / name_radius)
+            # Bold capitals, spaced out: wider than the estimate of ordinary text.
+            name_width = text_width(ring.name.upper(), name_font) * 1.1 + 1.2 * len(ring.name)
+            width = math.degrees((name_width + 40) / name_radius)
             radius = self.baseline(name_radius, middle, name_font)
             path_id = self.text_path(radius, middle - width / 2, middle + width / 2)
             text_on_path(
@@ -290,7 +298,7 @@ class WheelDrawing:
                 path_id,
                 ring.name.upper(),
                 class_="ring-name",
-                font_size=name_font,
+                font_size=f"{name_font:g}",
                 font_weight=600,
                 fill=MUTED,
                 letter_spacing=1.2,
@@ -309,7 +317,7 @@ class WheelDrawing:
             data_step=arc.first.step,
             data_process=arc.process,
             data_level=arc.level,
-            data_count=len(arc.instances),
+            data_count=arc.shown_count,
             data_opens=arc.opens.isoformat(),
             data_due=arc.due.isoformat(),
             data_start=f"{arc.start % 360:.3f}",
@@ -345,7 +353,7 @@ class WheelDrawing:
         for centre in label_centres(arc) if arc.label else []:
             radius = self.baseline((inner + outer) / 2, centre, font)
             path_id = self.text_path(radius, centre - half_label, centre + half_label)
-            text_on_path(group, path_id, arc.label, class_="label", font_size=font, fill=INK)
+            text_on_path(group, path_id, arc.label, class_="label", font_size=f"{font:g}", fill=INK)
 
     def today(self, today: dt.date) -> None:
         inner = self.geometry.hub - 10
@@ -363,9 +371,7 @@ class WheelDrawing:
         path_id = self.text_path(self.baseline(label_radius, angle, font_size), angle - width / 2, angle + width / 2)
         text_on_path(group, path_id, text, font_size=f"{font_size:.1f}", font_weight=700, fill=TODAY_COLOUR)
 
-    def milestone(
-        self, day: dt.date, name: str, *, inner: float | None = None, outer: float | None = None
-    ) -> None:
+    def milestone(self, day: dt.date, name: str, *, inner: float | None = None, outer: float | None = None) -> None:
         """An external calendar's milestone: a dashed spoke across the rings (or between
         `inner` and `outer`: one ring's), a diamond at its outer end, its name in the tooltip."""
         inner = self.geometry.hub if inner is None else inner

@@ -24,10 +24,10 @@ NOTES = [
 ]
 
 
-def legend_height(processes: int, rings: int, today: bool, *, columns: bool) -> float:
+def legend_height(processes: int, rings: int, keys: int, *, columns: bool) -> float:
     """How tall the legend is (unscaled): its sections one under another, or the tallest
-    of them when they stand in columns."""
-    sections = [14 + 28 * processes, 14 + 30 * rings, 14 + 28 * (4 + int(today)) + 8 + 20 * len(NOTES)]
+    of them when they stand in columns; `keys` is the number of sample arcs and lines."""
+    sections = [14 + 28 * processes, 14 + 30 * rings, 14 + 28 * keys + 8 + 20 * len(NOTES)]
     return max(sections) + 20 if columns else sum(sections) + 2 * 26 + 20
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from arshjul.views.milestone_entries import milestones_for
 from arshjul.views.wheel.drawing import HUB_RADIUS, MARGIN, SWEDISH_MONTHS, WheelDrawing, WheelGeometry
 from arshjul.views.wheel.geometry import text_width
-from arshjul.views.wheel.layout import SCREEN, WALL, Arc, Ring, lay_out
+from arshjul.views.wheel.layout import SCREEN, WALL, Arc, Ring, Style, lay_out, lay_out_inwards
 from arshjul.views.wheel.legend import LEGEND_COLUMN, draw_legend, legend_height
 from arshjul.views.wheel.overview import level_rings, year_rings
 from arshjul.views.wheel.paint import process_colours
@@ -27,6 +27,12 @@ HEADER_HEIGHT = 120.0
 LEGEND_WIDTH = 470.0
 MONTH_FONT = 21.0
 SCREEN_WIDTH = 1600.0  # what the overview is drawn to be read at
+# The overview spends its width on the rings: narrower margins, no growth of the month
+# band, and the hub as small as it must be (at least MIN_SCREEN_HUB) for the rings to fit.
+MIN_SCREEN_HUB = 70.0
+SCREEN_ZOOMS = (1.4, 1.3, 1.2, 1.1, 1.0)
+SCREEN_MARGIN = 16.0
+SCREEN_OUTSIDE = 34.0  # room outside the month band for today's label
 
 
 @dataclass
@@ -44,6 +50,19 @@ class Sheet:
     in_year_text: str
     off_year_text: str | None
     screen: bool
+
+
+def zoomed(style: Style, zoom: float) -> Style:
+    """The style with every size times `zoom`."""
+    return replace(
+        style,
+        track_width=style.track_width * zoom,
+        ring_gap=style.ring_gap * zoom,
+        label_font=style.label_font * zoom,
+        ring_name_font=style.ring_name_font * zoom,
+        full_label_width=style.full_label_width * zoom,
+        short_label_width=style.short_label_width * zoom,
+    )
 
 
 def render_wheel(
@@ -99,14 +118,19 @@ def render_period_wheel(
     years = sorted(plans)
     period = f"{years[0]}–{years[-1]}"
     rings, arcs = year_rings(plans, definition, overview=overview, style=SCREEN if overview else WALL)
-    explanations = [
-        f"Planår {period}: en ring per planår, {years[0]} ytterst. Varje ring visar planårets cykel: "
-        "planering året före, genomförande och uppföljning, årsredovisning året efter"
-    ]
+    if overview:
+        explanations = [
+            f"Planår {period} i en ring: varje stegmall en gång, på sina månader; årtal inom parentes "
+            "när den inte återkommer varje år",
+            "Översikt: en båge per stegmall, enheterna räknade (muspekaren visar varje års datum)",
+        ]
+    else:
+        explanations = [
+            f"Planår {period}: en ring per planår, {years[0]} ytterst. Varje ring visar planårets cykel: "
+            "planering året före, genomförande och uppföljning, årsredovisning året efter"
+        ]
     if any(arc.tentative for arc in arcs):
         explanations.append("Randigt och (prel.): preliminärt, vilar på sammanträdesplaner som inte är beslutade")
-    if overview:
-        explanations.append("Översikt: en båge per stegmall, enheterna räknade (muspekaren visar alla datum)")
     sheet = Sheet(
         year=years[0],
         title=f"Årshjul {period} – {definition.organisation.info.name}" + (" (översikt)" if overview else ""),
@@ -117,13 +141,14 @@ def render_period_wheel(
         arcs=arcs,
         step_count=sum(len(steps) for steps in plans.values()),
         in_year_text="Steg under ringens planår: från öppning till deadline",
-        off_year_text="Steg utanför ringens planår (årtal före namnet)"
-        if any(arc.off_year for arc in arcs)
-        else None,
+        off_year_text="Steg utanför ringens planår (årtal före namnet)" if any(arc.off_year for arc in arcs) else None,
         screen=overview,
     )
-    by_ring = {ring.level: plans[int(ring.level)] for ring in rings}
-    return _draw(sheet, definition, today=today, colour_by=None, milestone_steps=by_ring)
+    if overview:  # one ring: the milestones of every year, on their months
+        milestone_steps: dict[str | None, list[PlannedStep]] = {None: [s for steps in plans.values() for s in steps]}
+    else:  # each ring its own year's
+        milestone_steps = {ring.level: plans[int(ring.level)] for ring in rings}
+    return _draw(sheet, definition, today=today, colour_by=None, milestone_steps=milestone_steps)
 
 
 def _draw(
@@ -148,24 +173,47 @@ def _draw(
         colours = {key: value for key, value in palette.items() if key in used}
     # The hub takes about a sixth of the wheel: a big wheel gets a bigger hub, which also
     # gives its inner rings more room; a unit's small wheel is not all hub.
-    rings_edge = lay_out(rings, HUB_RADIUS)
-    hub = max(MIN_HUB_RADIUS, rings_edge * 0.17)
-    if abs(hub - HUB_RADIUS) > 1:
-        rings_edge = lay_out(rings, hub)
-    # The month band grows with the wheel, so the months keep their weight.
-    wheel_scale = min(max(rings_edge / 700, 1.0), 1.8)
+    if sheet.screen:
+        # The wheel as wide as the screen, its rings packed from the month band inwards;
+        # only if they do not fit above the hub does it grow (and its text get smaller).
+        wheel_scale = 1.0
+        widest = SCREEN_WIDTH / 2 - SCREEN_MARGIN - SCREEN_OUTSIDE - MONTH_BAND - 6
+        hub = widest / 5
+        # A small plan is drawn larger, up to SCREEN_ZOOM times, to fill the screen.
+        for zoom in SCREEN_ZOOMS:
+            for ring in rings:
+                ring.style = zoomed(SCREEN, zoom)
+            rings_edge = lay_out(rings, hub)
+            if rings_edge <= widest:
+                break
+        if rings_edge > widest:  # not room enough from the hub outwards: from the rim inwards
+            gap = rings[0].style.ring_gap  # above the outer ring: its name
+            rings_edge = widest
+            inner = lay_out_inwards(rings, rings_edge - gap)
+            while inner - 4 < MIN_SCREEN_HUB:
+                rings_edge += MIN_SCREEN_HUB - (inner - 4)
+                inner = lay_out_inwards(rings, rings_edge - gap)
+            hub = min(inner - 4, widest / 3)
+    else:
+        rings_edge = lay_out(rings, HUB_RADIUS)
+        hub = max(MIN_HUB_RADIUS, rings_edge * 0.17)
+        if abs(hub - HUB_RADIUS) > 1:
+            rings_edge = lay_out(rings, hub)
+        # The month band grows with the wheel, so the months keep their weight.
+        wheel_scale = min(max(rings_edge / 700, 1.0), 1.8)
     rim = rings_edge + 6
     month_band = MONTH_BAND * wheel_scale
-
-    wheel_size = 2 * (rim + month_band + 40 * wheel_scale)  # room for the today label outside the band
+    outside = SCREEN_OUTSIDE if sheet.screen else 40 * wheel_scale  # room for the today label outside the band
+    wheel_size = 2 * (rim + month_band + outside)
     # A big wheel gets a bigger title and legend, so they keep their size next to it. On
     # the screen overview the legend goes below the wheel, in columns, so the wheel
     # takes the whole width.
-    scale = min(max(wheel_size / 1400, 1.0), 1.8)
+    scale = 1.0 if sheet.screen else min(max(wheel_size / 1400, 1.0), 1.8)
     header_height = (HEADER_HEIGHT + 26 * (len(sheet.explanations) - 1) + (26 if sheet.subtitle else 0)) * scale
-    legend_rows = legend_height(len(colours), len(rings), today is not None, columns=sheet.screen)
+    keys = 1 + bool(sheet.off_year_text) + any(arc.tentative for arc in arcs) + (today is not None)
+    legend_rows = legend_height(len(colours), len(rings), keys, columns=sheet.screen)
     if sheet.screen:
-        width = max(MARGIN * 2 + wheel_size, MARGIN * 2 + 3 * LEGEND_COLUMN * scale)
+        width = max(SCREEN_MARGIN * 2 + wheel_size, MARGIN * 2 + 3 * LEGEND_COLUMN)
         height = header_height + wheel_size + 30 * scale + legend_rows * scale + MARGIN
         legend_at = (MARGIN, header_height + wheel_size + 30 * scale)
     else:
