@@ -33,7 +33,7 @@ USER_AGENT = "arshjul-kalenderflode/1"
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     """Follow redirects to http and https addresses only (never file: or ftp:)."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
             raise urllib.error.HTTPError(newurl, code, "omdirigering till en adress som inte är http(s)", headers, fp)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
