@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,7 @@ from arshjul.views.wheel.geometry import (
     sector_path,
     text_width,
 )
-from arshjul.views.wheel.layout import Arc, Ring, label_centres
+from arshjul.views.wheel.layout import Arc, Ring, arc_tooltip, label_centres
 from arshjul.views.wheel.paint import (
     INK,
     MONTH_BAND_COLOURS,
@@ -84,29 +83,6 @@ def line(
     return element(
         parent, "line", class_=class_, x1=f"{x1:.2f}", y1=f"{y1:.2f}", x2=f"{x2:.2f}", y2=f"{y2:.2f}", **attributes
     )
-
-
-def arc_tooltip(arc: Arc) -> str:
-    """Everything the wall cannot say: the full name, who, and every date."""
-    if arc.tooltip is not None:
-        return arc.tooltip
-    by_dates: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
-    for step in arc.instances:
-        by_dates[(step.opens, step.due)].append(step.unit_name)
-    lines = [arc.first.name]
-    if len(by_dates) == 1:
-        [((opens, due), units)] = by_dates.items()
-        lines.append("Gäller: " + ", ".join(units))
-        lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}")
-    else:
-        for (opens, due), units in sorted(by_dates.items(), key=lambda item: (item[0][1], item[0][0])):
-            lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}: " + ", ".join(units))
-    meetings = sorted({step.meeting for step in arc.instances if step.meeting})
-    if meetings:
-        lines.append("Sammanträde " + ", ".join(day.isoformat() for day in meetings))
-    if arc.tentative:
-        lines.append("Preliminärt: vilar på sammanträdesplaner som inte är beslutade")
-    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,29 @@ class Ring:
         return self.inner + (track + 0.5) * self.style.track_width
 
 
+def arc_tooltip(arc: Arc) -> str:
+    """Everything the wall cannot say: the full name, who, and every date."""
+    if arc.tooltip is not None:
+        return arc.tooltip
+    by_dates: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
+    for step in arc.instances:
+        by_dates[(step.opens, step.due)].append(step.unit_name)
+    lines = [arc.first.name]
+    if len(by_dates) == 1:
+        [((opens, due), units)] = by_dates.items()
+        lines.append("Gäller: " + ", ".join(units))
+        lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}")
+    else:
+        for (opens, due), units in sorted(by_dates.items(), key=lambda item: (item[0][1], item[0][0])):
+            lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}: " + ", ".join(units))
+    meetings = sorted({step.meeting for step in arc.instances if step.meeting})
+    if meetings:
+        lines.append("Sammanträde " + ", ".join(day.isoformat() for day in meetings))
+    if arc.tentative:
+        lines.append("Preliminärt: vilar på sammanträdesplaner som inte är beslutade")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------
 # From steps to arcs and rings
 
