@@ -178,8 +178,8 @@ def _draw(
         # only if they do not fit above the hub does it grow (and its text get smaller).
         wheel_scale = 1.0
         widest = SCREEN_WIDTH / 2 - SCREEN_MARGIN - SCREEN_OUTSIDE - MONTH_BAND - 6
-        hub = widest / 5
-        # A small plan is drawn larger, up to SCREEN_ZOOM times, to fill the screen.
+        hub = widest / 3.5  # the inner tracks of a small plan get room for their labels
+        # A small plan is drawn larger, up to SCREEN_ZOOMS[0] times, to fill the screen.
         for zoom in SCREEN_ZOOMS:
             for ring in rings:
                 ring.style = zoomed(SCREEN, zoom)
