@@ -35,6 +35,10 @@ class Definition:
     meetings: dict[int, MeetingsFile]
     documents: dict[str, SourceDocument] = field(default_factory=dict)
     goals: dict[int, GoalPlan] = field(default_factory=dict)  # goals-YYYY.yaml per cycle
+    # External calendars given as feeds (organisation.yaml: calendars[].url), by key: the
+    # local copy read, or why there is none (models.milestones.read_feeds).
+    feed_copies: dict[str, Path] = field(default_factory=dict)
+    feed_problems: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def templates(self) -> dict[str, StepTemplate]:

@@ -5,8 +5,9 @@ calendars and their milestones, mandate periods, who may change the plan."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from models.schema import Body, Key, KeyList, Level, OrganisationInfo, Person, Role, Strict, Text, Unit
 
@@ -18,14 +19,44 @@ class MilestoneSpec(Strict):
     summary: Text
 
 
+def _feed_address(value: str) -> str:
+    """An http(s) address with a host and nothing that could smuggle a header or a file."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("måste vara en webbadress som börjar med http:// eller https://")
+    if any(char.isspace() or ord(char) < 32 for char in value):
+        raise ValueError("en webbadress får inte innehålla blanksteg eller styrtecken")
+    try:
+        parts.port  # noqa: B018 (a port outside 0-65535 raises here)
+    except ValueError:
+        raise ValueError("ogiltig port i webbadressen") from None
+    return value
+
+
+FeedAddress = Annotated[str, StringConstraints(max_length=500), AfterValidator(_feed_address)]
+
+
 class ExternalCalendar(Strict):
-    """A national or external calendar (SKR's timetable, national deadlines) as an .ics
-    file in the organisation's folder."""
+    """A national or external calendar (SKR's timetable, national deadlines): an .ics
+    file in the organisation's folder (`file`) or a feed over the network (`url`), whose
+    last good copy the kernel keeps (arshjul.core.calendar_feeds)."""
 
     key: Key
     name: Text
-    file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.ics$", max_length=120)]
+    file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.ics$", max_length=120)] | None = None
+    url: FeedAddress | None = None
     milestones: list[MilestoneSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ExternalCalendar:
+        if (self.file is None) == (self.url is None):
+            raise ValueError("ange antingen file (en .ics-fil i mappen) eller url (ett flöde), inte båda eller inget")
+        return self
+
+    @property
+    def source(self) -> str:
+        """What messages call the calendar: its file or its address."""
+        return self.file or self.url or self.key
 
 
 class MandatePeriod(Strict):

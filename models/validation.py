@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from models.definition import Definition, DefinitionError
 from models.goal_schema import GOALS_FILE_PATTERN, GoalsFile
 from models.goals import GoalPlan, goal_issues
-from models.milestones import calendar_issues
+from models.milestones import FeedReader, calendar_issues, read_feeds
 from models.organisation import Organisation
 from models.planned import MissingMeetings, PlanningError
 from models.planning import plan_cycle
@@ -63,8 +63,10 @@ def _schema_issues(document: SourceDocument, model: type[BaseModel]) -> tuple[An
 # Loading
 
 
-def load_definition(folder: Path | str, *, check_cycles: bool = True) -> Definition:
-    """Load and fully validate a folder; raise DefinitionError listing every problem."""
+def load_definition(folder: Path | str, *, check_cycles: bool = True, feeds: FeedReader | None = None) -> Definition:
+    """Load and fully validate a folder; raise DefinitionError listing every problem.
+    `feeds` hands over the local copies of the calendars given as feeds (without it a
+    feed calendar is a located problem)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DefinitionError([Issue(str(folder), None, "", "mappen finns inte")])
@@ -130,6 +132,7 @@ def load_definition(folder: Path | str, *, check_cycles: bool = True) -> Definit
     assert organisation_doc is not None  # it was parsed, since its schema was read
     definition = Definition(folder, Organisation(organisation_file), arshjul_file, meetings, documents)
     issues.extend(organisation_issues(definition, organisation_doc))
+    read_feeds(definition, feeds)
     issues.extend(calendar_issues(definition, organisation_doc))
     if issues:  # the templates can only be checked against a sound organisation
         raise DefinitionError(issues)

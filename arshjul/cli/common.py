@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -66,11 +67,24 @@ def print_issues(heading: str, issues) -> NoReturn:
 
 
 def load(org: Path | None, *, check_cycles: bool = True) -> Definition:
+    """The organisation's folder, validated; its calendar feeds fetched (or their last
+    good copies used, with a warning each)."""
+    from arshjul.core.calendar_feeds import feed_cache
+
     folder = org or get_settings().org
+    feeds = feed_cache()
     try:
-        return load_definition(folder, check_cycles=check_cycles)
+        definition = load_definition(folder, check_cycles=check_cycles, feeds=feeds)
     except DefinitionError as exc:
+        print_feed_warnings(feeds.warnings)
         print_issues(f"{len(exc.issues)} fel i {folder}:", exc.issues)
+    print_feed_warnings(feeds.warnings)
+    return definition
+
+
+def print_feed_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        errors.print(f"[yellow]Varning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 def database() -> Engine:

@@ -13,7 +13,6 @@ from rich.console import Console
 
 from arshjul.cli.common import (
     OrgOption,
-    check_year,
     console,
     errors,
     fail,
@@ -164,26 +163,47 @@ def plan(
 
 
 def wheel(
-    year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
+    years: Annotated[
+        str, typer.Argument(metavar="YEARS", help="Planåret (2027) eller en period (2027..2030): en ring per planår.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="SVG-fil att skriva.")],
     org: OrgOption = None,
     unit: Annotated[str | None, typer.Option(help="Bara denna enhet (och enheterna under den).")] = None,
     today: Annotated[str | None, typer.Option(help="Dagens datum att markera (ÅÅÅÅ-MM-DD); standard i dag.")] = None,
+    overview: Annotated[
+        bool,
+        typer.Option(
+            "--overview",
+            help="Översikt för skärmen (1 600 px bred): en båge per stegmall, enheterna räknade, t.ex. "
+            "'Verksamhetsplan enhet (412 enheter)'.",
+        ),
+    ] = False,
 ) -> None:
-    """Rita årshjulet som SVG: tolv månader, en ring per nivå, varje steg som en båge."""
-    from arshjul.views.wheel import render_wheel
+    """Rita årshjulet som SVG: tolv månader, en ring per nivå (eller per planår för en
+    period), varje steg som en båge."""
+    from arshjul.views.wheel import render_period_wheel, render_wheel
 
-    check_year(year)
+    cycles = parse_years(years, "planår")
     output_file(out, "--out")
     definition = load(org)
     marked = today_in(definition)
     if today is not None:
-        marked = parse_date(today, "--today", earliest=dt.date(year - 2, 1, 1), latest=dt.date(year + 2, 12, 31))
-    steps = planned(definition, year, unit=unit)
+        marked = parse_date(
+            today, "--today", earliest=dt.date(cycles[0] - 2, 1, 1), latest=dt.date(cycles[-1] + 2, 12, 31)
+        )
     subtitle = definition.organisation.target(unit).name if unit else None
-    svg = render_wheel(steps, definition, year=year, today=marked, subtitle=subtitle)
+    plans = {year: planned(definition, year, unit=unit) for year in cycles}
+    count = sum(len(steps) for steps in plans.values())
+    if len(cycles) == 1:
+        [year] = cycles
+        svg = render_wheel(plans[year], definition, year=year, today=marked, subtitle=subtitle, overview=overview)
+        period = str(year)
+    else:
+        svg = render_period_wheel(plans, definition, today=marked, subtitle=subtitle, overview=overview)
+        period = f"{cycles[0]}–{cycles[-1]}"
     out.write_text(svg, encoding="utf-8")
-    errors.print(f"Skrev årshjulet {year} ({len(steps)} steg) till {out}", highlight=False)
+    kind = "översikten" if overview else "årshjulet"
+    errors.print(f"Skrev {kind} {period} ({count} steg) till {out}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,12 +3,14 @@ definition (reloaded when its files change) and the context for step operations.
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from arshjul.core.calendar_feeds import feed_cache
 from arshjul.core.database import get_engine
 from arshjul.core.settings import get_settings
 from models.definition import Definition
@@ -17,6 +19,7 @@ from models.steps import Context
 from models.tables import Cycle, Mode, StepInstance
 from models.validation import load_definition
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cache: dict[Path, tuple[tuple, Definition]] = {}
 
@@ -33,7 +36,10 @@ def definition(folder: Path | None = None) -> Definition:
         cached = _cache.get(folder)
         if cached and cached[0] == fingerprint:
             return cached[1]
-    loaded = load_definition(folder)
+    feeds = feed_cache()
+    loaded = load_definition(folder, feeds=feeds)
+    for warning in feeds.warnings:
+        logger.warning("%s", warning)
     with _lock:
         _cache[folder] = (fingerprint, loaded)
     return loaded

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_timeout: Seconds = 30.0
+    # How long `calendars[].url` feeds (organisation.yaml) may take to answer; after that
+    # the last good copy under home/kalenderfloden is used (arshjul.core.calendar_feeds).
+    calendar_feed_timeout: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = 5.0
     mail_from: Annotated[str, AfterValidator(_mail_address)] = "Årshjulet <arshjul@example.se>"
     sink_port: Port = 8025
     mail_max_attempts: int = Field(default=8, ge=1, le=100)  # the first attempt and the retries

@@ -37,13 +37,22 @@ ends at the end of its deadline day, so 1 April – 30 June is exactly 90°–18
 
 Pure: `render_wheel` reads no clock and no files.
 
+A plan period (`arshjul wheel 2027..2030`, `render_period_wheel`) is one wheel with a
+ring per plan year, the first year outermost: the months line up across the years, so a
+template that recurs every fourth year or once per mandate period stands out in the
+rings of its years, and tentative arcs (resting on meeting plans not yet decided) are
+hatched and labelled "(prel.)". The screen overview (`--overview`) folds every template's
+units into one counted arc ("Verksamhetsplan enhet (412 enheter)") with shorter labels
+and the legend below the wheel, so that it reads at 1,600 px wide.
+
 Modules, each importing only those named before it: `geometry` (angles, paths, text widths),
 `layout` (steps → arcs → rings, packed into sub-tracks), `paint` (colours), `drawing`
-(the wheel's SVG elements), `legend` (the key beside it) and `sheet` (sizes the page and
-puts it together: `render_wheel`).
+(the wheel's SVG elements), `legend` (the key beside it), `overview` (one arc per
+template, a ring per year) and `sheet` (sizes the page and puts it together:
+`render_wheel`, `render_period_wheel`).
 """
 
 from arshjul.views.wheel.geometry import MIN_ARC_DEGREES
-from arshjul.views.wheel.sheet import render_wheel
+from arshjul.views.wheel.sheet import render_period_wheel, render_wheel
 
-__all__ = ["MIN_ARC_DEGREES", "render_wheel"]
+__all__ = ["MIN_ARC_DEGREES", "render_period_wheel", "render_wheel"]

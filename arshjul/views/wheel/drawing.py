@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,7 @@ from arshjul.views.wheel.geometry import (
     sector_path,
     text_width,
 )
-from arshjul.views.wheel.layout import LABEL_FONT, RING_GAP, TRACK_WIDTH, Arc, Ring, label_centres
+from arshjul.views.wheel.layout import Arc, Ring, arc_tooltip, label_centres
 from arshjul.views.wheel.paint import (
     INK,
     MONTH_BAND_COLOURS,
@@ -40,14 +39,15 @@ FONT_FAMILY = "system-ui, sans-serif"
 
 # In SVG user units (pixels at 100 %).
 HUB_RADIUS = 170.0  # also the size the hub's text is designed for
+MIN_HUB_TEXT_SCALE = 0.68
 MARGIN = 48.0
-RING_NAME_FONT = 10.5
 TITLE_FONT = 34.0
 
 SWEDISH_MONTHS = [name.capitalize() for name in MONTHS]
 
 
 MILESTONE_COLOUR = "#444444"  # near-black: 9.7:1 on white
+TENTATIVE_PATTERN = "tentative-hatch"
 
 
 def element(parent: ET.Element, tag: str, text: str | None = None, **attributes: Any) -> ET.Element:
@@ -85,25 +85,6 @@ def line(
     )
 
 
-def arc_tooltip(arc: Arc) -> str:
-    """Everything the wall cannot say: the full name, who, and every date."""
-    by_dates: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
-    for step in arc.instances:
-        by_dates[(step.opens, step.due)].append(step.unit_name)
-    lines = [arc.first.name]
-    if len(by_dates) == 1:
-        [((opens, due), units)] = by_dates.items()
-        lines.append("Gäller: " + ", ".join(units))
-        lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}")
-    else:
-        for (opens, due), units in sorted(by_dates.items(), key=lambda item: (item[0][1], item[0][0])):
-            lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}: " + ", ".join(units))
-    meetings = sorted({step.meeting for step in arc.instances if step.meeting})
-    if meetings:
-        lines.append("Sammanträde " + ", ".join(day.isoformat() for day in meetings))
-    return "\n".join(lines)
-
-
 @dataclass(frozen=True)
 class WheelGeometry:
     cx: float
@@ -137,6 +118,29 @@ class WheelDrawing:
         element(self.svg, "rect", x=0, y=0, width=f"{width:.0f}", height=f"{height:.0f}", fill="#ffffff")
         self.defs = element(self.svg, "defs")
         self.path_count = 0
+        # Tentative arcs are hatched over their process colour.
+        hatch = element(
+            self.defs,
+            "pattern",
+            id=TENTATIVE_PATTERN,
+            width=8,
+            height=8,
+            patternUnits="userSpaceOnUse",
+            patternTransform="rotate(45)",
+        )
+        element(hatch, "rect", x=0, y=0, width=3, height=8, fill="#1f2933", fill_opacity=0.28)
+
+    def resize(self, width: float, height: float, *, screen_width: float | None = None) -> None:
+        """Set the sheet's size; `screen_width` makes the document as wide as a screen
+        (the drawing scaled to it) instead of its natural size."""
+        self.svg.set("viewBox", f"0 0 {width:.0f} {height:.0f}")
+        shown = screen_width if screen_width is not None else width
+        self.svg.set("width", f"{shown:.0f}")
+        self.svg.set("height", f"{height * shown / width:.0f}")
+        background = self.svg.find("rect")
+        assert background is not None
+        background.set("width", f"{width:.0f}")
+        background.set("height", f"{height:.0f}")
 
     def text_path(self, radius: float, start: float, end: float) -> str:
         """Define an invisible arc for text between two angles, upright either way; return its id."""
@@ -155,17 +159,13 @@ class WheelDrawing:
     def point(self, radius: float, angle: float) -> tuple[float, float]:
         return polar(self.cx, self.cy, radius, angle)
 
-    def header(self, title: str, subtitle: str | None, year: int, scale: float) -> None:
+    def header(self, title: str, subtitle: str | None, explanations: list[str], scale: float) -> None:
         transform = f"translate({MARGIN:.1f} {MARGIN:.1f}) scale({scale:.3f})"
         group = element(self.svg, "g", class_="header", transform=transform)
         element(
             group, "text", title, class_="title", x=0, y=TITLE_FONT, font_size=TITLE_FONT, font_weight=700, fill=INK
         )
-        lines = [subtitle] if subtitle else []
-        lines.append(
-            f"Planår {year}: planering under {year - 1}, genomförande och uppföljning under {year}, "
-            f"årsredovisning under {year + 1}"
-        )
+        lines = ([subtitle] if subtitle else []) + explanations
         for index, text in enumerate(lines):
             bold = subtitle is not None and index == 0
             element(
@@ -222,20 +222,32 @@ class WheelDrawing:
         for month in range(12):
             line(dividers, self.point(inner, 30.0 * month), self.point(band_outer, 30.0 * month))
 
-    def hub(self, year: int, step_count: int) -> None:
-        scale = self.geometry.hub / HUB_RADIUS
+    def hub(self, year: int | str, step_count: int) -> None:
+        # The hub's text scales as one piece with the hub, but no smaller than a small
+        # hub's (the screen overview's can be small) so that it stays legible.
+        scale = max(self.geometry.hub / HUB_RADIUS, MIN_HUB_TEXT_SCALE)
         group = element(self.svg, "g", class_="hub")
         element(
             group, "circle", cx=f"{self.cx:.2f}", cy=f"{self.cy:.2f}", r=f"{self.geometry.hub - 10:.2f}", fill="#2f4858"
         )
-        # The hub's text scales as one piece with the hub.
         group = element(group, "g", transform=f"translate({self.cx:.2f} {self.cy:.2f}) scale({scale:.3f})")
+        # Bold digits are wider than the estimate; a period is longer than a year.
+        room = 1.6 * (self.geometry.hub - 10) / scale
+        year_font = min(52.0, room / max(1.1 * text_width(str(year), 1.0), 0.1))
         element(
-            group, "text", str(year), x=0, y=16, font_size=52, font_weight=700, fill="#ffffff", text_anchor="middle"
+            group,
+            "text",
+            str(year),
+            x=0,
+            y=16,
+            font_size=f"{year_font:.1f}",
+            font_weight=700,
+            fill="#ffffff",
+            text_anchor="middle",
         )
         element(group, "text", "Planår", x=0, y=-38, font_size=17, fill="#dbe4ea", text_anchor="middle")
         summary = f"{step_count} steg" if step_count else "Inga steg"
-        element(group, "text", summary, x=0, y=50, font_size=16, fill="#dbe4ea", text_anchor="middle")
+        element(group, "text", summary, x=0, y=50, font_size=17, fill="#dbe4ea", text_anchor="middle")
 
     def ring(self, ring: Ring, colours: dict[str, tuple[str, str]]) -> None:
         group = element(self.svg, "g", class_="ring", data_level=ring.level, data_name=ring.name)
@@ -249,17 +261,20 @@ class WheelDrawing:
             stroke="#c9d0d8",
             stroke_width=1,
         )
-        name_radius = ring.outer + RING_GAP / 2
+        name_font = ring.style.ring_name_font
+        name_radius = ring.outer + ring.style.ring_gap / 2
         for middle in (0.0, 180.0):  # in the gap above the ring, so no arc is in the way
-            width = math.degrees((text_width(ring.name.upper(), RING_NAME_FONT) + 40) / name_radius)
-            radius = self.baseline(name_radius, middle, RING_NAME_FONT)
+            # Bold capitals, spaced out: wider than the estimate of ordinary text.
+            name_width = text_width(ring.name.upper(), name_font) * 1.1 + 1.2 * len(ring.name)
+            width = math.degrees((name_width + 40) / name_radius)
+            radius = self.baseline(name_radius, middle, name_font)
             path_id = self.text_path(radius, middle - width / 2, middle + width / 2)
             text_on_path(
                 group,
                 path_id,
                 ring.name.upper(),
                 class_="ring-name",
-                font_size=RING_NAME_FONT,
+                font_size=f"{name_font:g}",
                 font_weight=600,
                 fill=MUTED,
                 letter_spacing=1.2,
@@ -268,16 +283,17 @@ class WheelDrawing:
             self.arc(group, ring, arc, colours[arc.process][1])
 
     def arc(self, parent: ET.Element, ring: Ring, arc: Arc, colour: str) -> None:
-        inner = ring.inner + arc.track * TRACK_WIDTH + 2
-        outer = inner + TRACK_WIDTH - 4
+        track_width, font = ring.style.track_width, ring.style.label_font
+        inner = ring.inner + arc.track * track_width + 2
+        outer = inner + track_width - 4
         group = element(
             parent,
             "g",
-            class_="step" + (" other-year" if arc.off_year else ""),
+            class_="step" + (" other-year" if arc.off_year else "") + (" tentative" if arc.tentative else ""),
             data_step=arc.first.step,
             data_process=arc.process,
             data_level=arc.level,
-            data_count=len(arc.instances),
+            data_count=arc.shown_count,
             data_opens=arc.opens.isoformat(),
             data_due=arc.due.isoformat(),
             data_start=f"{arc.start % 360:.3f}",
@@ -287,6 +303,14 @@ class WheelDrawing:
         path = element(group, "path", class_="arc", d=sector_path(self.cx, self.cy, inner, outer, arc.start, arc.end))
         for name, value in arc_paint(colour, other_year=arc.off_year is not None).items():
             path.set(name, value)
+        if arc.tentative:
+            element(
+                group,
+                "path",
+                class_="hatch",
+                d=sector_path(self.cx, self.cy, inner, outer, arc.start, arc.end),
+                fill=f"url(#{TENTATIVE_PATTERN})",
+            )
         # Deadlines, the dates that matter most, are solid edges.
         for deadline in arc.deadlines:
             angle = arc.end if deadline == arc.due else day_end_angle(deadline)
@@ -303,9 +327,9 @@ class WheelDrawing:
         # the text's width must not cut it off.
         half_label = min(arc.label_degrees * 0.75, 179.0)
         for centre in label_centres(arc) if arc.label else []:
-            radius = self.baseline((inner + outer) / 2, centre, LABEL_FONT)
+            radius = self.baseline((inner + outer) / 2, centre, font)
             path_id = self.text_path(radius, centre - half_label, centre + half_label)
-            text_on_path(group, path_id, arc.label, class_="label", font_size=LABEL_FONT, fill=INK)
+            text_on_path(group, path_id, arc.label, class_="label", font_size=f"{font:g}", fill=INK)
 
     def today(self, today: dt.date) -> None:
         inner = self.geometry.hub - 10
@@ -323,21 +347,23 @@ class WheelDrawing:
         path_id = self.text_path(self.baseline(label_radius, angle, font_size), angle - width / 2, angle + width / 2)
         text_on_path(group, path_id, text, font_size=f"{font_size:.1f}", font_weight=700, fill=TODAY_COLOUR)
 
-    def milestone(self, day: dt.date, name: str) -> None:
-        """An external calendar's milestone: a dashed spoke across the rings, a diamond on
-        the rim, its name in the tooltip."""
+    def milestone(self, day: dt.date, name: str, *, inner: float | None = None, outer: float | None = None) -> None:
+        """An external calendar's milestone: a dashed spoke across the rings (or between
+        `inner` and `outer`: one ring's), a diamond at its outer end, its name in the tooltip."""
+        inner = self.geometry.hub if inner is None else inner
+        outer = self.rim if outer is None else outer
         angle = (date_angle(day) + day_end_angle(day)) / 2
         group = element(self.svg, "g", class_="milestone", data_date=day.isoformat())
         element(group, "title", f"Milstolpe: {name}, {long_date(day)}")
         line(
             group,
-            self.point(self.geometry.hub, angle),
-            self.point(self.rim, angle),
+            self.point(inner, angle),
+            self.point(outer, angle),
             stroke=MILESTONE_COLOUR,
             stroke_width=1.5,
             stroke_dasharray="6 4",
         )
-        x, y = self.point(self.rim + 4, angle)
+        x, y = self.point(outer + 4, angle)
         size = 7
         points = f"{x:.1f},{y - size:.1f} {x + size:.1f},{y:.1f} {x:.1f},{y + size:.1f} {x - size:.1f},{y:.1f}"
         element(group, "polygon", points=points, fill=MILESTONE_COLOUR)

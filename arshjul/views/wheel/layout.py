@@ -15,18 +15,35 @@ from models.definition import Definition
 from models.planned import PlannedStep
 from models.swedish import short_period
 
-# In SVG user units (pixels at 100 %). The wheel grows outwards with the number of
-# sub-tracks instead of squeezing them, so text keeps one readable size.
-TRACK_WIDTH = 26.0
-RING_GAP = 18.0  # between rings; carries the ring's name
-
-LABEL_FONT = 12.5
-# Room a short arc's label may take beyond the arc: the whole name where the track is
-# free, else a shortened one rather than another sub-track.
-FULL_LABEL_WIDTH = 360.0
-SHORT_LABEL_WIDTH = 180.0
 LABEL_PADDING = 5.0  # on each side of a label, along the track
+MIN_LABEL_CHARS = 8  # a shortened label keeps at least this much of the name
 LABEL_REPEAT_DEGREES = 80.0  # a longer arc has its label once per this stretch
+
+
+@dataclass(frozen=True)
+class Style:
+    """Sizes in SVG user units (pixels at 100 %). The wheel grows outwards with the
+    number of sub-tracks instead of squeezing them, so text keeps one readable size."""
+
+    track_width: float = 26.0
+    ring_gap: float = 18.0  # between rings; carries the ring's name
+    label_font: float = 12.5
+    ring_name_font: float = 10.5
+    # Room a short arc's label may take beyond the arc: the whole name where the track
+    # is free, else a shortened one rather than another sub-track.
+    full_label_width: float = 360.0
+    short_label_width: float = 180.0
+
+
+WALL = Style()
+# The screen overview is drawn to be read at 1,600 px wide: bigger text relative to the
+# wheel, and shorter labels (the tooltip keeps the whole name) so that fewer sub-tracks
+# keep the wheel small enough for that width.
+SCREEN = Style(
+    track_width=18.0, ring_gap=18.0, label_font=12.0, ring_name_font=12.0, full_label_width=200, short_label_width=80
+)
+# Kept for the wall wheel's callers.
+TRACK_WIDTH, RING_GAP, LABEL_FONT = WALL.track_width, WALL.ring_gap, WALL.label_font
 
 
 @dataclass
@@ -44,6 +61,11 @@ class Arc:
     start: float = field(init=False)  # degrees; end > start, past 360 across the new year
     end: float = field(init=False)
     track: int = 0  # sub-track within the ring, 0 innermost
+    count_noun: str = ""  # "enheter" in the overview's "(412 enheter)"; else just the count
+    count: int | None = None  # how many do the step, when not one per instance (a period's arc)
+    note: str = ""  # more for the label's parentheses (the years of a period's arc)
+    years: tuple[int, ...] = ()  # the plan years an arc folded over a period stands for
+    tooltip: str | None = None  # instead of the wall wheel's list of every unit and date
     label: str = ""
     label_degrees: float = 0.0  # how much of the track the label's text takes
 
@@ -71,8 +93,23 @@ class Arc:
         return (self.start + self.end) / 2
 
     @property
+    def tentative(self) -> bool:
+        """Rests on a meeting plan not yet decided (a body's standing rhythm); an arc
+        folded over a period, only when it does so in every year it stands for."""
+        if self.years:
+            return all(step.tentative for step in self.instances)
+        return any(step.tentative for step in self.instances)
+
+    @property
+    def shown_count(self) -> int:
+        return self.count if self.count is not None else len(self.instances)
+
+    @property
     def off_year(self) -> int | None:
-        """The year of the (last) deadline when it is not the plan year."""
+        """The year of the (last) deadline when it is not the plan year (an arc folded
+        over a period has none: its years are in its label)."""
+        if self.years:
+            return None
         return self.due.year if self.due.year != self.plan_year else None
 
 
@@ -81,15 +118,39 @@ class Ring:
     level: str
     name: str
     arcs: list[Arc]
+    style: Style = WALL
     inner: float = 0.0
     tracks: int = 0
 
     @property
     def outer(self) -> float:
-        return self.inner + self.tracks * TRACK_WIDTH
+        return self.inner + self.tracks * self.style.track_width
 
     def track_radius(self, track: int) -> float:
-        return self.inner + (track + 0.5) * TRACK_WIDTH
+        return self.inner + (track + 0.5) * self.style.track_width
+
+
+def arc_tooltip(arc: Arc) -> str:
+    """Everything the wall cannot say: the full name, who, and every date."""
+    if arc.tooltip is not None:
+        return arc.tooltip
+    by_dates: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
+    for step in arc.instances:
+        by_dates[(step.opens, step.due)].append(step.unit_name)
+    lines = [arc.first.name]
+    if len(by_dates) == 1:
+        [((opens, due), units)] = by_dates.items()
+        lines.append("Gäller: " + ", ".join(units))
+        lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}")
+    else:
+        for (opens, due), units in sorted(by_dates.items(), key=lambda item: (item[0][1], item[0][0])):
+            lines.append(f"Öppnar {opens.isoformat()}, deadline {due.isoformat()}: " + ", ".join(units))
+    meetings = sorted({step.meeting for step in arc.instances if step.meeting})
+    if meetings:
+        lines.append("Sammanträde " + ", ".join(day.isoformat() for day in meetings))
+    if arc.tentative:
+        lines.append("Preliminärt: vilar på sammanträdesplaner som inte är beslutade")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------
@@ -162,15 +223,30 @@ def _overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return any(a[0] < b[1] + shift and b[0] + shift < a[1] for shift in (-360.0, 0.0, 360.0))
 
 
-def place_label(arc: Arc, radius: float, label_width: float) -> tuple[float, float]:
+def label_suffix(arc: Arc) -> str:
+    """The count of units or bodies doing the step ("(31)", "(412 enheter)") and
+    "prel." for a tentative arc: what the label keeps however short it gets."""
+    notes = []
+    if arc.shown_count > 1:
+        notes.append(f"{arc.shown_count} {arc.count_noun}".strip())
+    if arc.note:
+        notes.append(arc.note)
+    if arc.tentative:
+        notes.append("prel.")
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def place_label(arc: Arc, radius: float, label_width: float, font: float = WALL.label_font) -> tuple[float, float]:
     """Choose the arc's label text and the stretch of track it takes, centred on the arc;
     return the stretch the arc and its label take together."""
     arc_length = math.radians(arc.end - arc.start) * radius
-    room = max(arc_length, label_width) - 2 * LABEL_PADDING
     prefix = f"{arc.off_year}: " if arc.off_year is not None else ""
-    suffix = f" ({len(arc.instances)})" if len(arc.instances) > 1 else ""
-    arc.label = fit_text(prefix, arc.base_label, suffix, room, LABEL_FONT)
-    arc.label_degrees = math.degrees((text_width(arc.label, LABEL_FONT) + 2 * LABEL_PADDING) / radius)
+    suffix = label_suffix(arc)
+    # Never no label at all: room at least for the start of the name, the year and the count.
+    least = text_width(prefix + arc.base_label[:MIN_LABEL_CHARS].rstrip() + "…" + suffix, font)
+    room = max(arc_length - 2 * LABEL_PADDING, label_width - 2 * LABEL_PADDING, least)
+    arc.label = fit_text(prefix, arc.base_label, suffix, room, font)
+    arc.label_degrees = math.degrees((text_width(arc.label, font) + 2 * LABEL_PADDING) / radius)
     half = max(arc.end - arc.start, arc.label_degrees) / 2
     return arc.middle - half, arc.middle + half
 
@@ -186,29 +262,49 @@ def label_centres(arc: Arc) -> list[float]:
     return [arc.start + span * (index + 0.5) / copies for index in range(copies)]
 
 
-def pack_ring(ring: Ring) -> None:
+def pack_ring(ring: Ring, *, outer: float | None = None) -> None:
     """Put each arc on the innermost sub-track where neither it nor its label collides
-    with what is already there (greedy, by starting angle)."""
+    with what is already there (greedy, by starting angle). With `outer`, the ring's outer
+    edge is fixed and the sub-tracks are filled from there inwards: the outer tracks, which
+    have the most room for a label, fill first."""
     occupied: list[list[tuple[float, float]]] = []
 
     def fits(extent: tuple[float, float], track: int) -> bool:
         return not any(_overlaps(extent, other) for other in occupied[track])
 
+    style = ring.style
     for arc in sorted(ring.arcs, key=lambda arc: (arc.start, -(arc.end - arc.start), arc.base_label)):
         track = 0
         while True:
             if track == len(occupied):
                 occupied.append([])
-            radius = ring.track_radius(track)
-            extent = place_label(arc, radius, FULL_LABEL_WIDTH)
+            if outer is None:
+                radius = ring.track_radius(track)
+            else:
+                radius = outer - (track + 0.5) * style.track_width
+            extent = place_label(arc, radius, style.full_label_width, style.label_font)
             if not fits(extent, track):
-                extent = place_label(arc, radius, SHORT_LABEL_WIDTH)
+                extent = place_label(arc, radius, style.short_label_width, style.label_font)
             if fits(extent, track):
                 occupied[track].append(extent)
                 arc.track = track
                 break
             track += 1
     ring.tracks = max(len(occupied), 1)
+    if outer is not None:  # count the tracks from the inside, as the drawing does
+        ring.inner = outer - ring.tracks * style.track_width
+        for arc in ring.arcs:
+            arc.track = ring.tracks - 1 - arc.track
+
+
+def lay_out_inwards(rings: list[Ring], outer: float) -> float:
+    """Give each ring its radius from a fixed outer edge inwards (the top ring outermost);
+    return the inner edge of the innermost ring, where the hub may end."""
+    radius = outer
+    for ring in rings:
+        pack_ring(ring, outer=radius)
+        radius = ring.inner - ring.style.ring_gap
+    return radius + rings[-1].style.ring_gap if rings else outer
 
 
 def lay_out(rings: list[Ring], hub_radius: float) -> float:
@@ -217,5 +313,5 @@ def lay_out(rings: list[Ring], hub_radius: float) -> float:
     for ring in reversed(rings):
         ring.inner = radius
         pack_ring(ring)  # needs the ring's radius: a label's angle depends on it
-        radius = ring.outer + RING_GAP
+        radius = ring.outer + ring.style.ring_gap
     return radius
