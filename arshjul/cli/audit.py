@@ -229,6 +229,7 @@ def audit_history(
 
     if output_format not in HISTORY_FORMATS:
         fail(f"okänt format '{output_format}': välj {', '.join(HISTORY_FORMATS)}")
+    output_file(output, "-o")
     history, attestation, timezone, now = build_cycle_history(year, unit=unit, simulation=simulation)
     if output_format == "pdf":
         output.write_bytes(history_pdf(history, attestation, timezone, now))

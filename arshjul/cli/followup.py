@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from arshjul.cli.common import OrgOption, SimulationOption, check_year, console, database, errors, fail, load
+from arshjul.cli.common import (
+    OrgOption,
+    SimulationOption,
+    check_year,
+    console,
+    database,
+    errors,
+    fail,
+    load,
+    output_file,
+)
 from arshjul.core import runtime
 from arshjul.core.database import session_scope
 from models.definition import Definition
@@ -113,6 +123,7 @@ def followup_template(
 
     if output.suffix not in (".csv", ".xlsx"):
         fail("skriv till en .csv- eller .xlsx-fil")
+    output_file(output, "-o")
     definition = load(org)
     plan = goal_plan(definition, year, period)
     if unit is not None and unit not in definition.organisation.units and unit not in definition.organisation.bodies:

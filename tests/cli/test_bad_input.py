@@ -39,6 +39,7 @@ ARGUMENT_CASES = [
     (["audit", "export", "-o", "/saknas/audit.csv"], "mappen /saknas finns inte"),
     (["audit", "export", "-o", "/etc/hostname/audit.csv"], "/etc/hostname är ingen mapp"),
     (["audit", "export", "-o", "audit.pdf"], "skriv till en .csv- eller .jsonl-fil"),
+    (["audit", "history", "2027", "-o", "/saknas/historik.html"], "mappen /saknas finns inte"),
     (["plan", HUGE], "orimligt planår"),
     (["plan", "1"], "orimligt planår"),
     (["wheel", "2027", "--out", "hjul.svg", "--today", "9999-12-31"], "orimligt datum"),

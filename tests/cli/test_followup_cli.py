@@ -153,3 +153,18 @@ def test_bad_report_options_are_refused_in_swedish(region_app):
         result = report(*args)
         assert result.exit_code == 2 and message in result.stderr, result.output
     assert not (region_app / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["followup", "template", "2027", "--period", "T1", "-o", "/saknas/mall.csv"],
+        ["report", "followup", "2027", "--period", "T1", "-o", "/saknas/rapport.html"],
+    ],
+    ids=["template", "report"],
+)
+def test_an_output_in_a_missing_folder_is_refused_in_swedish(region_app, args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "mappen /saknas finns inte" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
