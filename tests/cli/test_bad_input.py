@@ -61,6 +61,8 @@ ARGUMENT_CASES = [
     (["steps", "submit", "1", "--as", OWNER, "--comment", LONG], "kommentaren är för lång"),
     (["steps", "submit", "1", "--as", "a" * 10_000, "--comment", "x"], "e-postadressen är för lång"),
     (["steps", "submit", "1", "--as", OWNER, "--diarienummer", "R" * 5000], "för lång"),
+    (["steps", "cancel", HUGE, "--reason", "x", "--as", OWNER], "ogiltigt steg-id"),
+    (["steps", "reassign", HUGE, "--to", OWNER, "--reason", "x", "--as", OWNER], "ogiltigt steg-id"),
     (["mail", "resend", HUGE], "ogiltigt id"),
     (["mail", "log", "--step", HUGE], "ogiltigt steg-id"),
     (["mail", "log", "--year", HUGE], "orimligt planår"),
