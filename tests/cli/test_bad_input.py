@@ -66,6 +66,7 @@ ARGUMENT_CASES = [
     (["mail", "resend", HUGE], "ogiltigt id"),
     (["mail", "log", "--step", HUGE], "ogiltigt steg-id"),
     (["mail", "log", "--year", HUGE], "orimligt planår"),
+    (["mail", "stats", "--year", HUGE], "orimligt planår"),
     (["people", "absent", OWNER, "--from", "0001-01-01", "--to", "9999-12-31"], "orimligt datum"),
     (["people", "absent", OWNER, "--from", "2027-01-01", "--to", "9999-12-31"], "orimligt datum"),
     (["people", "absent", OWNER, "--from", "2027-13-01", "--to", "2027-12-31"], "ogiltigt datum"),
