@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +66,23 @@ def _follow_up(year: int, mode: Mode) -> dict[str, bytes]:
     }
 
 
+def _writable_or_fail(target: Path) -> None:
+    """The archive can be written at `target`: checked before its checkpoint is taken, so
+    a refused target leaves nothing behind."""
+    if target.exists():
+        fail(f"{target} finns redan; ett arkiv skrivs aldrig över")
+    existing = target.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:  # a probe file (gone when closed), not os.access, which says yes to root everywhere
+        if not existing.is_dir():
+            raise NotADirectoryError
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        fail(f"{target} går inte att skriva ({existing} är ingen skrivbar mapp); ange en annan fil eller mapp för -o")
+
+
 def cycle_archive(
     year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
     output: Annotated[
@@ -83,6 +101,7 @@ def cycle_archive(
     target = (
         output or settings.home / "arkiv" / f"arshjul-{year}{'-simulering' if simulation else ''}-{now:%Y%m%d%H%M%S}"
     )
+    _writable_or_fail(target)
     engine = database()
     try:
         with Session(engine) as session:  # the archive's own checkpoint: the log as archived
