@@ -286,3 +286,24 @@ def test_a_served_run_or_a_worker_fails_with_the_swedish_message(monkeypatch):
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://arshjul:hemligt@123@db/arshjul", "postgresql://arshjul:hemligt@123@db"],
+    ids=["unknown-backend", "no-database-name"],
+)
+def test_a_bad_database_url_is_named_without_its_password(installation, url, monkeypatch, capsys):
+    from arshjul.cli.common import _settings_or_exit
+
+    monkeypatch.setenv("ARSHJUL_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit):
+            _settings_or_exit()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    err = " ".join(capsys.readouterr().err.split())
+    assert "ARSHJUL_DATABASE_URL = '" in err and "arshjul:***@" in err, err
+    assert "hemligt" not in err and "123" not in err, err
