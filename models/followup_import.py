@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass
 
@@ -136,6 +137,8 @@ def check_entry(plan: GoalPlan, key: str, status_text: str, comment: str, value_
         if not _NUMBER.match(number):
             return Refusal("värde", f"'{value_text}' är inget tal")
         value = float(number.replace(",", "."))
+        if not math.isfinite(value):
+            return Refusal("värde", f"'{value_text[:40]}' är för stort för att vara ett värde")
     return Reported(key, status, comment or None, value)
 
 

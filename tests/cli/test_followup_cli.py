@@ -168,3 +168,14 @@ def test_an_output_in_a_missing_folder_is_refused_in_swedish(region_app, args):
     assert result.exit_code == 2, result.output
     assert "mappen /saknas finns inte" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+def test_an_indicator_value_too_large_for_a_number_is_refused(region_app):
+    lines = (FIXTURES / "seed003-T1.csv").read_text(encoding="utf-8").splitlines()
+    lines[2] = "m_hemsjukvard_avtal;Mätbara mål;x;regionstyrelsen;grön;;" + "9" * 400  # float: infinity
+    damaged = region_app / "huge.csv"
+    damaged.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_file(damaged, "T1")
+    assert result.exit_code == 2, result.output
+    assert "rad 3, kolumn G (värde):" in result.stderr and "för stort" in result.stderr, result.stderr
+    assert stored_statuses() == 0
