@@ -20,7 +20,8 @@ def closed_cycle(tmp_path, monkeypatch):
     taken: list[str] = []
     history = SimpleNamespace(cycle_events=[SimpleNamespace(action="cycle.closed")], organisation="small")
     with app_environment(tmp_path / "home", SMALL_ORG):
-        monkeypatch.setattr(archive_cli, "build_cycle_history", lambda *a, **k: (history, None, "Europe/Stockholm", None))
+        built = (history, None, "Europe/Stockholm", None)
+        monkeypatch.setattr(archive_cli, "build_cycle_history", lambda *args, **kwargs: built)
         monkeypatch.setattr(archive_cli, "write_checkpoint", lambda **kwargs: taken.append(kwargs["reason"]))
         yield tmp_path, taken
 
