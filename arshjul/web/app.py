@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -109,6 +110,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         heading = "Sidan finns inte" if exc.status_code == 404 else "Det gick inte"
         message = "Adressen leder inte till någon sida i årshjulet." if exc.status_code == 404 else str(exc.detail)
         return web.page("message.html", status=exc.status_code, heading=heading, message=message, tone="bad", more=None)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_value(request: Request, exc: RequestValidationError):
+        # A hand-typed address or a form with a value of the wrong kind: a Swedish page,
+        # not FastAPI's English JSON (which would also echo the value).
+        return web.page(
+            "message.html",
+            status=400,
+            heading="Det gick inte",
+            message="Adressen eller formuläret har ett ogiltigt värde. Öppna sidan från länken i mejlet igen.",
+            tone="bad",
+            more=None,
+        )
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):
