@@ -256,7 +256,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if member is None:
             web.desk.refuse("unknown_person", None, client=client_of(request), page="ny-lank", status=200)
             return _sent_page(web)
-        return _send_new_link(web, person=member.key, instance_id=None, client=client_of(request))
+        _send_new_link(web, person=member.key, instance_id=None, client=client_of(request))
+        # The same answer as for an unknown address, even when too many links were asked
+        # for: otherwise a few requests would tell who is in the register.
+        return _sent_page(web)
 
     mine.register(app, web)
     followup_form.register(app, web)

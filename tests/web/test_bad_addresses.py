@@ -44,3 +44,12 @@ def test_a_bad_value_in_the_address_is_a_swedish_page(client, path, status, word
     assert page.status_code == status, page.text[:300]
     assert words in page.text and 'lang="sv"' in page.text
     assert "Input should be" not in page.text
+
+
+def test_asking_for_links_by_address_never_tells_who_is_in_the_register(client):
+    """Known or not, rate-limited or not: the same answer, so nobody can probe the register."""
+    answers = set()
+    for address in ["erik.ekonom@example.se"] * 8 + ["ingen.alls@example.se"] * 8:
+        page = client.post("/ny-lank", data={"adress": address})
+        answers.add((page.status_code, page.text))
+    assert len(answers) == 1, [status for status, _ in answers]
