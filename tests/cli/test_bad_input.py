@@ -56,7 +56,7 @@ ARGUMENT_CASES = [
     (["steps", "move-deadline", "1", "--to", "9999-12-31", "--reason", "x", "--as", OWNER], "orimligt datum"),
     (["steps", "move-deadline", "1", "--to", "0001-01-01", "--reason", "x", "--as", OWNER], "orimligt datum"),
     (["steps", "move-deadline", "1", "--to", "2099-06-16", "--reason", "x", "--as", OWNER], "orimligt långt fram"),
-    (["steps", "move-deadline", "1", "--by", "2", "--reason", LONG, "--as", OWNER], "skälet är för lång"),
+    (["steps", "move-deadline", "1", "--by", "2", "--reason", LONG, "--as", OWNER], "skälet är för långt"),
     (["steps", "move-deadline", "--step", "regionplan", "--year", HUGE, "--by", "1", "--reason", "x"], "planår"),
     (["steps", "submit", "1", "--as", OWNER, "--comment", LONG], "kommentaren är för lång"),
     (["steps", "submit", "1", "--as", "a" * 10_000, "--comment", "x"], "e-postadressen är för lång"),
