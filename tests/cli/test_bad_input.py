@@ -307,3 +307,24 @@ def test_a_bad_database_url_is_named_without_its_password(installation, url, mon
     err = " ".join(capsys.readouterr().err.split())
     assert "ARSHJUL_DATABASE_URL = '" in err and "arshjul:***@" in err, err
     assert "hemligt" not in err and "123" not in err, err
+
+
+@pytest.mark.parametrize(
+    "env, args, words",
+    [
+        ({"ARSHJUL_CHECKPOINT_KEY": "/proc/nyckel/k.pem"}, ["audit", "keygen"], "kontrollera ARSHJUL_CHECKPOINT_KEY"),
+        ({"ARSHJUL_CHECKPOINT_DIR": "/proc/kp"}, ["audit", "checkpoint"], "kontrollera ARSHJUL_CHECKPOINT_DIR"),
+    ],
+    ids=["keygen", "checkpoint"],
+)
+def test_an_unwritable_checkpoint_place_is_a_swedish_message(installation, env, args, words, monkeypatch):
+    monkeypatch.chdir(installation)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    refused_without_trace(result, words)
