@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from arshjul.cli.audit import PublicKeyOption, build_cycle_history, export_rows
+from arshjul.cli.audit import PublicKeyOption, build_cycle_history, export_rows, unwritable
 from arshjul.cli.common import SimulationOption, console, database, errors, fail
 from arshjul.core.archive import AUDIT_LOG, CHECKPOINTS, ArchiveError, read_bundle, verify_bundle, write_bundle
 from arshjul.core.checkpoints import CheckpointError, checkpoint_path, signing_key, verifying_key, write_checkpoint
@@ -117,6 +117,8 @@ def cycle_archive(
         checkpoints = checkpoint_path(settings).read_bytes()
     except CheckpointError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(unwritable(exc, "ARSHJUL_CHECKPOINT_DIR"))
     with Session(engine) as session:
         audit_log = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in export_rows(session=session))
     files = {

@@ -40,3 +40,17 @@ def test_a_target_that_cannot_be_written_is_refused_before_the_checkpoint(closed
     assert words in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert taken == []
+
+
+def test_an_unwritable_checkpoint_folder_is_a_swedish_message(closed_cycle, monkeypatch):
+    tmp_path, _taken = closed_cycle
+
+    def refused(**kwargs):
+        raise PermissionError(13, "Permission denied", "/srv/kontrollpunkter/kontrollpunkter.jsonl")
+
+    monkeypatch.setattr(archive_cli, "write_checkpoint", refused)
+    result = CliRunner().invoke(app, ["cycle", "archive", "2027", "-o", str(tmp_path / "arkiv.zip")])
+    assert result.exit_code == 2, result.output
+    assert "kontrollera ARSHJUL_CHECKPOINT_DIR" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert not (tmp_path / "arkiv.zip").exists()
