@@ -4,7 +4,6 @@ and the spreadsheet to fill in."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from arshjul.cli.common import (
     OrgOption,
     SimulationOption,
     check_year,
+    cli_origin,
     console,
     database,
     errors,
@@ -87,7 +87,7 @@ def followup_import(
             source="cli",
             session=session,
             now=now,
-            origin={"via": "import", "file": file.name, "os_user": getpass.getuser()},
+            origin=cli_origin(via="import", file=file.name),
         )
         warned = warn_early(
             plan,

@@ -179,3 +179,19 @@ def test_an_indicator_value_too_large_for_a_number_is_refused(region_app):
     assert result.exit_code == 2, result.output
     assert "rad 3, kolumn G (värde):" in result.stderr and "för stort" in result.stderr, result.stderr
     assert stored_statuses() == 0
+
+
+def test_an_import_without_a_user_name_for_the_uid_still_records_who_ran_it(region_app, monkeypatch):
+    """In a container without a passwd entry getpass has no name: the uid is recorded."""
+    import getpass
+    import os
+
+    def no_name():
+        raise KeyError("getpwuid(): uid not found")
+
+    monkeypatch.setattr(getpass, "getuser", no_name)
+    result = import_file(FIXTURES / "seed003-T1.csv", "T1")
+    assert result.exit_code == 0, result.output
+    with Session(get_engine()) as session:
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "followup.reported")).one()
+    assert entry.origin["os_user"] == str(os.getuid()) and entry.origin["file"] == "seed003-T1.csv"
