@@ -103,7 +103,7 @@ def followup_import(
     console.print(
         f"Läste {len(parsed.reported)} statusar och {len(parsed.analyses)} analyser för {period} {year} "
         f"({changed} ändrade, {parsed.skipped} rader utan status lämnade som ej rapporterade)"
-        + (f"; tidig varning till {warned} ansvariga." if warned else "."),
+        + (f"; tidig varning till {warned} {'ansvarig' if warned == 1 else 'ansvariga'}." if warned else "."),
         highlight=False,
     )
 
