@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass
 
@@ -115,6 +116,12 @@ class Refusal:
     message: str
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """Typed text as a refusal repeats it: at most `limit` characters (a paste stays out
+    of the audit log and the page)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def check_entry(plan: GoalPlan, key: str, status_text: str, comment: str, value_text: str) -> Reported | Refusal:
     """One item's status, comment and indicator value as a person wrote them (file row
     or web form): the entry, or why it is refused."""
@@ -122,7 +129,7 @@ def check_entry(plan: GoalPlan, key: str, status_text: str, comment: str, value_
     assert scale is not None  # the callers checked that the item is reported
     status = parse_status(status_text, scale)
     if status is None:
-        return Refusal("status", f"okänd status '{status_text}': skriv {either(STATUSES[scale].values())}")
+        return Refusal("status", f"okänd status '{_shown(status_text)}': skriv {either(STATUSES[scale].values())}")
     comment = comment.strip()
     if len(comment) > MAX_TEXT:
         return Refusal("kommentar", f"kommentaren är längre än {MAX_TEXT} tecken")
@@ -134,8 +141,10 @@ def check_entry(plan: GoalPlan, key: str, status_text: str, comment: str, value_
         if plan.items[key].indicator is None:
             return Refusal("värde", f"'{key}' har ingen indikator som kan få ett värde")
         if not _NUMBER.match(number):
-            return Refusal("värde", f"'{value_text}' är inget tal")
+            return Refusal("värde", f"'{_shown(value_text)}' är inget tal")
         value = float(number.replace(",", "."))
+        if not math.isfinite(value):
+            return Refusal("värde", f"'{_shown(value_text)}' är för stort för att vara ett värde")
     return Reported(key, status, comment or None, value)
 
 

@@ -253,6 +253,8 @@ def replace_person(
         step = locked(stored(found), session=session)
         if step.owner == new.key and step.decider == old.key:
             raise StepActionError(f"{new.name} äger '{step.name}' för {step.unit_name} och kan inte också besluta det")
+        if step.owner == old.key and step.decider == new.key:
+            raise StepActionError(f"{new.name} beslutar '{step.name}' för {step.unit_name} och kan inte också äga det")
         if step.decider == old.key:
             step.decider = new.key
         step.escalation = [e | {"person": new.key} if e.get("person") == old.key else e for e in step.escalation]

@@ -13,7 +13,10 @@ REFERENCE_MAX_CHARS = 300
 
 
 def too_long(field: str, length: int, limit: int) -> str:
-    return f"{field} är för lång ({length} tecken): högst {limit} tecken"
+    """`field` in its definite form: a neuter one ends in -t ("skälet", "diarienumret"),
+    and the adjective agrees ("för långt"); a common one in -n ("för lång")."""
+    adjective = "långt" if field.endswith("t") else "lång"
+    return f"{field} är för {adjective} ({length} tecken): högst {limit} tecken"
 
 
 def smtp_where(host: str, port: int, user: str | None) -> str:

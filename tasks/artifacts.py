@@ -178,7 +178,7 @@ def heals_markdown(cycle: Cycle, heals: list) -> str:
     for entry in heals:
         step = steps.get(entry.instance_id)
         what = entry.comment or entry.action
-        name = run_link(table_cell(step.name), step.flow_run_id) if step else "–"
+        name = run_link(step.name, step.flow_run_id) if step else "–"
         unit = table_cell(step.unit_name) if step else "–"
         lines.append(
             f"| {entry.at:%Y-%m-%d %H:%M} | {name} | {unit} | {table_cell(what)} | {table_cell(entry.action)} |"

@@ -8,13 +8,14 @@ import csv
 import datetime as dt
 import io
 import json
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlmodel import Session
 
-from arshjul.cli.audit import PublicKeyOption, build_cycle_history, export_rows
+from arshjul.cli.audit import PublicKeyOption, build_cycle_history, export_rows, unwritable
 from arshjul.cli.common import SimulationOption, console, database, errors, fail
 from arshjul.core.archive import AUDIT_LOG, CHECKPOINTS, ArchiveError, read_bundle, verify_bundle, write_bundle
 from arshjul.core.checkpoints import CheckpointError, checkpoint_path, signing_key, verifying_key, write_checkpoint
@@ -65,6 +66,23 @@ def _follow_up(year: int, mode: Mode) -> dict[str, bytes]:
     }
 
 
+def _writable_or_fail(target: Path) -> None:
+    """The archive can be written at `target`: checked before its checkpoint is taken, so
+    a refused target leaves nothing behind."""
+    if target.exists():
+        fail(f"{target} finns redan; ett arkiv skrivs aldrig över")
+    existing = target.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:  # a probe file (gone when closed), not os.access, which says yes to root everywhere
+        if not existing.is_dir():
+            raise NotADirectoryError
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        fail(f"{target} går inte att skriva ({existing} är ingen skrivbar mapp); ange en annan fil eller mapp för -o")
+
+
 def cycle_archive(
     year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.")],
     output: Annotated[
@@ -83,6 +101,7 @@ def cycle_archive(
     target = (
         output or settings.home / "arkiv" / f"arshjul-{year}{'-simulering' if simulation else ''}-{now:%Y%m%d%H%M%S}"
     )
+    _writable_or_fail(target)
     engine = database()
     try:
         with Session(engine) as session:  # the archive's own checkpoint: the log as archived
@@ -98,6 +117,8 @@ def cycle_archive(
         checkpoints = checkpoint_path(settings).read_bytes()
     except CheckpointError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(unwritable(exc, "ARSHJUL_CHECKPOINT_DIR"))
     with Session(engine) as session:
         audit_log = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in export_rows(session=session))
     files = {

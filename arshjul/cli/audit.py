@@ -112,6 +112,12 @@ def unproven(result: Verification, path: Path, loaded: list) -> list[str]:
     return lines
 
 
+def unwritable(exc: OSError, setting: str) -> str:
+    """A checkpoint file or key that cannot be written, with the setting that places it."""
+    where = exc.filename or "filen"
+    return f"{where} går inte att skriva ({exc.strerror or exc.__class__.__name__}): kontrollera {setting}"
+
+
 def audit_keygen() -> None:
     """Skapa nyckeln som signerar granskningsloggens kontrollpunkter (en gång, i produktion)."""
     settings = get_settings()
@@ -119,6 +125,8 @@ def audit_keygen() -> None:
         path = create_key(settings)
     except CheckpointError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(unwritable(exc, "ARSHJUL_CHECKPOINT_KEY"))
     console.print(
         f"Skapade {path} (privat, läsbar bara för ägaren) och {public_key_path(settings)} "
         "(publik: ge den till revisorerna).",
@@ -142,6 +150,8 @@ def audit_checkpoint() -> None:
             )
     except CheckpointError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(unwritable(exc, "ARSHJUL_CHECKPOINT_DIR"))
     record = written.record
     console.print(
         f"Kontrollpunkt skriven till {written.path}: post {record['last_id']}, {record['count']} poster.",
@@ -229,6 +239,7 @@ def audit_history(
 
     if output_format not in HISTORY_FORMATS:
         fail(f"okänt format '{output_format}': välj {', '.join(HISTORY_FORMATS)}")
+    output_file(output, "-o")
     history, attestation, timezone, now = build_cycle_history(year, unit=unit, simulation=simulation)
     if output_format == "pdf":
         output.write_bytes(history_pdf(history, attestation, timezone, now))

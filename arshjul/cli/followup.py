@@ -4,13 +4,23 @@ and the spreadsheet to fill in."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from arshjul.cli.common import OrgOption, SimulationOption, check_year, console, database, errors, fail, load
+from arshjul.cli.common import (
+    OrgOption,
+    SimulationOption,
+    check_year,
+    cli_origin,
+    console,
+    database,
+    errors,
+    fail,
+    load,
+    output_file,
+)
 from arshjul.core import runtime
 from arshjul.core.database import session_scope
 from models.definition import Definition
@@ -77,7 +87,7 @@ def followup_import(
             source="cli",
             session=session,
             now=now,
-            origin={"via": "import", "file": file.name, "os_user": getpass.getuser()},
+            origin=cli_origin(via="import", file=file.name),
         )
         warned = warn_early(
             plan,
@@ -93,7 +103,7 @@ def followup_import(
     console.print(
         f"Läste {len(parsed.reported)} statusar och {len(parsed.analyses)} analyser för {period} {year} "
         f"({changed} ändrade, {parsed.skipped} rader utan status lämnade som ej rapporterade)"
-        + (f"; tidig varning till {warned} ansvariga." if warned else "."),
+        + (f"; tidig varning till {warned} {'ansvarig' if warned == 1 else 'ansvariga'}." if warned else "."),
         highlight=False,
     )
 
@@ -113,6 +123,7 @@ def followup_template(
 
     if output.suffix not in (".csv", ".xlsx"):
         fail("skriv till en .csv- eller .xlsx-fil")
+    output_file(output, "-o")
     definition = load(org)
     plan = goal_plan(definition, year, period)
     if unit is not None and unit not in definition.organisation.units and unit not in definition.organisation.bodies:

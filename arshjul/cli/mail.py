@@ -95,6 +95,8 @@ def mail_stats_command(
     """Hur mycket e-post var och en får: per person och månad, per typ, andel sammanfattningar."""
     from models.mail_stats import mail_stats, sent_rows
 
+    if year is not None:
+        check_year(year)
     definition = load(None)
     with Session(database()) as session:
         rows = sent_rows(session=session, mode=Mode.of(simulation), year=year)

@@ -13,6 +13,7 @@ import yaml
 from sqlmodel import Session
 
 from arshjul.cli.common import (
+    check_ids,
     cli_origin,
     console,
     cycle_or_fail,
@@ -37,6 +38,8 @@ def _in_transaction(work: Callable[..., Any], first_step_id: int | None = None) 
     from arshjul.core import clock, runtime
     from arshjul.core.database import session_scope
 
+    if first_step_id is not None:
+        check_ids([first_step_id], "steg-id")
     definition = load(None)
     engine = database()
     try:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from arshjul.cli.common import OrgOption, SimulationOption, check_year, database, errors, fail, load
+from arshjul.cli.common import OrgOption, SimulationOption, check_year, database, errors, fail, load, output_file
 from models.followup_facts import report_facts
 from models.tables import Mode
 
@@ -34,6 +34,7 @@ def report_followup(
     check_year(year)
     if format not in FORMATS:
         fail(f"okänt format '{format}': välj html, pdf, csv eller json")
+    output_file(output, "-o")
     definition = load(org)
     organisation = definition.organisation
     if unit is not None and unit not in organisation.units and unit not in organisation.bodies:

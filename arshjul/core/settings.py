@@ -3,9 +3,10 @@
 import email.utils
 import re
 import tempfile
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
@@ -234,9 +235,26 @@ class SettingsError(ValueError):
         super().__init__("felaktiga inställningar: " + "; ".join(problems))
 
 
+# Settings whose value is a secret: a bad one is named, never shown.
+SECRET_SETTINGS = frozenset({"smtp_password", "link_secrets", "prefect_auth_string"})
+
+
+def _without_secrets(error: Mapping[str, Any]) -> dict[str, Any]:
+    """The validation error as it may be shown: a secret's value hidden, and the
+    password of a database URL masked (the message reaches terminals and run logs)."""
+    field = str(error["loc"][0]) if error.get("loc") else ""
+    if field in SECRET_SETTINGS:
+        return {**error, "input": "***"}
+    if field == "database_url" and isinstance(error.get("input"), str):
+        return {**error, "input": re.sub(r"(//[^/@:]*:)[^/]*@", r"\1***@", error["input"])}
+    return dict(error)
+
+
 @lru_cache
 def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        raise SettingsError([describe_setting_error(error, prefix="ARSHJUL_") for error in exc.errors()]) from None
+        raise SettingsError(
+            [describe_setting_error(_without_secrets(error), prefix="ARSHJUL_") for error in exc.errors()]
+        ) from None

@@ -67,6 +67,9 @@ def to_xlsx(rows: list[list[str]], *, title: str) -> bytes:
     sheet.title = "Uppföljning"
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # what people typed is text: "=…" never becomes a formula
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCDEFG", (28, 16, 60, 26, 22, 70, 10), strict=True):

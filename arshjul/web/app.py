@@ -16,6 +16,7 @@ import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -114,6 +115,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if own and exc.status_code == 404:
             message = str(exc.detail)
         return web.page("message.html", status=exc.status_code, heading=heading, message=message, tone="bad", more=None)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_value(request: Request, exc: RequestValidationError):
+        # A hand-typed address or a form with a value of the wrong kind: a Swedish page,
+        # not FastAPI's English JSON (which would also echo the value).
+        return web.page(
+            "message.html",
+            status=400,
+            heading="Det gick inte",
+            message="Adressen eller formuläret har ett ogiltigt värde. Öppna sidan från länken i mejlet igen.",
+            tone="bad",
+            more=None,
+        )
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):
@@ -247,7 +261,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if member is None:
             web.desk.refuse("unknown_person", None, client=client_of(request), page="ny-lank", status=200)
             return _sent_page(web)
-        return _send_new_link(web, person=member.key, instance_id=None, client=client_of(request))
+        _send_new_link(web, person=member.key, instance_id=None, client=client_of(request))
+        # The same answer as for an unknown address, even when too many links were asked
+        # for: otherwise a few requests would tell who is in the register.
+        return _sent_page(web)
 
     mine.register(app, web)
     followup_form.register(app, web)

@@ -80,6 +80,8 @@ def register(app: FastAPI, web) -> None:
     @app.get("/regionstab/{year}", response_class=HTMLResponse)
     def year_at_a_glance(year: int, request: Request, simulering: bool = False):
         require_sign_in(request, settings)
+        if not 2000 <= year <= 2100:  # no cycle outside the plan years (and no id too large for the database)
+            raise HTTPException(404, f"Cykel {str(year)[:30]} finns inte.")
         definition = runtime.definition()
         org = definition.organisation
         mode = Mode.of(simulering)

@@ -39,6 +39,7 @@ ARGUMENT_CASES = [
     (["audit", "export", "-o", "/saknas/audit.csv"], "mappen /saknas finns inte"),
     (["audit", "export", "-o", "/etc/hostname/audit.csv"], "/etc/hostname är ingen mapp"),
     (["audit", "export", "-o", "audit.pdf"], "skriv till en .csv- eller .jsonl-fil"),
+    (["audit", "history", "2027", "-o", "/saknas/historik.html"], "mappen /saknas finns inte"),
     (["plan", HUGE], "orimligt planår"),
     (["plan", "1"], "orimligt planår"),
     (["wheel", "2027", "--out", "hjul.svg", "--today", "9999-12-31"], "orimligt datum"),
@@ -55,14 +56,17 @@ ARGUMENT_CASES = [
     (["steps", "move-deadline", "1", "--to", "9999-12-31", "--reason", "x", "--as", OWNER], "orimligt datum"),
     (["steps", "move-deadline", "1", "--to", "0001-01-01", "--reason", "x", "--as", OWNER], "orimligt datum"),
     (["steps", "move-deadline", "1", "--to", "2099-06-16", "--reason", "x", "--as", OWNER], "orimligt långt fram"),
-    (["steps", "move-deadline", "1", "--by", "2", "--reason", LONG, "--as", OWNER], "skälet är för lång"),
+    (["steps", "move-deadline", "1", "--by", "2", "--reason", LONG, "--as", OWNER], "skälet är för långt"),
     (["steps", "move-deadline", "--step", "regionplan", "--year", HUGE, "--by", "1", "--reason", "x"], "planår"),
     (["steps", "submit", "1", "--as", OWNER, "--comment", LONG], "kommentaren är för lång"),
     (["steps", "submit", "1", "--as", "a" * 10_000, "--comment", "x"], "e-postadressen är för lång"),
     (["steps", "submit", "1", "--as", OWNER, "--diarienummer", "R" * 5000], "för lång"),
+    (["steps", "cancel", HUGE, "--reason", "x", "--as", OWNER], "ogiltigt steg-id"),
+    (["steps", "reassign", HUGE, "--to", OWNER, "--reason", "x", "--as", OWNER], "ogiltigt steg-id"),
     (["mail", "resend", HUGE], "ogiltigt id"),
     (["mail", "log", "--step", HUGE], "ogiltigt steg-id"),
     (["mail", "log", "--year", HUGE], "orimligt planår"),
+    (["mail", "stats", "--year", HUGE], "orimligt planår"),
     (["people", "absent", OWNER, "--from", "0001-01-01", "--to", "9999-12-31"], "orimligt datum"),
     (["people", "absent", OWNER, "--from", "2027-01-01", "--to", "9999-12-31"], "orimligt datum"),
     (["people", "absent", OWNER, "--from", "2027-13-01", "--to", "2027-12-31"], "ogiltigt datum"),
@@ -282,3 +286,45 @@ def test_a_served_run_or_a_worker_fails_with_the_swedish_message(monkeypatch):
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://arshjul:hemligt@123@db/arshjul", "postgresql://arshjul:hemligt@123@db"],
+    ids=["unknown-backend", "no-database-name"],
+)
+def test_a_bad_database_url_is_named_without_its_password(installation, url, monkeypatch, capsys):
+    from arshjul.cli.common import _settings_or_exit
+
+    monkeypatch.setenv("ARSHJUL_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit):
+            _settings_or_exit()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    err = " ".join(capsys.readouterr().err.split())
+    assert "ARSHJUL_DATABASE_URL = '" in err and "arshjul:***@" in err, err
+    assert "hemligt" not in err and "123" not in err, err
+
+
+@pytest.mark.parametrize(
+    "env, args, words",
+    [
+        ({"ARSHJUL_CHECKPOINT_KEY": "/proc/nyckel/k.pem"}, ["audit", "keygen"], "kontrollera ARSHJUL_CHECKPOINT_KEY"),
+        ({"ARSHJUL_CHECKPOINT_DIR": "/proc/kp"}, ["audit", "checkpoint"], "kontrollera ARSHJUL_CHECKPOINT_DIR"),
+    ],
+    ids=["keygen", "checkpoint"],
+)
+def test_an_unwritable_checkpoint_place_is_a_swedish_message(installation, env, args, words, monkeypatch):
+    monkeypatch.chdir(installation)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    refused_without_trace(result, words)

@@ -153,3 +153,45 @@ def test_bad_report_options_are_refused_in_swedish(region_app):
         result = report(*args)
         assert result.exit_code == 2 and message in result.stderr, result.output
     assert not (region_app / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["followup", "template", "2027", "--period", "T1", "-o", "/saknas/mall.csv"],
+        ["report", "followup", "2027", "--period", "T1", "-o", "/saknas/rapport.html"],
+    ],
+    ids=["template", "report"],
+)
+def test_an_output_in_a_missing_folder_is_refused_in_swedish(region_app, args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "mappen /saknas finns inte" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+def test_an_indicator_value_too_large_for_a_number_is_refused(region_app):
+    lines = (FIXTURES / "seed003-T1.csv").read_text(encoding="utf-8").splitlines()
+    lines[2] = "m_hemsjukvard_avtal;Mätbara mål;x;regionstyrelsen;grön;;" + "9" * 400  # float: infinity
+    damaged = region_app / "huge.csv"
+    damaged.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_file(damaged, "T1")
+    assert result.exit_code == 2, result.output
+    assert "rad 3, kolumn G (värde):" in result.stderr and "för stort" in result.stderr, result.stderr
+    assert stored_statuses() == 0
+
+
+def test_an_import_without_a_user_name_for_the_uid_still_records_who_ran_it(region_app, monkeypatch):
+    """In a container without a passwd entry getpass has no name: the uid is recorded."""
+    import getpass
+    import os
+
+    def no_name():
+        raise KeyError("getpwuid(): uid not found")
+
+    monkeypatch.setattr(getpass, "getuser", no_name)
+    result = import_file(FIXTURES / "seed003-T1.csv", "T1")
+    assert result.exit_code == 0, result.output
+    with Session(get_engine()) as session:
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "followup.reported")).one()
+    assert entry.origin["os_user"] == str(os.getuid()) and entry.origin["file"] == "seed003-T1.csv"

@@ -57,7 +57,7 @@ def test_the_step_run_publishes_its_period(prefect_server, tmp_path, region_defi
             ["followup", "import", str(FIXTURES / "seed003-T2.csv"), "--year", "2027", "--period", "T2",
              "--as", "helena.nordin@example.se"],
         )  # fmt: skip
-        assert result.exit_code == 0 and "tidig varning till 1 ansvariga" in result.stdout, result.output
+        assert result.exit_code == 0 and "tidig varning till 1 ansvarig." in result.stdout, result.output
         with session_scope(runtime.engine()) as session:
             cycle = session.exec(select(Cycle)).one()
             steps = cycle_steps(session=session, cycle_id=cycle.id)

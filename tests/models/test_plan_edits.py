@@ -273,3 +273,27 @@ def test_an_added_step_is_stored_with_its_dependencies_and_audited(cycle, small_
         assert [d.depends_on_id for d in needs] == [needed]
     entry = last_audit(cycle, "step.added")
     assert entry.actor_role == "regiondirektor" and entry.after["template"]["key"] == "extra_analys"
+
+
+def test_people_replace_never_makes_a_steps_owner_its_decider(cycle, small_definition):
+    """Erik owns the region's plan and Sigrid records its decision: handing Erik's steps to
+    Sigrid would let her approve her own submission, so it is refused and nothing changes."""
+    with Session(cycle) as session:
+        step = session.get(StepInstance, step_id(cycle, "regionplan:region"))
+        assert (step.owner, step.decider) == ("erik.ekonom", "sigrid.sekreterare")
+    with session_scope(cycle) as session, pytest.raises(StepActionError, match="kan inte också"):
+        replace_person(
+            "erik.ekonom",
+            "sigrid.sekreterare@example.se",
+            start=dt.date(2026, 11, 1),
+            reason="Erik slutar",
+            actor_email=RUT,
+            org=small_definition.organisation,
+            session=session,
+            ctx=step_context(session, small_definition),
+            now=MONDAY_MORNING,
+            origin=ORIGIN,
+        )
+    with Session(cycle) as session:
+        step = session.get(StepInstance, step_id(cycle, "regionplan:region"))
+        assert (step.owner, step.decider) == ("erik.ekonom", "sigrid.sekreterare")

@@ -300,7 +300,7 @@ def test_move_deadline_for_a_group(cycle, small_definition):
         ({"shift": 10**12}, "för långt: en deadline flyttas högst 250 arbetsdagar"),
         ({"shift": -251}, "för långt"),
         ({"new_due": dt.date(2030, 1, 2)}, "orimligt långt fram: senast 2028-12-31"),
-        ({"shift": 5, "reason": "x" * 100_000}, "skälet är för lång"),
+        ({"shift": 5, "reason": "x" * 100_000}, "skälet är för långt"),
     ],
 )
 def test_move_deadline_refusals(cycle, small_definition, kwargs, message):
