@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session
 
+from arshjul.core.private_files import write_once_private
 from arshjul.core.settings import Settings
 from models.audit_integrity import (
     Attestation,
@@ -57,18 +58,9 @@ def create_key(settings: Settings) -> Path:
     path = settings.resolved_checkpoint_key
     if path.exists():
         raise CheckpointError(f"nyckelfilen {path} finns redan; den ersätts inte")
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(pem)
-    temporary.chmod(0o600)
-    try:
-        os.link(temporary, path)  # two processes at once: the first one's key wins
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_once_private(path, pem)  # two processes at once: the first one's key wins
     public_key_path(settings).write_bytes(
         load_private_key(path)
         .public_key()

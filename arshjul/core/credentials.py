@@ -5,10 +5,10 @@ the web app ask for the same sign-in."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
+from arshjul.core.private_files import write_once_private
 from arshjul.core.settings import Settings
 
 LOGIN_FILE = "prefect-inloggning"
@@ -27,14 +27,5 @@ def prefect_auth_string(settings: Settings) -> str | None:
         return settings.prefect_auth_string
     path = login_file(settings)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(f"{LOGIN_USER}:{secrets.token_urlsafe(18)}\n", encoding="utf-8")
-        temporary.chmod(0o600)
-        try:
-            os.link(temporary, path)  # two processes at once: the first one's wins
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_once_private(path, f"{LOGIN_USER}:{secrets.token_urlsafe(18)}\n".encode())
     return path.read_text(encoding="utf-8").strip()

@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 from itsdangerous import BadData, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
+from arshjul.core.private_files import write_once_private
 from arshjul.core.settings import Settings
 from models.states import Action
 from models.tables import StepInstance, stored_id
@@ -101,18 +101,8 @@ def generated_key(path: Path) -> str:
     """The embedded default's key, made once and kept (readable by its owner only)."""
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(key + "\n", encoding="utf-8")
-    temporary.chmod(0o600)
-    try:
-        # Two processes starting at once: the first one's key wins, both use it.
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink(missing_ok=True)
+    # Two processes starting at once: the first one's key wins, both use it.
+    write_once_private(path, (secrets.token_urlsafe(48) + "\n").encode())
     return path.read_text(encoding="utf-8").strip()
 
 
