@@ -10,14 +10,14 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from models import notices as n
 from models.followup import period_statuses
 from models.goals import NOT_REPORTED, GoalPlan, status_label
 from models.people import Directory
 from models.rollup import RED
-from models.tables import Cycle, Mode, StepInstance, Unit
+from models.tables import Cycle, Mode, OutboxMessage, OutboxState, StepInstance, Unit
 from models.workdays import WorkingCalendar
 
 EARLY_WARNING = "early_warning"  # the notice kind (notifications/templates/early_warning.*)
@@ -82,7 +82,8 @@ def warn_early(
     session: Session,
     now: dt.datetime,
 ) -> int:
-    """Write the mail to each body's official (once per set of items); how many."""
+    """Write the mail to each body's official (once per set of items, the newest set
+    replacing one not yet due); how many."""
     cycle = session.exec(
         select(Cycle).where(Cycle.organisation == organisation, Cycle.year == plan.year, Cycle.mode == mode)
     ).first()
@@ -101,6 +102,20 @@ def warn_early(
         if step is None or step.owner is None:
             continue
         digest = hashlib.sha256(",".join(sorted(w.item for w in warnings)).encode()).hexdigest()[:12]
+        # A unit saving its items one by one grows the set several times a day: the mail
+        # goes out the next morning, and the newest set replaces the ones not yet due, so
+        # the official gets one mail with all of them.
+        session.exec(
+            delete(OutboxMessage).where(
+                col(OutboxMessage.instance_id) == step.id,
+                col(OutboxMessage.kind) == EARLY_WARNING,
+                col(OutboxMessage.recipient_key) == step.owner,
+                col(OutboxMessage.stage).startswith(f"{period}-"),
+                col(OutboxMessage.stage) != f"{period}-{digest}",
+                col(OutboxMessage.state) == OutboxState.pending.value,
+                col(OutboxMessage.next_attempt_at) > now,
+            )
+        )
         context = {
             "period": plan.periods[period].name,
             "warnings": [
@@ -120,7 +135,7 @@ def warn_early(
             step.owner,
             directory=directory,
             day=calendar.local_date(now),
-            send_at=n.delivery_time(now, calendar),
+            send_at=n.next_morning(now, calendar),
             instance_id=step.id,
             cycle_id=cycle.id,
             context=context,

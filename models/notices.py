@@ -108,6 +108,12 @@ def delivery_time(now: dt.datetime, calendar: WorkingCalendar, workday_end: dt.t
     return calendar.at_start_of_day(day).in_timezone("UTC")
 
 
+def next_morning(now: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+    """The start of the next working day after today (08:00 local): for news that can
+    gather during a day and go out as one mail."""
+    return calendar.at_start_of_day(calendar.add_working_days(calendar.local_date(now), 1)).in_timezone("UTC")
+
+
 def addressed(
     kind: str,
     stage: str,

@@ -140,3 +140,40 @@ def test_early_warning_goes_to_the_bodys_official_once(region_cycle, region_defi
     assert mail["Subject"] == "Tidig varning: Delårsrapport per augusti (regionstyrelsen)"
     body = mail.get_body(("plain",)).get_content()
     assert "Presentera en långsiktig fastighetsplan under året (Uppdrag): röd, har blivit röd" in body
+
+
+def test_items_saved_one_by_one_give_the_official_one_early_warning(region_cycle, region_definition):
+    """The web page saves each item on its own: every save grows the set of warnings, and
+    the newest set replaces the one not yet sent — one mail, with all of them."""
+    from models.followup_warnings import EARLY_WARNING, warn_early
+    from models.people import load_directory
+    from models.tables import OutboxMessage
+
+    plan = region_definition.goals[2027]
+    org = region_definition.organisation
+    august = dt.datetime(2027, 9, 6, 9, 0, tzinfo=dt.UTC)
+
+    def report(period: str, share: float = 1.0, *, at: dt.datetime = august) -> int:
+        parsed = parse_report(f"seed003-{period}.csv", (FIXTURES / f"seed003-{period}.csv").read_bytes(), plan, org)
+        entries = parsed.reported[: int(len(parsed.reported) * share)]
+        with session_scope(region_cycle) as session:
+            record_report(
+                plan, period, entries, parsed.analyses, organisation=org.info.key, mode=Mode.live,
+                actor="helena_nordin", source="cli", session=session, now=at,
+            )  # fmt: skip
+            return warn_early(
+                plan, period, organisation=org.info.key, mode=Mode.live, calendar=org.calendar,
+                directory=load_directory(session=session, organisation=org.info.key), mail_domain="arshjul.test",
+                session=session, now=at,
+            )  # fmt: skip
+
+    def pending() -> list[int]:
+        with Session(region_cycle) as session:
+            rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == EARLY_WARNING)).all()
+            return [len(row.context["warnings"]) for row in rows]
+
+    report("T1")
+    report("T2", 0.3)
+    report("T2", 0.6, at=august + dt.timedelta(minutes=5))
+    report("T2", 1.0, at=august + dt.timedelta(minutes=10))
+    assert pending() == [41]
