@@ -25,6 +25,7 @@ from arshjul.core import runtime
 from arshjul.core.database import session_scope
 from models.definition import Definition
 from models.followup import period_analyses, period_statuses, record_report, store_plan
+from models.followup_authority import import_refusals
 from models.followup_import import ImportRejected, parse_report
 from models.followup_warnings import warn_early
 from models.goals import GoalPlan
@@ -75,7 +76,24 @@ def followup_import(
     now = dt.datetime.now(dt.UTC)
     with session_scope(database()) as session:
         mode = Mode.of(simulation)
+        directory = load_directory(session=session, organisation=organisation)
         store_plan(plan, organisation=organisation, mode=mode, session=session, now=now)
+        # Checked against the stored plan; a refusal rolls the whole transaction back.
+        refusals = import_refusals(
+            plan,
+            period,
+            [entry.item for entry in parsed.reported],
+            person,
+            org=definition.organisation,
+            directory=directory,
+            mode=mode,
+            session=session,
+        )
+        if refusals:
+            errors.print(f"[red]{file.name} lagras inte:[/red]", highlight=False)
+            for refusal in refusals:
+                errors.print(f"  {refusal}", highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(2)
         changed = record_report(
             plan,
             period,
@@ -95,7 +113,7 @@ def followup_import(
             organisation=organisation,
             mode=mode,
             calendar=definition.organisation.calendar,
-            directory=load_directory(session=session, organisation=organisation),
+            directory=directory,
             mail_domain=runtime.mail_domain(),
             session=session,
             now=now,

@@ -195,3 +195,15 @@ def test_an_import_without_a_user_name_for_the_uid_still_records_who_ran_it(regi
     with Session(get_engine()) as session:
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "followup.reported")).one()
     assert entry.origin["os_user"] == str(os.getuid()) and entry.origin["file"] == "seed003-T1.csv"
+
+
+def test_an_import_by_someone_who_may_not_report_stores_nothing(region_app, region_definition):
+    """`--as` is checked like every other action: a chef who owns no step covering these
+    goals (and holds no change_plan role) is refused, exit code 2, nothing stored."""
+    chef = next(p for p in region_definition.organisation.people.values() if p.key != "helena_nordin")
+    path = FIXTURES / "seed003-T1.csv"
+    result = followup("import", str(path), "--year", "2027", "--period", "T1", "--as", chef.email)
+    assert result.exit_code == 2, result.output
+    assert "seed003-T1.csv lagras inte" in result.stderr
+    assert f"{chef.name} får inte rapportera målen för" in result.stderr
+    assert stored_statuses() == 0

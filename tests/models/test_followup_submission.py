@@ -177,3 +177,44 @@ def test_items_saved_one_by_one_give_the_official_one_early_warning(region_cycle
     report("T2", 0.6, at=august + dt.timedelta(minutes=5))
     report("T2", 1.0, at=august + dt.timedelta(minutes=10))
     assert pending() == [41]
+
+
+def test_who_may_import_a_period_from_the_command_line(region_cycle, region_definition):
+    """The owner of the covering follow-up step (or a change_plan role) may; another chef
+    may not; and once the step is submitted nobody changes what it reported."""
+    from models.followup import store_plan
+    from models.followup_authority import import_refusals
+    from models.people import load_directory
+
+    plan = region_definition.goals[2027]
+    org = region_definition.organisation
+    parsed = parse_report("seed003-T1.csv", (FIXTURES / "seed003-T1.csv").read_bytes(), plan, org)
+    items = [entry.item for entry in parsed.reported]
+    rs_step = rs_report(region_cycle)
+
+    def refusals(email: str) -> list[str]:
+        with session_scope(region_cycle) as session:
+            store_plan(plan, organisation=org.info.key, mode=Mode.live, session=session, now=NOW)
+            directory = load_directory(session=session, organisation=org.info.key)
+            person = org.people_by_email[email]
+            return import_refusals(
+                plan, "T1", items, person, org=org, directory=directory, mode=Mode.live, session=session
+            )
+
+    with session_scope(region_cycle) as session:
+        step = session.get(StepInstance, rs_step)
+        owner = org.people[step.owner]
+    planner = org.people["helena_nordin"]
+    other = next(p for p in org.people.values() if p.key not in {owner.key, planner.key} and p.standin != owner.key)
+    assert refusals(planner.email) == []  # a change_plan role: the regionstab imports the region's export
+    [refused] = refusals(other.email)
+    assert refused.startswith(f"{other.name} får inte rapportera målen för Regionstyrelsen")
+    with session_scope(region_cycle) as session:
+        open_step(rs_step, session=session, ctx=step_context(session, region_definition), now=NOW)
+    assert refusals(owner.email) == []  # the owner of the open step
+    with session_scope(region_cycle) as session:
+        step = session.get(StepInstance, rs_step)
+        step.state = StepState.submitted
+        session.add(step)
+    [frozen] = refusals(planner.email)
+    assert "är redan inlämnad: dess mål kan inte ändras" in frozen

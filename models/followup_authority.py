@@ -1,0 +1,94 @@
+"""Who may report which goals from the command line (`arshjul followup import`): the
+owner of the follow-up step that covers an item (or their stand-in), or a holder of the
+organisation's `change_plan` role (the regionstab importing the region's own tool's
+export). Nobody changes what a submitted or decided follow-up step reported: the decider
+is looking at it, or has decided on it."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from models.followup import step_items
+from models.goals import GoalPlan
+from models.organisation import Organisation
+from models.people import Directory
+from models.permissions import may_submit
+from models.plan_authority import plan_role
+from models.schema import Person
+from models.tables import Cycle, Mode, StepInstance, StepState
+
+FROZEN = {StepState.submitted, StepState.approved}
+MAX_LISTED = 20
+
+
+def import_refusals(
+    plan: GoalPlan,
+    period: str,
+    items: list[str],
+    person: Person,
+    *,
+    org: Organisation,
+    directory: Directory,
+    mode: Mode,
+    session: Session,
+) -> list[str]:
+    """Why `person` may not report `items` for `period` (Swedish, one line per unit and
+    reason); empty when they may."""
+    cycle = session.exec(
+        select(Cycle).where(Cycle.organisation == org.info.key, Cycle.year == plan.year, Cycle.mode == mode)
+    ).first()
+    steps = (
+        list(
+            session.exec(
+                select(StepInstance).where(
+                    StepInstance.cycle_id == cycle.id, col(StepInstance.step).in_(plan.periods[period].steps)
+                )
+            )
+        )
+        if cycle is not None
+        else []
+    )
+    covering: dict[str, list[StepInstance]] = {}
+    for step in steps:
+        if StepState(step.state) is StepState.cancelled:
+            continue
+        found = step_items(step, session=session)
+        for key in found.keys if found is not None else []:
+            covering.setdefault(key, []).append(step)
+    problems: dict[str, str] = {}
+    for key in items:
+        unit = plan.items[key].owner
+        frozen = [s for s in covering.get(key, []) if StepState(s.state) in FROZEN]
+        if frozen:
+            step = frozen[0]
+            state = "inlämnad" if StepState(step.state) is StepState.submitted else "beslutad"
+            problems.setdefault(
+                f"frozen:{step.id}",
+                f"'{step.name}' för {step.unit_name} är redan {state}: dess mål kan inte ändras "
+                "(en återremiss öppnar steget igen)",
+            )
+            continue
+        if plan_role(org, person.key, unit if unit in org.units or unit in org.bodies else None) is not None:
+            continue
+        if any(may_submit(step, person.key, directory) for step in covering.get(key, [])):
+            continue
+        unopened = [
+            s
+            for s in covering.get(key, [])
+            if StepState(s.state) is StepState.planned and s.owner and directory.may_act_for(person.key, s.owner)
+        ]
+        if unopened:
+            step = unopened[0]
+            problems.setdefault(
+                f"planned:{step.id}",
+                f"'{step.name}' för {step.unit_name} har inte öppnat än (öppnar {step.opens.isoformat()})",
+            )
+            continue
+        owners = sorted({directory.name(s.owner) for s in covering.get(key, []) if s.owner})
+        who = f" (det gör {', '.join(owners)})" if owners else ""
+        name = org.target(unit).name if unit in org.units or unit in org.bodies else unit
+        problems.setdefault(f"unit:{unit}", f"{person.name} får inte rapportera målen för {name}{who}")
+    lines = list(problems.values())
+    if len(lines) > MAX_LISTED:
+        lines = [*lines[:MAX_LISTED], f"… och {len(lines) - MAX_LISTED} till"]
+    return lines
