@@ -44,7 +44,8 @@ from arshjul.core.checkpoints import (  # noqa: E402
 from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from arshjul.core.settings import Settings  # noqa: E402
 from models.audit import GENESIS_HASH, entry_hash  # noqa: E402
-from models.audit_integrity import trigger_problems, verify_log  # noqa: E402
+from arshjul.core.audit_parallel import verify_database  # noqa: E402
+from models.audit_integrity import trigger_problems  # noqa: E402
 
 REGION = ROOT / "calendar" / "region-jamtland-harjedalen"
 START = dt.datetime(2026, 1, 5, 7, tzinfo=dt.UTC)
@@ -100,7 +101,7 @@ def bench_verify(entries: int, admin_url: str) -> None:
             began = time.perf_counter()
             checkpoints, problems = read_checkpoints(checkpoint_path(settings), verifying_key(settings))
             with Session(engine) as session:
-                result = verify_log(session=session, checkpoints=checkpoints)
+                result = verify_database(session=session, checkpoints=checkpoints)
                 triggers = trigger_problems(session=session)
             runs.append(time.perf_counter() - began)
             assert result.intact and not problems and not triggers and result.checked == entries, result.problems[:3]

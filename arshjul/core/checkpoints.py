@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session
 
+from arshjul.core.audit_parallel import verify_database
 from arshjul.core.settings import Settings
 from models.audit_integrity import (
     Attestation,
@@ -32,7 +33,6 @@ from models.audit_integrity import (
     log_head,
     short_hashes_after,
     trigger_problems,
-    verify_log,
 )
 
 CHECKPOINT_FILE = "granskningslogg-kontrollpunkter.jsonl"
@@ -263,7 +263,7 @@ def attest(*, session: Session, settings: Settings, now: dt.datetime, path: Path
                 "key_id": record["key_id"],
                 "signature": record["signature"],
             }
-    result = verify_log(session=session, checkpoints=checkpoints)
+    result = verify_database(session=session, checkpoints=checkpoints)
     found = trigger_problems(session=session) + result.problems
     problems += [f"post {p.entry_id}: {p.message}" if p.entry_id is not None else p.message for p in found]
     return Attestation(
