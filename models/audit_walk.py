@@ -120,7 +120,14 @@ def walk_part(rows: Iterable[Row], plan: Plan) -> Part:
     the part's range, or the whole plan for a walk over everything)."""
     part = Part(counts=[0] * len(plan.bounds))
     problems = part.problems
-    ids, shorts, numbers, heads, bounds, counts = plan.ids, plan.shorts, plan.numbers, plan.heads, plan.bounds, part.counts
+    ids, shorts, numbers, heads, bounds, counts = (
+        plan.ids,
+        plan.shorts,
+        plan.numbers,
+        plan.heads,
+        plan.bounds,
+        part.counts,
+    )
     listed, next_listed = len(ids), 0
     next_bound, all_bounds = 0, len(bounds)
     vouched = plan.vouched if plan.vouched is not None else -1

@@ -72,7 +72,10 @@ def verify_database(
 def _start(conninfo: str, snapshot: str, low, high, plan) -> subprocess.Popen:
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
     worker = subprocess.Popen(
-        [sys.executable, "-m", "arshjul.core.audit_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment
+        [sys.executable, "-m", "arshjul.core.audit_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=environment,
     )
     assert worker.stdin is not None
     worker.stdin.write(pickle.dumps((conninfo, snapshot, low, high, plan), protocol=pickle.HIGHEST_PROTOCOL))
@@ -84,5 +87,7 @@ def _result(worker: subprocess.Popen):
     assert worker.stdout is not None
     data = worker.stdout.read()
     if worker.wait() != 0 or not data:
-        raise WalkError(f"granskningsloggen kunde inte läsas: en av processerna som läser den avbröts (kod {worker.returncode})")
+        raise WalkError(
+            f"granskningsloggen kunde inte läsas: en av processerna som läser den avbröts (kod {worker.returncode})"
+        )
     return pickle.loads(data)
