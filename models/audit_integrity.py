@@ -65,7 +65,8 @@ class Checkpoint:
     at: dt.datetime
     reason: str
     head: Head
-    entries: tuple[tuple[int, str], ...]  # (id, first SHORT hex digits of its hash) since the previous one
+    # Every entry since the previous checkpoint: (their ids, the first SHORT hex digits of each hash).
+    listed: tuple[tuple[int, ...], tuple[str, ...]]
 
 
 @dataclass

@@ -71,16 +71,33 @@ def when(at: dt.datetime) -> str:
 def make_plan(checkpoints: Sequence) -> Plan:
     """From checkpoints (models.audit_integrity.Checkpoint) whose signatures hold. An entry
     listed by two checkpoints is compared with the later one's listing."""
-    listed: dict[int, tuple[str, int]] = {}
+    ids, shorts, numbers = array("q"), [], array("q")
+    ascending = True
     for checkpoint in checkpoints:
-        for entry_id, short in checkpoint.entries:
-            listed[entry_id] = (short, checkpoint.number)
-    ordered = sorted(listed.items())
+        listed, listed_shorts = checkpoint.listed
+        if listed and ((ids and listed[0] <= ids[-1]) or list(listed) != sorted(set(listed))):
+            ascending = False  # not as the app writes them (each lists the entries after the one before)
+            break
+        ids.extend(listed)
+        if set(map(len, listed_shorts)) <= {SHORT}:
+            shorts.extend(listed_shorts)
+        else:
+            shorts.extend(short[:SHORT].ljust(SHORT) for short in listed_shorts)
+        numbers.extend([checkpoint.number] * len(listed))
+    if not ascending:  # any other order: the later listing of an entry counts
+        merged: dict[int, tuple[str, int]] = {}
+        for checkpoint in checkpoints:
+            for entry_id, short in zip(*checkpoint.listed, strict=True):
+                merged[entry_id] = (short[:SHORT].ljust(SHORT), checkpoint.number)
+        ordered = sorted(merged.items())
+        ids = array("q", (entry_id for entry_id, _ in ordered))
+        shorts = [short for _, (short, _n) in ordered]
+        numbers = array("q", (number for _, (_s, number) in ordered))
     counts = sorted(((c.head.last_id or 0, c.head.count, c.number) for c in checkpoints), key=lambda item: item[:2])
     return Plan(
-        ids=array("q", (entry_id for entry_id, _ in ordered)),
-        shorts="".join(short[:SHORT].ljust(SHORT) for _, (short, _n) in ordered),
-        numbers=array("q", (number for _, (_s, number) in ordered)),
+        ids=ids,
+        shorts="".join(shorts),
+        numbers=numbers,
         heads={c.head.last_id: (c.head.last_hash, c.number) for c in checkpoints if c.head.last_id is not None},
         bounds=tuple(bound for bound, _count, _n in counts),
         counted=tuple((count, number) for _b, count, number in counts),
