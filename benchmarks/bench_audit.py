@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from arshjul.core.audit_parallel import verify_database  # noqa: E402
 from arshjul.core.checkpoints import (  # noqa: E402
     checkpoint_path,
     create_key,
@@ -46,7 +47,6 @@ from arshjul.core.checkpoints import (  # noqa: E402
 from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from arshjul.core.settings import Settings  # noqa: E402
 from models.audit import GENESIS_HASH, entry_hash  # noqa: E402
-from arshjul.core.audit_parallel import verify_database  # noqa: E402
 from models.audit_integrity import trigger_problems  # noqa: E402
 
 REGION = ROOT / "calendar" / "region-jamtland-harjedalen"

@@ -50,11 +50,13 @@ def verify_database(
     cuts = [low - 1 + (high - low + 1) * k // parts for k in range(1, parts)]
     ranges = list(zip([None, *cuts], [*cuts, None], strict=True))
     plan = make_plan(checkpoints)
-    conninfo = bind.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = bind.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as connection:
         connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         connection.read_only = True
-        snapshot = connection.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        exported = connection.execute("SELECT pg_export_snapshot()").fetchone()
+        assert exported is not None
+        snapshot = exported[0]
         workers = [_start(conninfo, snapshot, part_low, part_high, plan.part(part_low, part_high))
                    for part_low, part_high in ranges[1:]]  # fmt: skip
         try:
