@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -34,6 +36,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from arshjul.core.audit_parallel import verify_database  # noqa: E402
 from arshjul.core.checkpoints import (  # noqa: E402
     checkpoint_path,
     create_key,
@@ -44,17 +47,25 @@ from arshjul.core.checkpoints import (  # noqa: E402
 from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from arshjul.core.settings import Settings  # noqa: E402
 from models.audit import GENESIS_HASH, entry_hash  # noqa: E402
-from models.audit_integrity import trigger_problems, verify_log  # noqa: E402
+from models.audit_integrity import trigger_problems  # noqa: E402
 
 REGION = ROOT / "calendar" / "region-jamtland-harjedalen"
 START = dt.datetime(2026, 1, 5, 7, tzinfo=dt.UTC)
 
 
-def report(name: str, runs: list[float], target: str) -> None:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the walk's workers);
+    PostgreSQL's own server processes are not in it."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def report(name: str, runs: list[float], target: str, cpu: list[float]) -> None:
     figures = ", ".join(f"{r:.2f}" for r in runs)
     print(
         f"{name}: median {statistics.median(runs):.2f} s, range {min(runs):.2f}–{max(runs):.2f} s "
-        f"(runs: {figures}; target {target})",
+        f"(runs: {figures}; target {target}); CPU median {statistics.median(cpu):.2f} s "
+        f"({', '.join(f'{c:.2f}' for c in cpu)}); load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
 
@@ -95,16 +106,17 @@ def bench_verify(entries: int, admin_url: str) -> None:
         print(
             f"{entries:,} entries chained, loaded and checkpointed in {time.perf_counter() - started:.1f} s", flush=True
         )
-        runs = []
+        runs, cpu = [], []
         for _ in range(3):
-            began = time.perf_counter()
+            began, spent = time.perf_counter(), cpu_seconds()
             checkpoints, problems = read_checkpoints(checkpoint_path(settings), verifying_key(settings))
             with Session(engine) as session:
-                result = verify_log(session=session, checkpoints=checkpoints)
+                result = verify_database(session=session, checkpoints=checkpoints)
                 triggers = trigger_problems(session=session)
             runs.append(time.perf_counter() - began)
+            cpu.append(cpu_seconds() - spent)
             assert result.intact and not problems and not triggers and result.checked == entries, result.problems[:3]
-        report(f"audit verify, {entries:,} entries, {len(checkpoints)} checkpoints, PostgreSQL", runs, "< 10 s")
+        report(f"audit verify, {entries:,} entries, {len(checkpoints)} checkpoints, PostgreSQL", runs, "< 10 s", cpu)
     finally:
         engine.dispose()
         drop()
@@ -181,7 +193,6 @@ def play_region_year(home: Path) -> None:
     """The region's cycle 2027 played by the domain code (no Prefect): every step opened
     on its day, the daily sweep's reminders and escalations, owners submitting (a fifth
     of them late) and deciders deciding a working day later."""
-    import os
     import random
 
     from sqlmodel import select
@@ -248,7 +259,6 @@ def play_region_year(home: Path) -> None:
 
 
 def bench_history(home: Path | None) -> None:
-    import os
 
     from typer.testing import CliRunner
 
@@ -268,14 +278,15 @@ def bench_history(home: Path | None) -> None:
 
     runner = CliRunner()
     for output_format in ("json", "html", "pdf"):
-        runs = []
+        runs, cpu = [], []
         for _ in range(3):
-            began = time.perf_counter()
+            began, spent = time.perf_counter(), cpu_seconds()
             result = runner.invoke(app, ["audit", "history", "2027", "--format", output_format, "-o",
                                          str(home / f"historik.{output_format}")])  # fmt: skip
             runs.append(time.perf_counter() - began)
+            cpu.append(cpu_seconds() - spent)
             assert result.exit_code == 0, result.output
-        report(f"history report of the region, {output_format}", runs, "< 5 s")
+        report(f"history report of the region, {output_format}", runs, "< 5 s", cpu)
     print(result.stdout.strip(), flush=True)
 
 

@@ -9,18 +9,18 @@ a transaction-scoped advisory lock on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import orjson
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from models.audit_hash import GENESIS_HASH, fields_hash, quick_fields_hash
 from models.tables import AuditEntry
 
-GENESIS_HASH = "0" * 64
+__all__ = ["GENESIS_HASH", "fields_hash", "quick_fields_hash"]  # imported from here by the rest of the app
+
 _AUDIT_LOCK = 7_351_001  # any constant shared by all writers of this database
 
 # "simulation" is kept for entries written before the simulation's actions were recorded
@@ -51,20 +51,6 @@ def _hashed_fields(entry: AuditEntry) -> dict:
 def hashed_fields(entry) -> dict:
     """What an entry's hash covers (anything with the entry's fields as attributes)."""
     return _hashed_fields(entry)
-
-
-def fields_hash(fields: dict, prev_hash: str) -> str:
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + "\n" + canonical).encode("utf-8")).hexdigest()
-
-
-def quick_fields_hash(fields: dict, prev_hash: str) -> str:
-    """`fields_hash` with orjson's canonical form, which is the same text for the payloads
-    the app writes, several times faster. Sound as a first check: a match proves the
-    entry is what was hashed (the text must then be the same); on a mismatch, ask
-    `fields_hash` before calling the entry changed."""
-    canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest()
 
 
 def quick_entry_hash(entry, prev_hash: str) -> str:

@@ -24,6 +24,7 @@ from arshjul.cli.common import (
     parse_date,
     today_in,
 )
+from arshjul.core.audit_parallel import WalkError, verify_database
 from arshjul.core.checkpoints import (
     CheckpointError,
     checkpoint_path,
@@ -35,7 +36,7 @@ from arshjul.core.checkpoints import (
 )
 from arshjul.core.settings import get_settings
 from models.audit import iter_entries
-from models.audit_integrity import Verification, trigger_problems, verify_log
+from models.audit_integrity import Verification, trigger_problems
 from models.tables import AuditEntry, Mode
 
 EXPORT_FIELDS = [
@@ -66,7 +67,10 @@ def audit_verify(checkpoints: CheckpointsOption = None, public_key: PublicKeyOpt
         except CheckpointError as exc:
             fail(str(exc))
     with Session(engine) as session:
-        result = verify_log(session=session, checkpoints=loaded)
+        try:
+            result = verify_database(session=session, checkpoints=loaded)
+        except WalkError as exc:
+            fail(str(exc))
         problems = trigger_problems(session=session) + result.problems
         first = session.get(AuditEntry, result.first_bad_entry) if result.first_bad_entry else None
     for message in file_problems:

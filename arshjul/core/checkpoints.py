@@ -19,11 +19,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session
 
+from arshjul.core.audit_parallel import verify_database
 from arshjul.core.private_files import write_once_private
 from arshjul.core.settings import Settings
 from models.audit_integrity import (
@@ -33,7 +35,6 @@ from models.audit_integrity import (
     log_head,
     short_hashes_after,
     trigger_problems,
-    verify_log,
 )
 
 CHECKPOINT_FILE = "granskningslogg-kontrollpunkter.jsonl"
@@ -116,6 +117,44 @@ def key_id(key: Ed25519PublicKey) -> str:
 def _canonical(record: dict) -> bytes:
     unsigned = {name: value for name, value in record.items() if name != "signature"}
     return json.dumps(unsigned, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _quick_canonical(record: dict) -> bytes:
+    """`_canonical` by orjson: the same bytes for the records the app writes (integers,
+    strings, null), several times faster for a checkpoint listing 100,000 entries. Sound
+    as a first try: both forms are exact JSON encodings, so a signature that verifies
+    over either is a signature over this very record; on a mismatch `_canonical` decides."""
+    unsigned = {name: value for name, value in record.items() if name != "signature"}
+    return orjson.dumps(unsigned, option=orjson.OPT_SORT_KEYS)
+
+
+def _listed(listed: list) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """A checkpoint's entries as (their ids, their short hashes), checked for their form in
+    bulk (a checkpoint lists up to a day's entries; a loop per pair was most of the time
+    of reading a large file)."""
+    if not listed:
+        return (), ()
+    if set(map(len, listed)) != {2}:
+        raise TypeError("entries")
+    ids, shorts = zip(*listed, strict=True)
+    if not set(map(type, ids)) <= {int} or not set(map(type, shorts)) <= {str}:
+        raise TypeError("entries")
+    return ids, shorts
+
+
+def _loads(line: str) -> dict:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)  # what orjson does not read (an integer beyond 64 bits)
+
+
+def _verify_signature(key: Ed25519PublicKey, record: dict) -> None:
+    signature = base64.b64decode(record["signature"], validate=True)
+    try:
+        key.verify(signature, _quick_canonical(record))
+    except (InvalidSignature, orjson.JSONEncodeError):
+        key.verify(signature, _canonical(record))
 
 
 def _signature_digest(record: dict) -> str:
@@ -208,14 +247,14 @@ def parse_checkpoints(text: str, key: Ed25519PublicKey) -> tuple[list[Checkpoint
             continue
         number += 1
         try:
-            record = json.loads(line)
-            key.verify(base64.b64decode(record["signature"], validate=True), _canonical(record))
+            record = _loads(line)
+            _verify_signature(key, record)
             checkpoint = Checkpoint(
                 number=number,
                 at=dt.datetime.fromisoformat(record["at"]),
                 reason=str(record["reason"]),
                 head=Head(record["last_id"], record["last_hash"], int(record["count"])),
-                entries=tuple((int(entry_id), str(short)) for entry_id, short in record["entries"]),
+                listed=_listed(record["entries"]),
             )
         except InvalidSignature:
             problems.append(
@@ -255,7 +294,7 @@ def attest(*, session: Session, settings: Settings, now: dt.datetime, path: Path
                 "key_id": record["key_id"],
                 "signature": record["signature"],
             }
-    result = verify_log(session=session, checkpoints=checkpoints)
+    result = verify_database(session=session, checkpoints=checkpoints)
     found = trigger_problems(session=session) + result.problems
     problems += [f"post {p.entry_id}: {p.message}" if p.entry_id is not None else p.message for p in found]
     return Attestation(

@@ -1,0 +1,80 @@
+"""`audit verify` in parts (arshjul.core.audit_parallel): the log cut into three parts of
+ten entries, two of them walked by worker processes. Every tampering of the checkpoint
+tests is caught with exactly the problems one walk over the whole log finds, and the
+first bad entry is named — also where the cut between two parts falls."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from arshjul.core.audit_parallel import verify_database
+from arshjul.core.checkpoints import checkpoint_path, read_checkpoints, verifying_key
+from models.audit_integrity import verify_log
+from tests.core.test_audit_checkpoints import TAMPERING, _drop_triggers, _sql, logged  # noqa: F401
+
+
+def _both(engine, settings):
+    """(in three parts, in one walk) against the checkpoints."""
+    checkpoints, problems = read_checkpoints(checkpoint_path(settings), verifying_key(settings))
+    assert problems == []
+    with Session(engine) as session:
+        parts = verify_database(session=session, checkpoints=checkpoints, processes=3, part_min=1)
+    with Session(engine) as session:
+        whole = verify_log(session=session, checkpoints=checkpoints)
+    return parts, whole
+
+
+def test_an_untouched_log_walked_in_parts_is_intact(logged):  # noqa: F811
+    engine, settings = logged
+    parts, whole = _both(engine, settings)
+    assert parts.intact and parts.checked == 30 and parts.head == whole.head and parts.vouched_until == 30
+
+
+@pytest.mark.parametrize(("tamper", "first_bad"), TAMPERING)
+def test_every_tampering_is_found_in_parts_as_in_one_walk(logged, tamper, first_bad):  # noqa: F811
+    engine, settings = logged
+    tamper(engine)
+    parts, whole = _both(engine, settings)
+    assert parts.first_bad_entry == first_bad
+    assert parts.problems == whole.problems and parts.checked == whole.checked and parts.head == whole.head
+
+
+def _delete_first_of_second_part(engine):
+    _drop_triggers(engine)
+    _sql(engine, "DELETE FROM audit_entry WHERE id = 11")
+
+
+def _modify_first_of_third_part(engine):
+    _drop_triggers(engine)
+    _sql(engine, "UPDATE audit_entry SET comment = 'ändrad' WHERE id = 21")
+
+
+def _modify_middle_of_second_part(engine):
+    _drop_triggers(engine)
+    _sql(engine, "UPDATE audit_entry SET actor = 'någon annan' WHERE id = 15")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "first_bad", "messages"),
+    [
+        (_delete_first_of_second_part, 11, {11: ["posten saknas"], 12: ["länken till föregående post är bruten"],
+                                            None: ["kontrollpunkt 2", "kontrollpunkt 3"]}),  # their counts
+        (_modify_first_of_third_part, 21, {21: ["postens innehåll stämmer inte"]}),
+        (_modify_middle_of_second_part, 15, {15: ["postens innehåll stämmer inte"]}),
+    ],
+    ids=["delete-at-a-cut", "modify-at-a-cut", "modify-in-the-second-part"],
+)  # fmt: skip
+def test_a_tampering_where_the_parts_meet_is_named_exactly(logged, tamper, first_bad, messages):  # noqa: F811
+    engine, settings = logged
+    tamper(engine)
+    parts, whole = _both(engine, settings)
+    assert parts.first_bad_entry == first_bad and parts.problems == whole.problems
+    found: dict[int | None, list[str]] = {}
+    for problem in parts.problems:
+        found.setdefault(problem.entry_id, []).append(problem.message)
+    assert set(found) == set(messages), parts.problems
+    for entry_id, expected in messages.items():
+        assert len(found[entry_id]) == len(expected)
+        for message, start in zip(found[entry_id], expected, strict=True):
+            assert start in message, (entry_id, found[entry_id])
