@@ -21,10 +21,12 @@ from arshjul.cli import (
     steps,
     web,
 )
+from arshjul.cli.swedish_help import install as install_swedish_help
 from arshjul.cli.usage_errors import SwedishGroup
 
 
 def create_app() -> typer.Typer:
+    install_swedish_help()
     app = typer.Typer(
         help="Årshjulet: regionens planerings- och uppföljningscykel som Prefect-flöden.",
         no_args_is_help=True,
