@@ -70,6 +70,7 @@ def step_deployment_id(mode: Mode):
 RUNS_PER_REQUEST = 100
 BULK_CREATE_ROUTE = "/deployments/{id}/create_flow_run/bulk"
 ATTEMPTS = 5
+RETRY_PAUSE = 0.5  # seconds, times the attempt's number
 
 
 class RunCreationFailed(RuntimeError):
@@ -133,7 +134,7 @@ async def _create(
                 # another writer's commit: "database is locked") is asked for again; its
                 # idempotency key makes that harmless.
                 chunk = again
-                await asyncio.sleep(0.5 * attempt)
+                await asyncio.sleep(RETRY_PAUSE * attempt)
 
         if concurrency == 1:
             for chunk in chunks:
