@@ -10,7 +10,9 @@ the Prefect database, and the load average: on a shared machine the wall time sa
 about the neighbours than about the code.
 
 Run: .venv/bin/python benchmarks/bench_cycle_start.py [--runs 3] [--units 2000] [--concurrency 0]
-(0 = the setting's default: one request at a time.)
+[--server-workers 1]. --concurrency 0 = the setting's default: one request at a time;
+--server-workers N > 1 = `prefect server start --workers N` with Redis and the services in
+a process of their own (benchmarks/multi_worker_server.py).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=0)
+    parser.add_argument("--server-workers", type=int, default=1)
     args = parser.parse_args()
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     created: list[str] = []
@@ -80,7 +83,14 @@ def main() -> None:
         from arshjul.service import PrefectServer
 
         asyncpg = make_url(prefect_url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-        server = PrefectServer(Path(tmp) / "prefect", port=free_port(), database_url=asyncpg).start()
+        if args.server_workers > 1:
+            from benchmarks.multi_worker_server import MultiWorkerPrefectServer
+
+            server = MultiWorkerPrefectServer(Path(tmp) / "prefect", asyncpg, args.server_workers).start()
+            server_pids = server.pids
+        else:
+            server = PrefectServer(Path(tmp) / "prefect", port=free_port(), database_url=asyncpg).start()
+            server_pids = [server.process.pid]
         env = dict(
             os.environ,
             PREFECT_API_URL=server.api_url,
@@ -100,7 +110,7 @@ def main() -> None:
                 created.append(app_url)
                 run_env = env | {"ARSHJUL_DATABASE_URL": app_url, "ARSHJUL_HOME": str(Path(tmp) / f"app-{number}")}
                 load = os.getloadavg()[0]
-                server_before, client_before = tree_cpu(server.process.pid), children_cpu()
+                server_before, client_before = sum(map(tree_cpu, server_pids)), children_cpu()
                 backends_before = backends_cpu(admin, prefect_url)
                 started = time.perf_counter()
                 result = subprocess.run(
@@ -112,7 +122,7 @@ def main() -> None:
                 )
                 elapsed = time.perf_counter() - started
                 client = children_cpu() - client_before
-                server_cpu = tree_cpu(server.process.pid) - server_before
+                server_cpu = sum(map(tree_cpu, server_pids)) - server_before
                 # Backends that ended meanwhile are not counted (the server's pool keeps its own).
                 backends = sum(
                     seconds - backends_before.get(pid, 0.0) for pid, seconds in backends_cpu(admin, prefect_url).items()
@@ -146,10 +156,7 @@ def main() -> None:
     )
     for label, column in (("client", 0), ("Prefect server", 1), ("its PostgreSQL backends", 2)):
         values = [row[column] for row in cpu]
-        print(
-            f"CPU, {label}: median {statistics.median(values):.1f} s "
-            f"(range {min(values):.1f}–{max(values):.1f} s)"
-        )
+        print(f"CPU, {label}: median {statistics.median(values):.1f} s (range {min(values):.1f}–{max(values):.1f} s)")
 
 
 if __name__ == "__main__":

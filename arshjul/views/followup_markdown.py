@@ -49,7 +49,9 @@ def summary_markdown(data: dict[str, Any]) -> str:
     if data["early_warning"]:
         lines += ["## Tidig varning", "", "| Mål | Varför | Ansvarig |", "|---|---|---|"]
         for row in data["early_warning"]:
-            lines.append(f"| {table_cell(row['name'])} | {row['reason_text']} | {table_cell(row['official_name'] or '–')} |")
+            lines.append(
+                f"| {table_cell(row['name'])} | {row['reason_text']} | {table_cell(row['official_name'] or '–')} |"
+            )
         lines.append("")
     lines += ["## Röda och gula", ""]
     attention = sorted(data["attention"], key=lambda row: (row["status"] != "rod", row["level"]))

@@ -89,7 +89,9 @@ def test_the_bulk_route_is_served_and_takes_our_requests_whole():
         for route in deployments.router.routes
         for method in getattr(route, "methods", ())
     }
-    assert (BULK_CREATE_ROUTE, "POST") in served, f"Prefect no longer serves POST {BULK_CREATE_ROUTE}: adapt tasks/flow_runs.py"
+    assert (BULK_CREATE_ROUTE, "POST") in served, (
+        f"Prefect no longer serves POST {BULK_CREATE_ROUTE}: adapt tasks/flow_runs.py"
+    )
     assert deployments.BULK_CREATE_LIMIT >= RUNS_PER_REQUEST
 
 
@@ -123,9 +125,21 @@ def test_a_bulk_created_run_is_the_run_create_flow_run_from_deployment_makes(cyc
         single = client.read_flow_run(single.id)
         try:
             fields = (
-                "name", "flow_id", "deployment_id", "deployment_version", "parameters", "work_queue_name",
-                "work_queue_id", "work_pool_name", "job_variables", "infrastructure_document_id", "context",
-                "empirical_policy", "parent_task_run_id", "created_by", "auto_scheduled",
+                "name",
+                "flow_id",
+                "deployment_id",
+                "deployment_version",
+                "parameters",
+                "work_queue_name",
+                "work_queue_id",
+                "work_pool_name",
+                "job_variables",
+                "infrastructure_document_id",
+                "context",
+                "empirical_policy",
+                "parent_task_run_id",
+                "created_by",
+                "auto_scheduled",
             )
             assert {name: getattr(bulk, name) for name in fields} == {name: getattr(single, name) for name in fields}
             assert sorted(bulk.tags) == sorted(single.tags)
