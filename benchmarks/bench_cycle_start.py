@@ -4,8 +4,15 @@ PostgreSQL, with the app database on PostgreSQL too — the production topology.
 gets a fresh app database (so a fresh cycle identity, and 4,412 new runs on the same
 Prefect server); the figure is the whole command as a user runs it. Target: < 60 s.
 
-Run: .venv/bin/python benchmarks/bench_cycle_start.py [--runs 3] [--concurrency 0]
-(0 = the setting's default: one at a time.)
+Besides the wall time it prints the CPU seconds of the `arshjul` process (the client),
+of the Prefect server process (with its children) and of the PostgreSQL backends serving
+the Prefect database, and the load average: on a shared machine the wall time says more
+about the neighbours than about the code.
+
+Run: .venv/bin/python benchmarks/bench_cycle_start.py [--runs 3] [--units 2000] [--concurrency 0]
+[--server-workers 1]. --concurrency 0 = the setting's default: one request at a time;
+--server-workers N > 1 = `prefect server start --workers N` with Redis and the services in
+a process of their own (benchmarks/multi_worker_server.py).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_plan import generate  # noqa: E402
+from benchmarks.support import children_cpu, free_port, process_cpu, tree_cpu  # noqa: E402
 
 ADMIN_URL = os.environ.get("ARSHJUL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -42,12 +50,19 @@ def drop(admin, url: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def backends_cpu(admin, url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `url`'s database."""
+    with admin.connect() as connection:
+        pids = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": make_url(url).database}
+        ).scalars()
+        seconds = {}
+        for pid in pids:
+            try:
+                seconds[pid] = process_cpu(pid)
+            except FileNotFoundError:
+                continue
+    return seconds
 
 
 def main() -> None:
@@ -55,6 +70,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=0)
+    parser.add_argument("--server-workers", type=int, default=1)
     args = parser.parse_args()
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     created: list[str] = []
@@ -67,7 +83,14 @@ def main() -> None:
         from arshjul.service import PrefectServer
 
         asyncpg = make_url(prefect_url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-        server = PrefectServer(Path(tmp) / "prefect", port=free_port(), database_url=asyncpg).start()
+        if args.server_workers > 1:
+            from benchmarks.multi_worker_server import MultiWorkerPrefectServer
+
+            server = MultiWorkerPrefectServer(Path(tmp) / "prefect", asyncpg, args.server_workers).start()
+            server_pids = server.pids
+        else:
+            server = PrefectServer(Path(tmp) / "prefect", port=free_port(), database_url=asyncpg).start()
+            server_pids = [server.process.pid]
         env = dict(
             os.environ,
             PREFECT_API_URL=server.api_url,
@@ -81,11 +104,14 @@ def main() -> None:
                 "run_step.to_deployment(name='arshjul', description='benchmark').apply()"
             )
             subprocess.run([sys.executable, "-c", register], env=env, cwd=ROOT, check=True)
-            seconds, counts = [], []
+            seconds, counts, cpu = [], [], []
             for number in range(args.runs):
                 app_url = database(admin, "bench_app")
                 created.append(app_url)
                 run_env = env | {"ARSHJUL_DATABASE_URL": app_url, "ARSHJUL_HOME": str(Path(tmp) / f"app-{number}")}
+                load = os.getloadavg()[0]
+                server_before, client_before = sum(map(tree_cpu, server_pids)), children_cpu()
+                backends_before = backends_cpu(admin, prefect_url)
                 started = time.perf_counter()
                 result = subprocess.run(
                     [str(ROOT / ".venv" / "bin" / "arshjul"), "cycle", "start", "2027"],
@@ -95,6 +121,12 @@ def main() -> None:
                     text=True,
                 )
                 elapsed = time.perf_counter() - started
+                client = children_cpu() - client_before
+                server_cpu = sum(map(tree_cpu, server_pids)) - server_before
+                # Backends that ended meanwhile are not counted (the server's pool keeps its own).
+                backends = sum(
+                    seconds - backends_before.get(pid, 0.0) for pid, seconds in backends_cpu(admin, prefect_url).items()
+                )
                 if result.returncode != 0:
                     raise SystemExit(f"cycle start failed:\n{result.stdout}\n{result.stderr}")
                 engine = create_engine(app_url)
@@ -105,7 +137,13 @@ def main() -> None:
                 engine.dispose()
                 seconds.append(elapsed)
                 counts.append(runs)
-                print(f"run {number + 1}: {elapsed:.1f} s, {runs} step runs created", flush=True)
+                cpu.append((client, server_cpu, backends))
+                print(
+                    f"run {number + 1}: {elapsed:.1f} s, {runs} step runs created; CPU s: client {client:.1f}, "
+                    f"Prefect server {server_cpu:.1f}, its PostgreSQL backends {backends:.1f}; "
+                    f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
         finally:
             server.stop()
             for url in created:
@@ -116,6 +154,9 @@ def main() -> None:
         f"`arshjul cycle start 2027`: median {statistics.median(seconds):.1f} s "
         f"(range {min(seconds):.1f}–{max(seconds):.1f} s, {len(seconds)} runs; target < 60 s)"
     )
+    for label, column in (("client", 0), ("Prefect server", 1), ("its PostgreSQL backends", 2)):
+        values = [row[column] for row in cpu]
+        print(f"CPU, {label}: median {statistics.median(values):.1f} s (range {min(values):.1f}–{max(values):.1f} s)")
 
 
 if __name__ == "__main__":

@@ -38,13 +38,13 @@ def cycle_start(year: Annotated[int, typer.Argument(help="Planåret, t.ex. 2027.
     require_prefect()
     from flows.start_cycle import start_cycle
     from models.planned import PlanningError
-    from tasks.flow_runs import DeploymentMissing
+    from tasks.flow_runs import DeploymentMissing, RunCreationFailed
 
     try:
         summary = start_cycle(year)
     except PlanningError as exc:
         print_issues(f"Cykel {year} kan inte planeras:", exc.issues)
-    except DeploymentMissing as exc:
+    except (DeploymentMissing, RunCreationFailed) as exc:
         fail(str(exc))
     from tasks.reconcile import ensure_zombie_detection
 

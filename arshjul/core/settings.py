@@ -171,10 +171,11 @@ class Settings(BaseSettings):
     checkpoint_dir: Path | None = None  # default: home/kontrollpunkter
     checkpoint_key: Path | None = None  # default: home/kontrollpunkt-nyckel.pem
 
-    # How many step runs `cycle start` creates at once (requests in flight). 0 = one at a
-    # time: the embedded server is on SQLite (one writer at a time), and against a server
-    # on PostgreSQL on this 2-core machine 16 at once measured slower than one at a time
-    # (README, Benchmarks). Set it where the Prefect server has cores to spare.
+    # How many creation requests `cycle start` keeps in flight (each asks the Prefect
+    # server for up to 100 step runs, tasks/flow_runs.py). 0 = one at a time: the embedded
+    # server is on SQLite (one writer at a time), and against a server on PostgreSQL on
+    # this 2-core machine more in flight bought nothing (README, Benchmarks). Set it where
+    # the Prefect server has cores to spare.
     run_creation_concurrency: int = Field(default=0, ge=0, le=64)
 
     @model_validator(mode="after")
