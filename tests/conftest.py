@@ -170,3 +170,30 @@ def stored_step(engine, key: str) -> StepInstance:
 def step_id(engine, key: str) -> int:
     with Session(engine) as session:
         return session.exec(select(StepInstance.id).where(StepInstance.key == key)).one()
+
+
+class OfficeHoursClock:
+    """Real time, moved to 10:00 Stockholm on the next working day: for tests through the
+    real Prefect server whose mail must go out at once (outside working hours it would
+    wait for the next morning), whatever the hour or day the suite runs."""
+
+    def __init__(self, calendar):
+        day = dt.date.today()
+        while not calendar.is_working_day(day):
+            day += dt.timedelta(days=1)
+        start = calendar.at_start_of_day(day).in_timezone("UTC").add(hours=2)
+        self._offset = dt.datetime.fromtimestamp(start.timestamp(), dt.UTC) - dt.datetime.now(dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self._offset
+
+
+@pytest.fixture
+def office_hours(small_definition):
+    from arshjul.core import clock
+
+    previous = clock.use(OfficeHoursClock(small_definition.organisation.calendar))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        clock.use(previous)

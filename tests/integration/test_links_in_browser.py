@@ -43,7 +43,7 @@ def step_link(message) -> str:
     return link
 
 
-def test_owner_submits_and_decider_approves_from_their_mails(prefect_ui, tmp_path, monkeypatch):
+def test_owner_submits_and_decider_approves_from_their_mails(prefect_ui, tmp_path, monkeypatch, office_hours):
     ensure_chromium()
     import uvicorn
     from playwright.sync_api import sync_playwright

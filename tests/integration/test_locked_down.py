@@ -98,19 +98,30 @@ def test_fifty_resumes_during_a_running_simulation_meet_no_server_error(locked_s
                 for _ in range(50)
             ]
         outcome: dict = {}
+        statuses: list[int] = []
+        resumed = threading.Condition()
+        months = []
+
+        def keep_pace(message: str) -> None:
+            """Once a simulated month: wait until ten more resumes have been sent, so the
+            resumes meet a running simulation however fast or slow the machine is."""
+            months.append(message)
+            with resumed:
+                resumed.wait_for(lambda: len(statuses) >= min(50, 10 * len(months)), timeout=120)
 
         def simulate():
-            outcome["summary"] = Simulation(2027, seed=3).run()
+            outcome["summary"] = Simulation(2027, seed=3, progress=keep_pace).run()
 
         # Prefect's settings live in context variables, which a new thread does not inherit.
         simulation = threading.Thread(target=contextvars.copy_context().run, args=(simulate,))
         simulation.start()
-        statuses = []
         try:
-            time.sleep(3)  # the simulation's runs are executing and writing
             with httpx.Client(headers=headers(), timeout=120) as http:
                 for flow_run_id in waiting:
-                    statuses.append(http.post(f"{api}/flow_runs/{flow_run_id}/resume", json={}).status_code)
+                    status = http.post(f"{api}/flow_runs/{flow_run_id}/resume", json={}).status_code
+                    with resumed:
+                        statuses.append(status)
+                        resumed.notify_all()
                     time.sleep(0.2)
             still_running = simulation.is_alive()
         finally:
