@@ -51,7 +51,7 @@ from models.states import Action, step_is_done
 from models.tables import AuditEntry, Cycle, Mode, StepInstance, StepState
 from tasks.artifacts import publish_status
 from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
-from tasks.mail import deliver
+from tasks.mail import deliver, release_orphaned_claims
 from tasks.reconcile import reconcile_cycle
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
@@ -225,9 +225,12 @@ class Simulation:
     # -- the year ----------------------------------------------------------------------
 
     def reconcile(self, cycle_id: int, deployment_id) -> None:
-        """At every start: heal what a crash (or a hand in the Prefect UI) left out of line
-        with the app database, then execute what waits. Nothing executes this cycle's
+        """At every start: give back the mail claims a killed process left, heal what a
+        crash (or a hand in the Prefect UI) left out of line with the app database, then
+        execute what waits. Nothing executes this cycle's
         runs but this process, so a run still Running has lost its process."""
+        # Nothing else sends a simulation's mail either: a claim on it is a killed sender's.
+        release_orphaned_claims(MODE)
         healed = reconcile_cycle(cycle_id, orphaned=True)
         if healed:
             self.progress(f"Avstämning: {len(healed.heals)} körningar eller svar rättade efter ett avbrott")
