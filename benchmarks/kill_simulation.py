@@ -84,11 +84,18 @@ def outcome(database: Path) -> dict:
                 "FROM step_instance"
             )
         }
-        mails = {key for (key,) in connection.execute("SELECT key FROM outbox")}
+        # An audit checkpoint's mail is keyed by the checkpoint's last entry id as well as
+        # its moment; a killed run's log also holds the reconciler's entries (audited by
+        # design), so its checkpoints are compared by their moment.
+        mails = {
+            f"{kind}:{key.rsplit('@', 1)[-1]}" if kind == "checkpoint" else key
+            for key, kind in connection.execute("SELECT key, kind FROM outbox")
+        }
         unsent = [
             f"{key} ({state}: {error or ''})"[:200]
             for key, state, error in connection.execute(
-                "SELECT key, state, last_error FROM outbox WHERE state != 'sent'"
+                # Folded rows are never sent by themselves: the recipient's digest reports them.
+                "SELECT key, state, last_error FROM outbox WHERE state NOT IN ('sent', 'folded')"
             )
         ]
         runs = [run for (run,) in connection.execute("SELECT flow_run_id FROM step_instance") if run]

@@ -254,8 +254,11 @@ class Simulation:
             ).all()
         self.people.plan(list(steps), today)
 
+    def moment(self, day: dt.date, hour: int) -> dt.datetime:
+        return self.calendar.at_start_of_day(day).replace(hour=hour).in_timezone("UTC")
+
     def at(self, clock: SimulatedClock, day: dt.date, hour: int) -> None:
-        moment = self.calendar.at_start_of_day(day).replace(hour=hour).in_timezone("UTC")
+        moment = self.moment(day, hour)
         if moment > clock.now():
             clock.set(moment)
 
@@ -300,6 +303,10 @@ class Simulation:
         # A continued simulation plays the day it stopped on again (every part of a day
         # is idempotent), so what a crash cut short of that day still happens on it.
         day = self.calendar.local_date(clock.now()) - dt.timedelta(days=1 if self.resumed else 0)
+        # ... all but its morning sweep, once the clock had passed it: the sweep reads the
+        # steps and the day's news, and what the day's later hours had done would make it
+        # remind, escalate or write digests the first run did not (its own were written).
+        swept_until = clock.now() if self.resumed else None
         last_month = None
         days = 0
         progress = Progress(self.calendar, self.latest_date(cycle_id))
@@ -315,8 +322,9 @@ class Simulation:
                 continue
             days += 1
             progress.check(day, remaining)
-            self.at(clock, day, 7)
-            tag_overdue_runs(sweep(day, mode=MODE)["newly_overdue"])  # as the live sweep: slipped steps tagged
+            if swept_until is None or swept_until <= self.moment(day, 7):
+                self.at(clock, day, 7)
+                tag_overdue_runs(sweep(day, mode=MODE)["newly_overdue"])  # as the live sweep: slipped steps tagged
             self.wake_waiting_runs()
             self.at(clock, day, 8)
             # Runs are created when the simulated clock reaches their opening and executed
