@@ -45,10 +45,10 @@ from flows.run_step import run_step
 from flows.simulated_people import Intent, SimulatedPeople, answer_as_simulation
 from flows.simulation_outcome import Progress, SimulationSummary, summarise
 from models.cycles import store_cycle
-from models.dependencies import unfinished_dependencies
+from models.dependencies import dependencies_by_step, unfinished
 from models.people import load_directory
 from models.states import Action, step_is_done
-from models.tables import AuditEntry, Cycle, Mode, StepInstance, StepState
+from models.tables import AuditEntry, Cycle, Mode, StepInstance, StepState, stored_id
 from tasks.artifacts import publish_status
 from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
 from tasks.mail import deliver, release_orphaned_claims
@@ -65,6 +65,10 @@ def register_simulation_deployment():
     return run_step.to_deployment(
         name=STEP_DEPLOYMENT[MODE], description="Stegkörningar för `arshjul simulate`; körs av simuleringen själv."
     ).apply()
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Simulation:
@@ -125,11 +129,18 @@ class Simulation:
         )
         return [str(run.id) for run in runs]
 
-    def act(self, intents: list[Intent], deployment_id, today: dt.date) -> None:
-        """People fill in their steps' forms. Each round resumes the runs one by one from
-        this thread, then executes them in parallel: the resume endpoint reads and then
-        writes in one transaction, and on SQLite it fails with "database is locked" (and
-        the client backs off) whenever runs write at the same moment."""
+    def act(self, intents: list[Intent], deployment_id, today: dt.date, moment: dt.datetime, later: dt.date) -> None:
+        """People fill in their steps' forms at `moment` (the round's time of day). Each
+        round resumes the runs one by one from this thread, then executes them in
+        parallel: the resume endpoint reads and then writes in one transaction, and on
+        SQLite it fails with "database is locked" (and the client backs off) whenever
+        runs write at the same moment.
+
+        A step, or a step it needs, that changed at `moment` or after is judged as at
+        `moment`: a run restarted after a kill replays the day with what the killed run's
+        later hours did already stored; an unkilled year had not planned that intent yet
+        (it tries again `later`: the day's next round, or the next working day), and had
+        not finished that dependency yet."""
         if not intents:
             return
         with Session(runtime.engine()) as session:
@@ -141,14 +152,22 @@ class Simulation:
             )
         done_before = self.done_count()
         tomorrow = self.calendar.add_working_days(today, 1)
+        first_pass = True
         while attempts:
             resumed = []
             for instance_id in list(attempts):
                 intent, wrong = attempts[instance_id].pop(0)
                 with Session(runtime.engine()) as session:
                     step = session.get(StepInstance, instance_id)
+                if first_pass and _utc(step.updated_at) >= moment:
+                    self.people.try_again(intent, later)
+                    del attempts[instance_id]
+                    continue
+                # The first pass judges the dependencies as at the round's start; a second
+                # attempt (after a refused first) comes after the round's executions.
+                before = moment if first_pass else None
                 accepted = False
-                if self.ready_for(step, intent) and step.flow_run_id in self.showing_form:
+                if self.ready_for(step, intent, before=before) and step.flow_run_id in self.showing_form:
                     if intent.action is Action.submit and not wrong:  # a follow-up step's goals first
                         self.people.report_goals(step)
                     form = self.people.form_for(step, intent, directory, today, wrong=wrong)
@@ -164,6 +183,7 @@ class Simulation:
                 if not attempts[instance_id]:
                     del attempts[instance_id]
             self.execute_all(resumed)
+            first_pass = False
         self.wake_ready(deployment_id, done_before)
 
     def done_count(self) -> int:
@@ -213,13 +233,17 @@ class Simulation:
         ]
         self.execute_all(resume_waiting_runs(candidates))
 
-    def ready_for(self, step: StepInstance, intent: Intent) -> bool:
+    def ready_for(self, step: StepInstance, intent: Intent, *, before: dt.datetime | None = None) -> bool:
+        """Whether the person can act now; with `before`, a dependency finished at that
+        moment or later counts as unfinished."""
         state = StepState(step.state)
         if intent.action is Action.submit:
             if state not in (StepState.open, StepState.returned):
                 return False
+            step_id = stored_id(step)
             with Session(runtime.engine()) as session:
-                return not unfinished_dependencies(step, session=session)
+                needs = dependencies_by_step([step_id], session=session)[step_id]
+            return not unfinished(needs) and (before is None or all(_utc(need.updated_at) < before for need in needs))
         return state is StepState.submitted and not step_is_done(step)
 
     # -- the year ----------------------------------------------------------------------
@@ -343,10 +367,11 @@ class Simulation:
             deliver(MODE)
             self.plan_people(cycle_id, day)
             self.at(clock, day, 10)
-            self.act(self.people.due_on(day), deployment_id, day)
+            self.act(self.people.due_on(day), deployment_id, day, self.moment(day, 10), day)
             self.plan_people(cycle_id, day)  # decisions wanted on submissions made today
             self.at(clock, day, 14)
-            self.act(self.people.due_on(day), deployment_id, day)
+            tomorrow = self.calendar.add_working_days(day, 1)
+            self.act(self.people.due_on(day), deployment_id, day, self.moment(day, 14), tomorrow)
             self.at(clock, day, 16)
             deliver(MODE)
             if last_month != (day.year, day.month):
