@@ -43,6 +43,7 @@ from flows.daily_sweep import sweep, tag_overdue_runs
 from flows.in_process import execute_step_run, in_process_execution, thread_client
 from flows.run_step import run_step
 from flows.simulated_people import Intent, SimulatedPeople, answer_as_simulation
+from flows.simulation_clock import clock_file, keep_time, kept_time
 from flows.simulation_outcome import Progress, SimulationSummary, summarise
 from models.cycles import store_cycle
 from models.dependencies import dependencies_by_step, unfinished
@@ -285,6 +286,7 @@ class Simulation:
         moment = self.moment(day, hour)
         if moment > clock.now():
             clock.set(moment)
+            keep_time(self.clock_path, moment)
 
     def run(self) -> SimulationSummary:
         started = time.perf_counter()
@@ -298,6 +300,9 @@ class Simulation:
                 if existing
                 else None
             )
+        kept = kept_time(clock_file(existing)) if existing and resume_from else None
+        if kept and resume_from and kept > _utc(resume_from):
+            resume_from = kept
         from models.planning import plan_cycle
 
         first_opening = min(step.opens for step in plan_cycle(self.definition, self.year))
@@ -317,9 +322,11 @@ class Simulation:
 
     def _run(self, clock: SimulatedClock, started: float) -> SimulationSummary:
         with session_scope(runtime.engine()) as session:
-            cycle_id = store_cycle(
+            cycle = store_cycle(
                 self.definition, self.year, session=session, now=clock.now(), mode=MODE, source="simulering"
-            ).cycle.id
+            ).cycle
+            cycle_id = cycle.id
+            self.clock_path = clock_file(cycle)
         self.cycle_id = cycle_id
         deployment_id = register_simulation_deployment()
         self.reconcile(cycle_id, deployment_id)
