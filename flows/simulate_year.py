@@ -131,17 +131,12 @@ class Simulation:
         return [str(run.id) for run in runs]
 
     def act(self, intents: list[Intent], deployment_id, today: dt.date, moment: dt.datetime, later: dt.date) -> None:
-        """People fill in their steps' forms at `moment` (the round's time of day). Each
-        round resumes the runs one by one from this thread, then executes them in
-        parallel: the resume endpoint reads and then writes in one transaction, and on
-        SQLite it fails with "database is locked" (and the client backs off) whenever
-        runs write at the same moment.
-
-        A step, or a step it needs, that changed at `moment` or after is judged as at
-        `moment`: a run restarted after a kill replays the day with what the killed run's
-        later hours did already stored; an unkilled year had not planned that intent yet
-        (it tries again `later`: the day's next round, or the next working day), and had
-        not finished that dependency yet."""
+        """People fill in their steps' forms at `moment` (the round's time of day), resumed
+        one by one from this thread (on SQLite the resume endpoint fails with "database is
+        locked" whenever runs write at the same moment), then executed in parallel.
+        Steps changed at `moment` or later are judged as at `moment`: a restart replays
+        the day with the killed run's later hours stored; an unkilled year had not planned
+        that intent yet (tried again `later`) nor finished that dependency."""
         if not intents:
             return
         with Session(runtime.engine()) as session:
@@ -164,9 +159,7 @@ class Simulation:
                     self.people.try_again(intent, later)
                     del attempts[instance_id]
                     continue
-                # The first pass judges the dependencies as at the round's start; a second
-                # attempt (after a refused first) comes after the round's executions.
-                before = moment if first_pass else None
+                before = moment if first_pass else None  # a second attempt follows the round's executions
                 accepted = False
                 if self.ready_for(step, intent, before=before) and step.flow_run_id in self.showing_form:
                     if intent.action is Action.submit and not wrong:  # a follow-up step's goals first
@@ -252,9 +245,8 @@ class Simulation:
     def reconcile(self, cycle_id: int, deployment_id) -> None:
         """At every start: give back the mail claims a killed process left, heal what a
         crash (or a hand in the Prefect UI) left out of line with the app database, then
-        execute what waits. Nothing executes this cycle's
-        runs but this process, so a run still Running has lost its process."""
-        # Nothing else sends a simulation's mail either: a claim on it is a killed sender's.
+        execute what waits. Nothing else executes this cycle's runs or sends its mail, so
+        a run still Running has lost its process, and a claim is a killed sender's."""
         release_orphaned_claims(MODE)
         healed = reconcile_cycle(cycle_id, orphaned=True)
         if healed:
@@ -334,9 +326,8 @@ class Simulation:
         # A continued simulation plays the day it stopped on again (every part of a day
         # is idempotent), so what a crash cut short of that day still happens on it.
         day = self.calendar.local_date(clock.now()) - dt.timedelta(days=1 if self.resumed else 0)
-        # ... all but its morning sweep, once the clock had passed it: the sweep reads the
-        # steps and the day's news, and what the day's later hours had done would make it
-        # remind, escalate or write digests the first run did not (its own were written).
+        # ... but not its morning sweep once the clock had passed it: the day's later hours
+        # would make it remind or write digests the first run did not.
         swept_until = clock.now() if self.resumed else None
         last_month = None
         days = 0
