@@ -43,15 +43,16 @@ from flows.daily_sweep import sweep, tag_overdue_runs
 from flows.in_process import execute_step_run, in_process_execution, thread_client
 from flows.run_step import run_step
 from flows.simulated_people import Intent, SimulatedPeople, answer_as_simulation
+from flows.simulation_clock import clock_file, keep_time, kept_time
 from flows.simulation_outcome import Progress, SimulationSummary, summarise
 from models.cycles import store_cycle
-from models.dependencies import unfinished_dependencies
+from models.dependencies import dependencies_by_step, unfinished
 from models.people import load_directory
 from models.states import Action, step_is_done
-from models.tables import AuditEntry, Cycle, Mode, StepInstance, StepState
+from models.tables import AuditEntry, Cycle, Mode, StepInstance, StepState, stored_id
 from tasks.artifacts import publish_status
 from tasks.flow_runs import STEP_DEPLOYMENT, create_step_runs
-from tasks.mail import deliver
+from tasks.mail import deliver, release_orphaned_claims
 from tasks.reconcile import reconcile_cycle
 from tasks.steps import resume_waiting_runs, waiting_dependents_of_done_steps
 
@@ -65,6 +66,10 @@ def register_simulation_deployment():
     return run_step.to_deployment(
         name=STEP_DEPLOYMENT[MODE], description="Stegkörningar för `arshjul simulate`; körs av simuleringen själv."
     ).apply()
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Simulation:
@@ -125,11 +130,13 @@ class Simulation:
         )
         return [str(run.id) for run in runs]
 
-    def act(self, intents: list[Intent], deployment_id, today: dt.date) -> None:
-        """People fill in their steps' forms. Each round resumes the runs one by one from
-        this thread, then executes them in parallel: the resume endpoint reads and then
-        writes in one transaction, and on SQLite it fails with "database is locked" (and
-        the client backs off) whenever runs write at the same moment."""
+    def act(self, intents: list[Intent], deployment_id, today: dt.date, moment: dt.datetime, later: dt.date) -> None:
+        """People fill in their steps' forms at `moment` (the round's time of day), resumed
+        one by one from this thread (on SQLite the resume endpoint fails with "database is
+        locked" whenever runs write at the same moment), then executed in parallel.
+        Steps changed at `moment` or later are judged as at `moment`: a restart replays
+        the day with the killed run's later hours stored; an unkilled year had not planned
+        that intent yet (tried again `later`) nor finished that dependency."""
         if not intents:
             return
         with Session(runtime.engine()) as session:
@@ -141,14 +148,20 @@ class Simulation:
             )
         done_before = self.done_count()
         tomorrow = self.calendar.add_working_days(today, 1)
+        first_pass = True
         while attempts:
             resumed = []
             for instance_id in list(attempts):
                 intent, wrong = attempts[instance_id].pop(0)
                 with Session(runtime.engine()) as session:
                     step = session.get(StepInstance, instance_id)
+                if first_pass and _utc(step.updated_at) >= moment:
+                    self.people.try_again(intent, later)
+                    del attempts[instance_id]
+                    continue
+                before = moment if first_pass else None  # a second attempt follows the round's executions
                 accepted = False
-                if self.ready_for(step, intent) and step.flow_run_id in self.showing_form:
+                if self.ready_for(step, intent, before=before) and step.flow_run_id in self.showing_form:
                     if intent.action is Action.submit and not wrong:  # a follow-up step's goals first
                         self.people.report_goals(step)
                     form = self.people.form_for(step, intent, directory, today, wrong=wrong)
@@ -164,6 +177,7 @@ class Simulation:
                 if not attempts[instance_id]:
                     del attempts[instance_id]
             self.execute_all(resumed)
+            first_pass = False
         self.wake_ready(deployment_id, done_before)
 
     def done_count(self) -> int:
@@ -213,21 +227,27 @@ class Simulation:
         ]
         self.execute_all(resume_waiting_runs(candidates))
 
-    def ready_for(self, step: StepInstance, intent: Intent) -> bool:
+    def ready_for(self, step: StepInstance, intent: Intent, *, before: dt.datetime | None = None) -> bool:
+        """Whether the person can act now; with `before`, a dependency finished at that
+        moment or later counts as unfinished."""
         state = StepState(step.state)
         if intent.action is Action.submit:
             if state not in (StepState.open, StepState.returned):
                 return False
+            step_id = stored_id(step)
             with Session(runtime.engine()) as session:
-                return not unfinished_dependencies(step, session=session)
+                needs = dependencies_by_step([step_id], session=session)[step_id]
+            return not unfinished(needs) and (before is None or all(_utc(need.updated_at) < before for need in needs))
         return state is StepState.submitted and not step_is_done(step)
 
     # -- the year ----------------------------------------------------------------------
 
     def reconcile(self, cycle_id: int, deployment_id) -> None:
-        """At every start: heal what a crash (or a hand in the Prefect UI) left out of line
-        with the app database, then execute what waits. Nothing executes this cycle's
-        runs but this process, so a run still Running has lost its process."""
+        """At every start: give back the mail claims a killed process left, heal what a
+        crash (or a hand in the Prefect UI) left out of line with the app database, then
+        execute what waits. Nothing else executes this cycle's runs or sends its mail, so
+        a run still Running has lost its process, and a claim is a killed sender's."""
+        release_orphaned_claims(MODE)
         healed = reconcile_cycle(cycle_id, orphaned=True)
         if healed:
             self.progress(f"Avstämning: {len(healed.heals)} körningar eller svar rättade efter ett avbrott")
@@ -251,10 +271,14 @@ class Simulation:
             ).all()
         self.people.plan(list(steps), today)
 
+    def moment(self, day: dt.date, hour: int) -> dt.datetime:
+        return self.calendar.at_start_of_day(day).replace(hour=hour).in_timezone("UTC")
+
     def at(self, clock: SimulatedClock, day: dt.date, hour: int) -> None:
-        moment = self.calendar.at_start_of_day(day).replace(hour=hour).in_timezone("UTC")
+        moment = self.moment(day, hour)
         if moment > clock.now():
             clock.set(moment)
+            keep_time(self.clock_path, moment)
 
     def run(self) -> SimulationSummary:
         started = time.perf_counter()
@@ -268,6 +292,9 @@ class Simulation:
                 if existing
                 else None
             )
+        kept = kept_time(clock_file(existing)) if existing and resume_from else None
+        if kept and resume_from and kept > _utc(resume_from):
+            resume_from = kept
         from models.planning import plan_cycle
 
         first_opening = min(step.opens for step in plan_cycle(self.definition, self.year))
@@ -287,9 +314,11 @@ class Simulation:
 
     def _run(self, clock: SimulatedClock, started: float) -> SimulationSummary:
         with session_scope(runtime.engine()) as session:
-            cycle_id = store_cycle(
+            cycle = store_cycle(
                 self.definition, self.year, session=session, now=clock.now(), mode=MODE, source="simulering"
-            ).cycle.id
+            ).cycle
+            cycle_id = cycle.id
+            self.clock_path = clock_file(cycle)
         self.cycle_id = cycle_id
         deployment_id = register_simulation_deployment()
         self.reconcile(cycle_id, deployment_id)
@@ -297,6 +326,9 @@ class Simulation:
         # A continued simulation plays the day it stopped on again (every part of a day
         # is idempotent), so what a crash cut short of that day still happens on it.
         day = self.calendar.local_date(clock.now()) - dt.timedelta(days=1 if self.resumed else 0)
+        # ... but not its morning sweep once the clock had passed it: the day's later hours
+        # would make it remind or write digests the first run did not.
+        swept_until = clock.now() if self.resumed else None
         last_month = None
         days = 0
         progress = Progress(self.calendar, self.latest_date(cycle_id))
@@ -312,8 +344,9 @@ class Simulation:
                 continue
             days += 1
             progress.check(day, remaining)
-            self.at(clock, day, 7)
-            tag_overdue_runs(sweep(day, mode=MODE)["newly_overdue"])  # as the live sweep: slipped steps tagged
+            if swept_until is None or swept_until <= self.moment(day, 7):
+                self.at(clock, day, 7)
+                tag_overdue_runs(sweep(day, mode=MODE)["newly_overdue"])  # as the live sweep: slipped steps tagged
             self.wake_waiting_runs()
             self.at(clock, day, 8)
             # Runs are created when the simulated clock reaches their opening and executed
@@ -332,10 +365,11 @@ class Simulation:
             deliver(MODE)
             self.plan_people(cycle_id, day)
             self.at(clock, day, 10)
-            self.act(self.people.due_on(day), deployment_id, day)
+            self.act(self.people.due_on(day), deployment_id, day, self.moment(day, 10), day)
             self.plan_people(cycle_id, day)  # decisions wanted on submissions made today
             self.at(clock, day, 14)
-            self.act(self.people.due_on(day), deployment_id, day)
+            tomorrow = self.calendar.add_working_days(day, 1)
+            self.act(self.people.due_on(day), deployment_id, day, self.moment(day, 14), tomorrow)
             self.at(clock, day, 16)
             deliver(MODE)
             if last_month != (day.year, day.month):

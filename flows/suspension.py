@@ -5,6 +5,11 @@ with a message (what the step waits for, in Swedish), so the UI tells the truth 
 cycle. Everything else follows Prefect's own implementation: a stable `key` per wait, so
 that a run re-executed after its resume finds the answer to that wait instead of
 suspending again; no timeout, so a step can wait for weeks.
+
+One thing differs from Prefect's order: the form (its schema, which the Resume endpoint
+validates every answer against) is saved *before* the run is suspended. Saved after,
+a process killed between the two left a run Suspended with a form that no Resume can
+ever answer ("Run input schema not found"): the step stood open for good.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import TypeVar
 import orjson
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.context import FlowRunContext
-from prefect.exceptions import Abort, Pause
+from prefect.exceptions import Abort, Pause, PrefectHTTPStatusError
 from prefect.input import keyset_from_paused_state
 from prefect.input.run_input import RunInput
 from prefect.states import Paused
@@ -55,6 +60,9 @@ def suspend_step(
     # The engine's own client when it has one: a new client costs more than the call.
     engine_client = context.client if isinstance(context.client, SyncPrefectClient) else None
     with nullcontext(engine_client) if engine_client else get_client(sync_client=True) as client:
+        if form is not None:
+            # Before the suspension: a run never waits for a form Prefect cannot take.
+            save_form(form, keyset, client, flow_run_id)
         try:
             state = propose_state_sync(client=client, state=proposed, flow_run_id=flow_run_id)
         except Abort as exc:
@@ -65,8 +73,6 @@ def suspend_step(
             return form.load(keyset) if form is not None else None
         if not state.is_paused():
             raise RuntimeError(f"the step run cannot be suspended; the API answered {state!r}")
-        if form is not None:
-            save_form(form, keyset, client, flow_run_id)
     mark_flow_run_suspension_requested(flow_run_id, state)
     raise Pause(state=state)
 
@@ -77,9 +83,16 @@ def save_form(form: type[RunInput], keyset: dict, client: SyncPrefectClient, flo
     schema = (
         create_v2_schema(form.__name__, model_base=form) if is_v2_model(form) else form.model_json_schema(by_alias=True)
     )
-    client.create_flow_run_input(flow_run_id=flow_run_id, key=keyset["schema"], value=orjson.dumps(schema).decode())
     description = form._description if isinstance(form._description, str) else None
+    values = [(keyset["schema"], orjson.dumps(schema).decode())]
     if description:
-        client.create_flow_run_input(
-            flow_run_id=flow_run_id, key=keyset["description"], value=orjson.dumps(description).decode()
-        )
+        values.append((keyset["description"], orjson.dumps(description).decode()))
+    for key, value in values:
+        try:
+            client.create_flow_run_input(flow_run_id=flow_run_id, key=key, value=value)
+        except PrefectHTTPStatusError as exc:
+            if exc.response.status_code != 409:
+                raise
+            # Saved by an earlier execution of this wait (the run is re-executed after its
+            # Resume): the description went with the schema.
+            return

@@ -12,7 +12,10 @@ here, with the source `avstämning`. What can be out of line:
   nudge was lost): rescheduled, so it completes;
 - an input Prefect accepted (the Resume) that the app never recorded: the reconciler
   records it through the same rules as the form (or records the refusal), then the
-  run asks again.
+  run asks again;
+- a run Suspended with a form whose schema Prefect never got (its process died between
+  the suspension and the saving of the form, in versions that saved it after): no
+  Resume can answer it, so it is rescheduled and asks again.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Heal(StrEnum):
     failed = "failed"  # Failed while the step is open
     finish = "finish"  # the step is done but the run still waits
     input_recorded = "input_recorded"  # an accepted Resume the app had not recorded
+    form_lost = "form_lost"  # Suspended with a form Prefect has no schema for: no Resume can answer it
 
 
 ACTIVE = {"RUNNING", "PENDING", "CANCELLING"}
@@ -50,6 +54,7 @@ class RunView:
     state_type: str  # Prefect's StateType value: SCHEDULED, RUNNING, PAUSED, COMPLETED, …
     state_name: str
     updated: dt.datetime | None  # when the run entered its state
+    form_lost: bool = False  # it waits for a form whose schema Prefect does not have
 
 
 def heal_for(step: StepInstance, run: RunView, *, orphaned: bool) -> Heal | None:
@@ -69,6 +74,8 @@ def heal_for(step: StepInstance, run: RunView, *, orphaned: bool) -> Heal | None
         return Heal.ended_early
     if run.state_type == "PAUSED" and done:
         return Heal.finish
+    if run.state_type == "PAUSED" and run.form_lost:
+        return Heal.form_lost
     return None
 
 

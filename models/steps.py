@@ -304,7 +304,11 @@ def perform(
         kind, principal = told
         notices = n.addressed(
             kind,
-            str(step.input_round),
+            # One mail per change of state: keyed by the state version, not by the form's
+            # round, which refused inputs and the reconciler's reschedules advance too
+            # (a year with a crash healed would otherwise mail the same news under
+            # another key).
+            str(step.state_version),
             principal,
             directory=ctx.directory,
             day=today,

@@ -9,6 +9,8 @@ HEAL_TEXT = {
     "ended_early": "körningen hade avslutats ({run}) fast steget inte är klart; startad om från appens läge",
     "failed": "körningen hade misslyckats fast steget inte är klart; startad om från appens läge",
     "finish": "steget är klart men körningen väntade fortfarande; startad om så att den avslutas",
+    "form_lost": "körningen väntade på ett formulär som Prefect saknade (processen dog innan det sparades), "
+    "så ingen kunde svara; startad om så att den frågar igen",
     "input_recorded": "ett svar som Prefect hade tagit emot men appen inte registrerat har prövats och registrerats",
 }
 

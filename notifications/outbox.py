@@ -184,6 +184,19 @@ def release(connection: Connection, message_ids, sender: str) -> None:
             )
 
 
+def release_all(connection: Connection, *, mode: Mode) -> int:
+    """Give back every claim on the mode's messages: for a caller that knows it is their
+    only sender and has not started sending (a restarted simulation), so that a claim a
+    killed process left does not hold its messages until it lapses. Returns how many."""
+    with connection.begin():
+        released = connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.mode == mode, OutboxMessage.claimed_by.is_not(None))
+            .values(claimed_by=None, claimed_until=None)
+        )
+    return released.rowcount or 0
+
+
 def backoff(attempts: int, base_seconds: float) -> dt.timedelta:
     """60 s, 2 min, 4 min … capped at two hours between attempts."""
     return dt.timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 7200))

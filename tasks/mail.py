@@ -16,6 +16,7 @@ from arshjul.core import clock, runtime
 from arshjul.core.links import LinkMaker
 from arshjul.core.settings import Settings, get_settings
 from models.tables import Mode
+from notifications.outbox import release_all
 from notifications.sender import DeliveryReport, SmtpConfig, deliver_due
 
 
@@ -70,6 +71,15 @@ def deliver(
         fault_retry_minutes=settings.mail_fault_retry_minutes,
         retry_refused_now=retry_refused_now,
     )
+
+
+def release_orphaned_claims(mode: Mode) -> int:
+    """Give back the claims a killed sender left on the mode's messages (held until they
+    lapse, ARSHJUL_MAIL_CLAIM_SECONDS of real time, they would not be sent before). Only
+    for the mode's sole sender at its start: `arshjul simulate` (the live service never
+    sends a simulation's mail)."""
+    with runtime.engine().connect() as connection:
+        return release_all(connection, mode=mode)
 
 
 def _deliver_in_child(mode: Mode, now: dt.datetime) -> DeliveryReport:

@@ -11,6 +11,7 @@ resumed run, so it reads the step and asks the question the app's state calls fo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -101,6 +102,25 @@ def unrecorded_input(client: SyncPrefectClient, step: StepInstance) -> dict | No
     return answer if isinstance(answer, dict) else None
 
 
+def form_lost(client: SyncPrefectClient, run: FlowRun) -> bool:
+    """Whether the run waits for a form whose schema Prefect does not have: the Resume
+    endpoint refuses every answer to it ("Run input schema not found"). Left by a process
+    that died between suspending the run and saving its form (flows/suspension.py now
+    saves the form first)."""
+    keyset = run.state.state_details.run_input_keyset if run.state else None
+    if not keyset or "schema" not in keyset:
+        return False
+    try:
+        client.read_flow_run_input(run.id, keyset["schema"])
+    except ObjectNotFound:
+        return True
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return True
+        raise
+    return False
+
+
 def _older_than(view: RunView, age: dt.timedelta, now: dt.datetime) -> bool:
     return view.updated is None or view.updated <= now - age
 
@@ -157,6 +177,9 @@ def _reconcile_step(
                 log.info("Avstämning: %s – %s", step.key, outcome.message)
             with Session(runtime.engine(), expire_on_commit=False) as session:
                 step = session.get(StepInstance, step.id)
+    if orphaned and view.state_type == "PAUSED" and not step_is_done(step) and form_lost(client, run):
+        # Asked only at an executor's start: a live run saves its form before it suspends.
+        view = dataclasses.replace(view, form_lost=True)
     heal = heal_for(step, view, orphaned=stuck)
     if heal is None:
         if resuming or (view.state_type == "SCHEDULED" and step.opens_at <= now):

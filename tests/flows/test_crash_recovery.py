@@ -19,11 +19,6 @@ pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.xfail(
-    reason="open defect of issue 12: after a kill, a restarted simulation can leave an open step whose run waits "
-    "with its form while the simulated owner never answers again (the region's 20-kill run shows the same)",
-    strict=False,
-)
 def test_a_simulation_killed_three_times_ends_the_year_as_an_unkilled_one(prefect_server):
     result = subprocess.run(
         [

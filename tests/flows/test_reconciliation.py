@@ -208,3 +208,58 @@ def test_zombie_detection_is_created_once(prefect_server):
     # A run that suspends or ends stops the watch: only a silent run is marked Crashed.
     assert {"prefect.flow-run.Suspended", "prefect.flow-run.Completed"} <= trigger.expect
     assert automation.actions[0].state.value == "CRASHED"
+
+
+def test_a_run_killed_the_moment_it_suspends_for_its_form_can_still_be_answered(started, tmp_path):
+    """The kill that stranded the restarted simulation's steps: Prefect had suspended the
+    run for its form, and the process died before it saved the form's schema; the Resume
+    endpoint then refused every answer ("Run input schema not found") and the step stood
+    open for good. The form is saved before the run suspends."""
+    step = instance("regionplan:region")
+    # The owner may not decide their own step: refused, and the run asks again.
+    resume(step.flow_run_id, form("godkänn", "erik.ekonom@example.se", diarienummer="RF/12/2026"))
+    marker = tmp_path / "suspended"
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), MARKER=str(marker))
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "suspending_step_run.py"), step.flow_run_id], env=env, cwd=ROOT
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not marker.exists():
+            assert process.poll() is None, "the run's process ended before it suspended"
+            assert time.monotonic() < deadline, "the run's process never suspended"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert instance(step.key).input_round == step.input_round + 1  # the refusal was recorded
+    assert state_of(step.flow_run_id).state_details.run_input_keyset
+    answer = resume(step.flow_run_id, form("godkänn", "sigrid.sekreterare@example.se", diarienummer="RF/12/2026"))
+    assert answer.status.value == "ACCEPT", answer.details
+    assert execute(step.flow_run_id) == "Completed"
+    assert instance(step.key).state == StepState.approved
+
+
+def test_a_run_waiting_for_a_form_prefect_never_got_is_asked_again(started):
+    """What an older version left after such a kill: a run Suspended for a form whose
+    schema Prefect does not have. The reconciler at an executor's start reschedules it."""
+    from prefect.input import keyset_from_base_key
+
+    from tasks.reconcile import reconcile_cycle
+
+    step = instance("regionplan:region")
+    with get_client(sync_client=True) as client:
+        client.delete_flow_run_input(step.flow_run_id, keyset_from_base_key(f"suspended-r{step.input_round}")["schema"])
+    approval = form("godkänn", "sigrid.sekreterare@example.se", diarienummer="RF/12/2026")
+    assert resume(step.flow_run_id, approval).status.value == "REJECT"  # nobody can answer it
+    assert reconcile_cycle(started, orphaned=False).heals == []  # a live run saves its form first
+    healed = reconcile_cycle(started, orphaned=True)
+    assert healed.heals == [(step.key, Heal.form_lost)] and step.flow_run_id in healed.to_execute
+    (entry,) = entries(step.id, SOURCE)
+    assert entry.after["heal"] == "form_lost" and "formulär" in entry.comment
+    assert execute(step.flow_run_id) == "Suspended"  # it asks again, under a fresh round
+    assert instance(step.key).input_round == step.input_round + 1
+    assert resume(step.flow_run_id, approval).status.value == "ACCEPT"
+    assert execute(step.flow_run_id) == "Completed"
+    assert instance(step.key).state == StepState.approved
+    assert chain_intact()

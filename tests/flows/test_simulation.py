@@ -134,8 +134,19 @@ def test_a_simulation_stopped_midway_continues_where_it_stopped(prefect_server, 
     it learns their states from Prefect and plays the year to the end."""
     import datetime as dt
 
+    import flows.simulate_year as simulation
     from flows.simulate_year import Simulation
+    from flows.simulation_clock import clock_file, kept_time
+    from models.tables import Cycle
 
+    swept: list[dt.date] = []
+
+    def sweep(day, **kwargs):
+        swept.append(day)
+        return real_sweep(day, **kwargs)
+
+    real_sweep = simulation.sweep
+    monkeypatch.setattr(simulation, "sweep", sweep)
     port = free_port()
     monkeypatch.setenv("ARSHJUL_SINK_PORT", str(port))
     with app_environment(tmp_path, SMALL_ORG):
@@ -145,7 +156,12 @@ def test_a_simulation_stopped_midway_continues_where_it_stopped(prefect_server, 
             with Session(runtime.engine()) as session:
                 halfway = session.exec(select(StepInstance)).all()
                 stopped_at = max(session.exec(select(AuditEntry.at)))
+            with Session(runtime.engine()) as session:
+                cycle = session.exec(select(Cycle)).one()
+            kept = kept_time(clock_file(cycle))
+            swept.clear()
             rest = Simulation(2027, seed=11).run()
+            calendar = runtime.definition().organisation.calendar
         finally:
             sink.stop()
         with Session(runtime.engine()) as session:
@@ -156,6 +172,14 @@ def test_a_simulation_stopped_midway_continues_where_it_stopped(prefect_server, 
     assert any(step.state in ("open", "submitted") for step in halfway)  # runs left waiting with their form
     assert rest.completed == rest.flow_runs == 15 and all(step_is_done(step) for step in steps)
     assert rest.executions > 0 and continued  # the second run went on from where the first stopped
+    # It plays the day it stopped on again, but not that day's sweep, which had run: swept
+    # again, it would see what the day's later hours had done and remind or write digests
+    # an uninterrupted year does not.
+    # The clock's last moment was kept: the day's end, past its last audit entry.
+    assert kept == calendar.at_start_of_day(dt.date(2026, 11, 16)).replace(hour=16).in_timezone("UTC")
+    stopped_on = calendar.local_date(stopped_at.replace(tzinfo=dt.UTC))
+    assert stopped_at.replace(tzinfo=dt.UTC) > calendar.at_start_of_day(stopped_on).replace(hour=7)
+    assert stopped_on not in swept and swept and min(swept) > stopped_on
 
 
 def test_opening_every_link_in_the_years_mail_changes_no_step(simulated):

@@ -78,6 +78,13 @@ def test_heal_for(state, run_state, orphaned, heal):
     assert heal_for(step(state), run(run_state), orphaned=orphaned) == heal
 
 
+@pytest.mark.parametrize("state", [StepState.open, StepState.returned, StepState.submitted])
+def test_a_run_waiting_for_a_form_prefect_lacks_is_asked_again(state):
+    lost = RunView(state_type="PAUSED", state_name="Suspended", updated=NOW, form_lost=True)
+    assert heal_for(step(state), lost, orphaned=True) == Heal.form_lost
+    assert heal_for(step(StepState.approved), lost, orphaned=True) == Heal.finish  # done: it only completes
+
+
 def test_a_submitted_step_without_decider_is_done_and_its_completed_run_in_line():
     assert heal_for(step(StepState.submitted, decided_by=None), run("COMPLETED"), orphaned=True) is None
 

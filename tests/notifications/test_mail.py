@@ -27,7 +27,7 @@ from models.cycles import store_cycle
 from models.people import load_directory
 from models.plan_changes import move_deadline
 from models.steps import open_step
-from models.tables import OutboxMessage, OutboxState, StepInstance
+from models.tables import Mode, OutboxMessage, OutboxState, StepInstance
 from models.validation import load_definition
 from notifications.sender import SmtpConfig, deliver_due
 from notifications.sink import MailSink
@@ -445,6 +445,24 @@ def test_a_claimed_message_waits_until_the_claim_lapses(cycle, small_definition,
     assert deliver(cycle, small_definition, sink.port, OPENING).sent == 1
     [row] = rows(cycle)
     assert row.state == OutboxState.sent and row.claimed_by is None and len(sink.messages()) == 1
+
+
+def test_the_sole_sender_at_its_start_gives_back_a_killed_senders_claims(cycle, small_definition, sink):
+    """A restarted simulation is its mode's only sender: the claims a killed one left are
+    given back at once instead of holding their messages for the claim's real-time
+    span (longer than the rest of a simulated year takes); another mode's stay."""
+    from notifications.outbox import claim_page, release_all
+
+    open_regionplan(cycle, small_definition)
+    with cycle.connect() as connection:
+        claim_page(connection, now=OPENING, mode="live", sender="död-avsändare", size=10, claim_seconds=600)
+        assert release_all(connection, mode=Mode.simulation) == 0
+        assert rows(cycle)[0].claimed_by == "död-avsändare"
+        assert release_all(connection, mode=Mode.live) == 1
+    [row] = rows(cycle)
+    assert row.claimed_by is None and row.claimed_until is None
+    assert deliver(cycle, small_definition, sink.port, OPENING).sent == 1
+    assert len(sink.messages()) == 1
 
 
 def test_a_message_that_cannot_be_built_is_dead_lettered_and_the_rest_go_out(cycle, small_definition, sink):
