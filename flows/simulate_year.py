@@ -1,17 +1,13 @@
 """Simulate a whole cycle through real flow runs on a simulated clock.
 
-The cycle is stored in "simulation" mode (apart from the live one) and gets one real
-step run per instance, created from the step deployment `arshjul-steg/simulering`,
-which no runner serves: this process executes the runs itself, in-process through
-Prefect's flow engine, when the simulated clock reaches them. Simulated people submit
-and decide through the same Resume form as real people (a share of them late, a few
-with a first attempt the rules refuse; a follow-up step's owner reports its goals
-first); the daily sweep reminds and escalates; every message goes through the outbox
-and SMTP to the sink. The history stays in the app database and in Prefect.
-
-Runs are created as the simulated clock reaches their opening (created ahead with opening
-times in the past, they would keep the server's late-run service busy), and executed
-in-process (`flows.in_process`)."""
+The cycle is stored in "simulation" mode (apart from the live one); each instance gets a
+real step run of the deployment `arshjul-steg/simulering` (which no runner serves),
+created when the simulated clock reaches its opening (created ahead, with openings in
+the past, they would keep the late-run service busy) and executed by this process
+in-process (`flows.in_process`). Simulated people submit and decide through the same
+Resume form as real people (some late, a few refused at first; a follow-up step's owner
+reports its goals first); the sweep reminds and escalates; every message goes through
+the outbox and SMTP to the sink. The history stays in the app database and Prefect."""
 
 from __future__ import annotations
 
@@ -349,9 +345,6 @@ class Simulation:
                 tag_overdue_runs(sweep(day, mode=MODE)["newly_overdue"])  # as the live sweep: slipped steps tagged
             self.wake_waiting_runs()
             self.at(clock, day, 8)
-            # Runs are created when the simulated clock reaches their opening and executed
-            # at once: created ahead with opening times in the past, the server's late-run
-            # service would be busy marking them Late while the simulation waits.
             if any(step.flow_run_id is None and step.opens <= day for step in remaining):
                 create_step_runs.fn(cycle_id, opening_by=day)
                 with Session(runtime.engine()) as session:

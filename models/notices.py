@@ -88,6 +88,13 @@ def message_id_for(key: str, domain: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
 
 
+def is_composed(key: str, message_id: str) -> bool:
+    """Whether an outbox row already belongs to a composed mail: its Message-ID is no
+    longer the one of its own key (`notifications.outbox` sets it when it claims)."""
+    domain = message_id.rstrip(">").rpartition("@")[2]
+    return message_id != message_id_for(key, domain)
+
+
 def combined_message_id(keys, domain: str) -> str:
     """The Message-ID of one mail made of several outbox rows: derived from all their
     keys (in any order), and the row's own Message-ID when it is one row."""

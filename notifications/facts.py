@@ -50,15 +50,19 @@ class Prepared:
 
 def mail_groups(rows: list[OutboxMessage]) -> list[list[OutboxMessage]]:
     """The mails a page of rows makes, in the order of their first rows: each person's
-    scheduled rows (`COMBINED_KINDS`) together, every other row alone."""
+    scheduled rows (`COMBINED_KINDS`) together as their claim composed them (one
+    Message-ID), every other row alone."""
     groups: list[list[OutboxMessage]] = []
-    scheduled: dict[str, list[OutboxMessage]] = {}
+    scheduled: dict[tuple[str, str], list[OutboxMessage]] = {}
     for row in rows:
         if row.kind in n.COMBINED_KINDS:
-            if row.recipient_key not in scheduled:
-                scheduled[row.recipient_key] = []
-                groups.append(scheduled[row.recipient_key])
-            scheduled[row.recipient_key].append(row)
+            # Rows a claim composed stay the mail they were (a resend after a crash);
+            # the rest of a person's scheduled rows make one new mail.
+            mail = (row.recipient_key, row.message_id if n.is_composed(row.key, row.message_id) else "")
+            if mail not in scheduled:
+                scheduled[mail] = []
+                groups.append(scheduled[mail])
+            scheduled[mail].append(row)
         else:
             groups.append([row])
     return groups
@@ -312,10 +316,13 @@ class MessageBuilder:
             facts = base
         else:
             facts = self._combined_facts(rows, items, base, today)
+        # One row, or rows a claim composed: the Message-ID they carry; else one for all.
+        carried = {row.message_id for row in rows}
+        message_id = carried.pop() if len(carried) == 1 else n.combined_message_id(keys, self.mail_domain(first))
         return outbox_mail(
             render(facts),
             key="+".join(sorted(keys)),
-            message_id=n.combined_message_id(keys, self.mail_domain(first)),
+            message_id=message_id,
             recipient=first.recipient,
             keys=keys,
             sender=self.sender,

@@ -16,7 +16,7 @@ import uuid
 from sqlalchemy import Connection, bindparam, or_, update
 from sqlmodel import Session, select
 
-from models.notices import COMBINED_KINDS
+from models.notices import COMBINED_KINDS, combined_message_id, is_composed
 from models.tables import Mode, OutboxMessage, OutboxState
 
 
@@ -83,7 +83,31 @@ def claim_page(
             until = clock + dt.timedelta(seconds=claim_seconds)
             claimed = update(OutboxMessage).where(OutboxMessage.id.in_(ids))
             connection.execute(claimed.values(claimed_by=sender, claimed_until=until))
+            _compose(connection, ids)
     return ids
+
+
+def _compose(connection: Connection, ids: list[int]) -> None:
+    """Fix which rows make one combined mail, with its Message-ID, in the claim's own
+    transaction: a sender killed after the relay took the mail leaves the composition
+    behind, so whoever sends it again sends the same mail with the same Message-ID, even
+    if the person's next reminder has arrived meanwhile (it goes in a mail of its own)."""
+    rows = connection.execute(
+        select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.recipient_key, OutboxMessage.message_id).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.kind.in_(sorted(COMBINED_KINDS))
+        )
+    ).all()
+    fresh: dict[str, list] = {}
+    for row in rows:
+        if not is_composed(row.key, row.message_id):
+            fresh.setdefault(row.recipient_key, []).append(row)
+    for parts in fresh.values():
+        if len(parts) > 1:
+            domain = parts[0].message_id.rstrip(">").rpartition("@")[2]
+            combined = combined_message_id([row.key for row in parts], domain)
+            connection.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_([row.id for row in parts])).values(message_id=combined)
+            )
 
 
 # What becomes of a claimed message, each giving up the claim. Built once: a sender runs

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from arshjul.core import runtime
 from arshjul.views.markdown import inert
-from models.tables import AuditEntry, OutboxMessage, StepInstance, StepState
+from models.tables import AuditEntry, Cycle, OutboxMessage, StepInstance, StepState
 from tests.conftest import SMALL_ORG
 from tests.prefect_support import (
     app_environment,
@@ -43,11 +43,23 @@ def cycle(prefect_server, tmp_path_factory):
         yield {"deployment_id": deployment_id, "first": first}
 
 
-def runs_of(deployment_id):
+def cycle_identity() -> str:
+    with Session(runtime.engine()) as session:
+        return session.exec(select(Cycle.identity)).one()
+
+
+def runs_of(deployment_id, identities: set[str] | None = None):
+    """The runs of this module's cycle (or of the cycles named): other tests in the same
+    worker share the Prefect server and the deployment, so runs are told apart by the
+    cycle's identity in their idempotency key."""
+    identities = identities or {cycle_identity()}
+    runs: list = []
     with get_client(sync_client=True) as client:
-        return client.read_flow_runs(
-            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])), limit=200
-        )
+        while page := client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])), limit=200, offset=len(runs)
+        ):
+            runs += page
+    return [run for run in runs if any(f":{identity}:" in (run.idempotency_key or "") for identity in identities)]
 
 
 def test_start_creates_one_scheduled_run_per_step(cycle):
@@ -100,9 +112,11 @@ def test_a_fresh_app_database_never_adopts_the_runs_of_another(cycle, tmp_path):
         fresh = start_cycle(2027)
         with Session(runtime.engine()) as session:
             linked = {step.flow_run_id for step in session.exec(select(StepInstance))}
+        other = cycle_identity()
     assert (fresh["instances_created"], fresh["flow_runs_created"]) == (15, 15)
     assert len(linked) == 15 and not linked & before
-    assert {str(run.id) for run in runs_of(cycle["deployment_id"])} == before | linked
+    both = {cycle_identity(), other}
+    assert {str(run.id) for run in runs_of(cycle["deployment_id"], both)} == before | linked
 
 
 def test_step_without_decider_opens_and_is_done_on_submission(cycle):

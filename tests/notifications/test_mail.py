@@ -447,6 +447,33 @@ def test_a_claimed_message_waits_until_the_claim_lapses(cycle, small_definition,
     assert row.state == OutboxState.sent and row.claimed_by is None and len(sink.messages()) == 1
 
 
+def test_a_combined_mail_sent_again_after_a_crash_is_the_same_mail(cycle, small_definition, sink):
+    """A sender dies after the relay took a person's combined reminders, before it marked
+    them; meanwhile the person's next reminder arrives. The next sender sends the first
+    mail again as it was (the same Message-ID: the mail client shows it once) and the new
+    reminder in a mail of its own — never the first reminders again under a new Message-ID."""
+    from notifications.outbox import claim_page
+
+    many_reminders(cycle, small_definition, 2, batch="först", kinds=(n.REMINDER,))
+    first = rows(cycle)
+    assert len({row.recipient_key for row in first}) == 2  # two owners: one reminder each
+    many_reminders(cycle, small_definition, 2, batch="också", kinds=(n.REMINDER,))
+    with cycle.connect() as connection:
+        claimed = claim_page(connection, now=OPENING, mode="live", sender="död-avsändare", size=10, claim_seconds=600)
+    composed = {row.recipient_key: row.message_id for row in rows(cycle)}
+    assert len(claimed) == 4 and len(set(composed.values())) == 2  # one mail per owner, fixed at the claim
+    many_reminders(cycle, small_definition, 2, batch="sedan", kinds=(n.REMINDER,))  # the next ones arrive
+    with session_scope(cycle) as session:  # the dead sender's claim lapses
+        session.exec(update(OutboxMessage).values(claimed_until=dt.datetime.now(UTC) - dt.timedelta(seconds=1)))
+    assert deliver(cycle, small_definition, sink.port, OPENING).sent == 4  # mails
+    ids = delivered_ids(sink.folder)
+    assert set(composed.values()) <= set(ids) and len(ids) == 4  # the composed two, and one new mail each
+    by_id = {}
+    for row in rows(cycle):
+        by_id.setdefault(row.message_id, set()).add(row.stage.split("-")[0])
+    assert sorted(map(sorted, by_id.values())) == [["först", "också"]] * 2 + [["sedan"]] * 2
+
+
 def test_the_sole_sender_at_its_start_gives_back_a_killed_senders_claims(cycle, small_definition, sink):
     """A restarted simulation is its mode's only sender: the claims a killed one left are
     given back at once instead of holding their messages for the claim's real-time
