@@ -12,7 +12,9 @@ about the neighbours than about the code.
 Run: .venv/bin/python benchmarks/bench_cycle_start.py [--runs 3] [--units 2000] [--concurrency 0]
 [--server-workers 1]. --concurrency 0 = the setting's default: one request at a time;
 --server-workers N > 1 = `prefect server start --workers N` with Redis and the services in
-a process of their own (benchmarks/multi_worker_server.py).
+a process of their own (benchmarks/multi_worker_server.py); --embedded = the embedded
+default instead (the Prefect server and the app database on SQLite, as `arshjul serve`
+runs them), to say what it manages.
 """
 
 from __future__ import annotations
@@ -71,19 +73,28 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=0)
     parser.add_argument("--server-workers", type=int, default=1)
+    parser.add_argument("--embedded", action="store_true", help="Prefect server and app database on SQLite")
     args = parser.parse_args()
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     created: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "big-org"
         generate(folder, args.units)
-        prefect_url = database(admin, "bench_prefect")
-        created.append(prefect_url)
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         from arshjul.service import PrefectServer
 
-        asyncpg = make_url(prefect_url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-        if args.server_workers > 1:
+        prefect_url = None if args.embedded else database(admin, "bench_prefect")
+        if prefect_url is not None:
+            created.append(prefect_url)
+        asyncpg = (
+            make_url(prefect_url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+            if prefect_url is not None
+            else None
+        )
+        if args.embedded:
+            server = PrefectServer(Path(tmp) / "prefect", port=free_port()).start()  # SQLite under its home
+            server_pids = [server.process.pid]
+        elif args.server_workers > 1:
             from benchmarks.multi_worker_server import MultiWorkerPrefectServer
 
             server = MultiWorkerPrefectServer(Path(tmp) / "prefect", asyncpg, args.server_workers).start()
@@ -106,12 +117,17 @@ def main() -> None:
             subprocess.run([sys.executable, "-c", register], env=env, cwd=ROOT, check=True)
             seconds, counts, cpu = [], [], []
             for number in range(args.runs):
-                app_url = database(admin, "bench_app")
-                created.append(app_url)
-                run_env = env | {"ARSHJUL_DATABASE_URL": app_url, "ARSHJUL_HOME": str(Path(tmp) / f"app-{number}")}
+                home = Path(tmp) / f"app-{number}"
+                if args.embedded:
+                    home.mkdir()
+                    app_url = f"sqlite:///{home / 'arshjul.db'}"
+                else:
+                    app_url = database(admin, "bench_app")
+                    created.append(app_url)
+                run_env = env | {"ARSHJUL_DATABASE_URL": app_url, "ARSHJUL_HOME": str(home)}
                 load = os.getloadavg()[0]
                 server_before, client_before = sum(map(tree_cpu, server_pids)), children_cpu()
-                backends_before = backends_cpu(admin, prefect_url)
+                backends_before = backends_cpu(admin, prefect_url) if prefect_url else {}
                 started = time.perf_counter()
                 result = subprocess.run(
                     [str(ROOT / ".venv" / "bin" / "arshjul"), "cycle", "start", "2027"],
@@ -125,7 +141,8 @@ def main() -> None:
                 server_cpu = sum(map(tree_cpu, server_pids)) - server_before
                 # Backends that ended meanwhile are not counted (the server's pool keeps its own).
                 backends = sum(
-                    seconds - backends_before.get(pid, 0.0) for pid, seconds in backends_cpu(admin, prefect_url).items()
+                    seconds - backends_before.get(pid, 0.0)
+                    for pid, seconds in (backends_cpu(admin, prefect_url) if prefect_url else {}).items()
                 )
                 if result.returncode != 0:
                     raise SystemExit(f"cycle start failed:\n{result.stdout}\n{result.stderr}")
