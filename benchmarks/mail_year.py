@@ -12,6 +12,7 @@ Run: .venv/bin/python benchmarks/mail_year.py HOME
 
 from __future__ import annotations
 
+import argparse
 import email
 import json
 import sys
@@ -71,4 +72,6 @@ def main(home: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("home", type=Path, help="ARSHJUL_HOME of a finished `arshjul simulate 2027 --seed 7`")
+    main(parser.parse_args().home)
