@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from models.audit import append_audit
 from models.goals import NEEDS_COMMENT, GoalPlan, status_label
 from models.queries import find_cycle
-from models.tables import Cycle, FollowupAnalysis, GoalPlanRecord, GoalStatus, Mode, StepInstance, Unit
+from models.tables import Cycle, FollowupAnalysis, GoalPlanRecord, GoalStatus, Mode, StepInstance, Unit, stored_id
 
 
 @dataclass(frozen=True)
@@ -199,9 +199,14 @@ def period_analyses(*, session: Session, organisation: str, year: int, mode: Mod
     return {row.target: row.text for row in rows}
 
 
-def _owners_within(target: str, *, session: Session, organisation: str) -> set[str]:
-    """`target` and, for a unit, every unit below it (from the stored organisation)."""
-    rows = session.exec(select(Unit.key, Unit.parent_key, Unit.is_body).where(Unit.organisation == organisation)).all()
+def _unit_rows(*, session: Session, organisation: str) -> list:
+    return list(
+        session.exec(select(Unit.key, Unit.parent_key, Unit.is_body).where(Unit.organisation == organisation)).all()
+    )
+
+
+def _subtree(target: str, rows: list) -> set[str]:
+    """`target` and, for a unit, every unit below it (`rows`: the stored organisation)."""
     bodies = {key for key, _parent, is_body in rows if is_body}
     if target in bodies:
         return {target}
@@ -215,6 +220,19 @@ def _owners_within(target: str, *, session: Session, organisation: str) -> set[s
         found.add(key)
         stack.extend(children.get(key, []))
     return found
+
+
+def items_of_steps(
+    plan: GoalPlan, steps: list[StepInstance], *, session: Session, organisation: str
+) -> dict[int, list[str]]:
+    """For follow-up steps of `plan`: the items each one's unit reports, with the
+    organisation read once for all of them."""
+    rows = _unit_rows(session=session, organisation=organisation)
+    result = {}
+    for step in steps:
+        owners = _subtree(step.unit, rows)
+        result[stored_id(step)] = [key for key in plan.reported if plan.items[key].owner in owners]
+    return result
 
 
 @dataclass(frozen=True)
@@ -239,8 +257,7 @@ def step_items(step: StepInstance, *, session: Session) -> StepItems | None:
     period = plan.period_of_step(step.step) if plan is not None else None
     if plan is None or period is None:
         return None
-    owners = _owners_within(step.unit, session=session, organisation=cycle.organisation)
-    keys = [key for key in plan.reported if plan.items[key].owner in owners]
+    keys = items_of_steps(plan, [step], session=session, organisation=cycle.organisation)[stored_id(step)]
     return StepItems(plan, period.key, keys, cycle.organisation, cycle.year, cycle.mode)
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from models.followup import step_items
+from models.followup import items_of_steps
 from models.goals import GoalPlan
 from models.organisation import Organisation
 from models.people import Directory
 from models.permissions import may_submit
 from models.plan_authority import plan_role
 from models.schema import Person
-from models.tables import Cycle, Mode, StepInstance, StepState
+from models.tables import Cycle, Mode, StepInstance, StepState, stored_id
 
 FROZEN = {StepState.submitted, StepState.approved}
 MAX_LISTED = 20
@@ -48,12 +48,11 @@ def import_refusals(
         if cycle is not None
         else []
     )
+    steps = [step for step in steps if StepState(step.state) is not StepState.cancelled]
+    reported = items_of_steps(plan, steps, session=session, organisation=org.info.key)
     covering: dict[str, list[StepInstance]] = {}
     for step in steps:
-        if StepState(step.state) is StepState.cancelled:
-            continue
-        found = step_items(step, session=session)
-        for key in found.keys if found is not None else []:
+        for key in reported[stored_id(step)]:
             covering.setdefault(key, []).append(step)
     problems: dict[str, str] = {}
     for key in items:
