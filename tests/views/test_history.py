@@ -63,3 +63,54 @@ def test_typed_text_is_escaped_in_the_document(cycle, small_definition):
     assert "Ingen kontrollpunkt fanns" in html  # says what was not proven
     rows = list(csv.DictReader(io.StringIO(history_csv(history, "Europe/Stockholm"))))
     assert any(HOSTILE in row["detaljer"] for row in rows)  # CSV keeps the text as typed
+
+
+# Typst markup that would run, format or fail if the PDF's template read typed text as markup.
+TYPST_HOSTILE = '#panic("x") *fet* _kursiv_ $x^2$ ] [ \\ // <etikett> @ref = Rubrik #{1+1}'
+
+
+def _pdf_text(pdf: bytes, tmp_path) -> str:
+    import subprocess
+
+    path = tmp_path / "historik.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    return " ".join(text.split())
+
+
+def test_the_pdf_tells_every_step_the_html_tells_with_typed_text_as_text(cycle, small_definition, tmp_path):
+    from arshjul.views.history import event_line, history_pdf, step_heading
+
+    open_(cycle, small_definition, "regionplan:region")
+    act(cycle, small_definition, "regionplan:region", Action.submit, "erik.ekonom@example.se", comment=TYPST_HOSTILE)
+    act(
+        cycle, small_definition, "regionplan:region", Action.approve, "sigrid.sekreterare@example.se",
+        diarienummer="RF/12/2026",
+    )  # fmt: skip
+    history = _history(cycle, small_definition)
+    checkpoint = {"number": 2, "at": "2026-11-02T07:00:00+00:00", "last_id": 3, "count": 3, "key_id": "k1",
+                  "signature": "ab" * 32}  # fmt: skip
+    attestation = Attestation(MONDAY_MORNING, 3, True, checkpoint, 0, [])
+    pdf = history_pdf(history, attestation, "Europe/Stockholm", MONDAY_MORNING)
+    assert pdf.startswith(b"%PDF")
+    text = _pdf_text(pdf, tmp_path)
+    html = history_html(history, attestation, "Europe/Stockholm", MONDAY_MORNING)
+    assert "Granskningshistorik för årshjulet 2027" in text and "kontrollerad och intakt" in text
+    assert "Den stämmer med kontrollpunkt 2" in text and "ab" * 32 in text.replace(" ", "")
+    lines = [event_line(event, "Europe/Stockholm") for story in history.stories for event in story.events]
+    assert lines and all(line in text for line in lines)  # every entry, phrased as in the HTML
+    assert all(step_heading(story) in text for story in history.stories)
+    assert TYPST_HOSTILE in text  # shown as typed: no markup ran, nothing formatted
+    assert all(line.replace('"', "&#34;") in html for line in lines if "<" not in line)
+    assert history_pdf(history, attestation, "Europe/Stockholm", MONDAY_MORNING) == pdf  # same document, same bytes
+
+
+def test_the_pdf_says_what_was_not_proven(cycle, small_definition, tmp_path):
+    from arshjul.views.history import history_pdf
+
+    history = _history(cycle, small_definition)
+    attestation = Attestation(MONDAY_MORNING, 3, False, None, 3, ["Post 2 är ändrad efter att den skrevs."])
+    text = _pdf_text(history_pdf(history, attestation, "Europe/Stockholm", MONDAY_MORNING), tmp_path)
+    assert "Granskningsloggen är INTE intakt" in text and "Ingen kontrollpunkt fanns" in text
+    assert "Post 2 är ändrad efter att den skrevs." in text
+    assert "Inget har hänt ännu." in text  # steps not yet opened say so
