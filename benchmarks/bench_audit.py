@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import resource
 import statistics
@@ -48,6 +47,7 @@ from arshjul.core.checkpoints import (  # noqa: E402
 from arshjul.core.database import make_engine, migrate, session_scope  # noqa: E402
 from arshjul.core.settings import Settings  # noqa: E402
 from models.audit import GENESIS_HASH, entry_hash  # noqa: E402
+from models.audit_hash import canonical_json  # noqa: E402
 from models.audit_integrity import trigger_problems  # noqa: E402
 
 REGION = ROOT / "calendar" / "region-jamtland-harjedalen"
@@ -142,8 +142,8 @@ def fill_rows(engine, first: int, last: int) -> None:
                 copy.write_row(
                     (
                         entry.id, entry.at, entry.actor, entry.actor_role, entry.source, entry.action, entry.cycle_id,
-                        entry.instance_id, json.dumps(entry.before), json.dumps(entry.after), entry.comment,
-                        entry.flow_run_id, json.dumps(entry.origin), prev, entry.hash,
+                        entry.instance_id, canonical_json(entry.before), canonical_json(entry.after), entry.comment,
+                        entry.flow_run_id, canonical_json(entry.origin), prev, entry.hash,
                     )
                 )  # fmt: skip
                 prev = entry.hash

@@ -15,10 +15,16 @@ import orjson
 GENESIS_HASH = "0" * 64
 
 
+def canonical_json(value: object) -> str:
+    """The canonical JSON text: sorted keys, no spaces, UTF-8 as is. The app's database
+    stores its JSON columns in this form too (arshjul.core.database), so an entry's
+    stored payload is the very text its hash covers and the walk need not parse it."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def fields_hash(fields: dict, prev_hash: str) -> str:
     """The hash as the app writes it (the reference: the standard library's canonical JSON)."""
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + "\n" + canonical).encode("utf-8")).hexdigest()
+    return hashlib.sha256((prev_hash + "\n" + canonical_json(fields)).encode("utf-8")).hexdigest()
 
 
 def quick_fields_hash(fields: dict, prev_hash: str) -> str:

@@ -65,8 +65,9 @@ class Checkpoint:
     at: dt.datetime
     reason: str
     head: Head
-    # Every entry since the previous checkpoint: (their ids, the first SHORT hex digits of each hash).
-    listed: tuple[tuple[int, ...], tuple[str, ...]]
+    # Every entry since the previous checkpoint: (their ids, ascending as the app writes
+    # them, and the first SHORT hex digits of each one's hash, joined into one string).
+    listed: tuple[Sequence[int], str]
 
 
 @dataclass

@@ -4,7 +4,9 @@ SQL access to a copy of the database tampers with it in every way the issue name
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from arshjul.core.audit_parallel import verify_database
 from arshjul.core.checkpoints import checkpoint_path, create_key, read_checkpoints, verifying_key, write_checkpoint
 from arshjul.core.database import dispose_engines, session_scope
 from arshjul.core.settings import Settings, get_settings
@@ -200,12 +203,65 @@ def test_a_checkpoint_changed_or_removed_from_the_file_is_noticed(logged):
 def test_a_checkpoint_records_the_head_and_each_entry_since_the_last(logged):
     _engine, settings = logged
     records = [json.loads(line) for line in checkpoint_path(settings).read_text().splitlines()]
-    assert [(r["since"], r["last_id"], r["count"], len(r["entries"])) for r in records] == [
-        (None, 10, 10, 10),
-        (10, 20, 20, 10),
-        (20, 30, 30, 10),
+    assert [(r["version"], r["since"], r["last_id"], r["count"], r["ids"]) for r in records] == [
+        (2, None, 10, 10, [[1, 10]]),
+        (2, 10, 20, 20, [[11, 20]]),
+        (2, 20, 30, 30, [[21, 30]]),
     ]
+    assert all(len(r["hashes"]) == 10 * 16 for r in records)
     assert records[1]["previous"] and records[0]["previous"] is None
+
+
+def _signed(settings, record: dict) -> str:
+    from arshjul.core.checkpoints import _canonical, load_private_key
+
+    record = {name: value for name, value in record.items() if name != "signature"}
+    key = load_private_key(settings.resolved_checkpoint_key)
+    record["signature"] = base64.b64encode(key.sign(_canonical(record))).decode("ascii")
+    return json.dumps(record)
+
+
+def test_a_version_1_checkpoint_file_is_read_as_it_was_written(logged):
+    """Files written before version 2 (a pair per entry) still verify, and say the same."""
+    engine, settings = logged
+    path = checkpoint_path(settings)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    current, _problems = read_checkpoints(path, verifying_key(settings))
+    previous, old_lines = None, []
+    for line in lines:
+        record = json.loads(line)
+        hashes, ranges = record.pop("hashes"), record.pop("ids")
+        ids = [i for first, last in ranges for i in range(first, last + 1)]
+        record |= {"version": 1, "entries": [[i, hashes[n * 16 : (n + 1) * 16]] for n, i in enumerate(ids)]}
+        record["previous"] = hashlib.sha256(previous.encode("ascii")).hexdigest() if previous else None
+        old_lines.append(_signed(settings, record))
+        previous = json.loads(old_lines[-1])["signature"]
+    path.write_text("\n".join(old_lines) + "\n", encoding="utf-8")
+    old, problems = read_checkpoints(path, verifying_key(settings))
+    assert problems == [] and [c.head for c in old] == [c.head for c in current]
+    assert [(list(c.listed[0]), c.listed[1]) for c in old] == [(list(c.listed[0]), c.listed[1]) for c in current]
+    with Session(engine) as session:
+        assert verify_database(session=session, checkpoints=old).intact
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hashes": "ab"},  # fewer short hashes than ids
+        {"ids": [[5, 1]]},  # a run that ends before it starts
+        {"ids": [["1", 10]]},
+        {"version": 3},
+        {"ids": [[2**62, 2**63]], "hashes": "0" * 16},  # more ids than the hashes, and beyond 64 bits
+    ],
+    ids=["short-hashes", "backwards-run", "string-id", "unknown-version", "huge-id"],
+)
+def test_a_signed_checkpoint_of_the_wrong_form_is_a_problem_not_a_crash(logged, change):
+    _engine, settings = logged
+    path = checkpoint_path(settings)
+    first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    path.write_text(_signed(settings, first | change) + "\n", encoding="utf-8")
+    checkpoints, problems = read_checkpoints(path, verifying_key(settings))
+    assert checkpoints == [] and problems and "kan inte läsas" in problems[0]
 
 
 @pytest.fixture

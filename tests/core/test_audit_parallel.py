@@ -6,6 +6,7 @@ first bad entry is named — also where the cut between two parts falls."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session
 
 from arshjul.core.audit_parallel import verify_database
@@ -78,3 +79,37 @@ def test_a_tampering_where_the_parts_meet_is_named_exactly(logged, tamper, first
         assert len(found[entry_id]) == len(expected)
         for message, start in zip(found[entry_id], expected, strict=True):
             assert start in message, (entry_id, found[entry_id])
+
+
+def _payloads_as_stored_before_canonical_form(engine):
+    """The JSON columns in the form the app stored them before it stored canonical JSON:
+    the standard library's default (spaces, ASCII escapes), keys in another order."""
+    _drop_triggers(engine)
+    _sql(engine, f"UPDATE audit_entry SET origin = {_json(engine)}", v='{"via": "cli", "os_user": "tester"}')
+    with engine.begin() as connection:
+        for entry_id in range(1, 31):
+            connection.execute(
+                text(f"UPDATE audit_entry SET after = {_json(engine)} WHERE id = :id"),
+                {"v": f'{{"state": "submitted", "n": {entry_id}}}', "id": entry_id},
+            )
+
+
+def _json(engine) -> str:
+    """The parameter :v as a JSON value (SQLite stores JSON as text; a CAST would make it a number)."""
+    return "CAST(:v AS JSON)" if engine.dialect.name == "postgresql" else ":v"
+
+
+def test_payloads_stored_in_another_form_are_intact_and_a_changed_value_is_not(logged):  # noqa: F811
+    """The walk hashes a payload as stored (canonical) and parses it only when that does
+    not match: the older form verifies as intact, a changed value anywhere is caught."""
+    engine, settings = logged
+    _payloads_as_stored_before_canonical_form(engine)
+    parts, whole = _both(engine, settings)
+    assert parts.intact and whole.intact and parts.checked == 30
+    _sql(engine, f"UPDATE audit_entry SET after = {_json(engine)} WHERE id = 17", v='{"n":99,"state":"submitted"}')
+    _sql(
+        engine, f"UPDATE audit_entry SET origin = {_json(engine)} WHERE id = 23", v='{"os_user":"mallory","via":"cli"}'
+    )
+    parts, whole = _both(engine, settings)
+    assert parts.first_bad_entry == 17 and [p.entry_id for p in parts.problems] == [17, 23]
+    assert parts.problems == whole.problems

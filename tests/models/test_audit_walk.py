@@ -12,7 +12,7 @@ AT = dt.datetime(2027, 3, 1, 7, tzinfo=dt.UTC)
 
 
 def _checkpoint(number: int, ids: list[int], last_id: int, count: int) -> Checkpoint:
-    shorts = tuple(f"{number:x}{entry_id:015x}" for entry_id in ids)
+    shorts = "".join(f"{number:x}{entry_id:015x}" for entry_id in ids)
     return Checkpoint(number, AT, "test", Head(last_id, "h", count), (tuple(ids), shorts))
 
 
