@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--chefer", type=int, default=200)
     parser.add_argument("--units", type=int, default=400)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--workers", type=int, default=1, help="processes of the web app (ARSHJUL_WEB_WORKERS)")
     args = parser.parse_args()
 
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
@@ -162,6 +163,7 @@ def main() -> None:
                 ARSHJUL_WEB_PORT=str(port),
                 ARSHJUL_PUBLIC_URL=public_url,
                 ARSHJUL_LINK_FAILURES_ALLOWED="100000",
+                ARSHJUL_WEB_WORKERS=str(args.workers),
                 # No Prefect server: these steps have no runs; events go nowhere.
                 PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api",
                 PREFECT_HOME=str(Path(temporary) / "prefect"),
@@ -179,8 +181,15 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            # A first request, so the app has loaded the organisation before the clock starts.
-            httpx.get(f"{public_url}/", timeout=30)
+            # First requests, several at once so that every worker gets some: each has then
+            # loaded the organisation before the clock starts, as a running service has.
+            for _ in range(3):
+                warm = [threading.Thread(target=httpx.get, args=(f"{public_url}/",), kwargs={"timeout": 60})
+                        for _ in range(4 * args.workers)]  # fmt: skip
+                for thread in warm:
+                    thread.start()
+                for thread in warm:
+                    thread.join()
             timings: dict[str, list[float]] = {"GET steg": [], "POST lämna in": [], "GET tack": []}
             failures: list[str] = []
             start = threading.Event()
@@ -214,7 +223,8 @@ def main() -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-    print(f"{args.chefer} chefer at once against PostgreSQL, one web app process; wall {wall:.2f} s")
+    processes = "one web app process" if args.workers == 1 else f"{args.workers} web app processes"
+    print(f"{args.chefer} chefer at once against PostgreSQL, {processes}; wall {wall:.2f} s")
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores)")
     every = [value for values in timings.values() for value in values]
     for label, values in [*timings.items(), ("all pages", every)]:

@@ -29,7 +29,9 @@ def web(org: OrgOption = None) -> None:
 
     console.print(
         f"Årshjulets webbapp för {definition.organisation.info.name} på http://{settings.web_host}:{settings.web_port}"
-        f" (länkar i mejlen: {settings.resolved_public_url}). Ctrl-C stoppar.",
+        f" (länkar i mejlen: {settings.resolved_public_url})"
+        + (f", {settings.web_workers} processer" if settings.web_workers > 1 else "")
+        + ". Ctrl-C stoppar.",
         highlight=False,
     )
     serve_web(settings)

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # The web app for people (`arshjul web`, and beside the Prefect UI in `arshjul serve`).
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
+    # Processes of `arshjul web` (production): one Python process uses one core for its
+    # pages, so a machine with more cores serves more people at once with one per core.
+    web_workers: int = Field(default=1, ge=1, le=64)
     # The address people reach the web app at (behind the region's reverse proxy in
     # production): every link in a mail starts with it. Default: http://web_host:web_port.
     public_url: WebAddress | None = None

@@ -34,6 +34,10 @@ from models.personal_links import send_new_links
 from models.states import ACTION_LABELS
 from models.steps import StaleInput, StepActionError
 
+# Imported with the app, not at the first action: it brings Prefect's client, a second
+# or two that the first person to act after a restart would otherwise wait.
+from tasks.steps import after_action, apply_action, nudge_run_after_external_action
+
 log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
@@ -179,8 +183,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dokument: str = Form(""),
         diarienummer: str = Form(""),
     ):
-        from tasks.steps import after_action, apply_action, nudge_run_after_external_action
-
         try:
             use = web.desk.open(token, client=client_of(request), page="steg", personal=False)
         except Refused as refusal:

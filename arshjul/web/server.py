@@ -4,6 +4,7 @@ tokens (a token in a log would let whoever reads the log act as the person)."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from arshjul.core.links import redact_tokens
 from arshjul.core.settings import Settings
@@ -27,15 +28,24 @@ def install_redaction() -> None:
             logger.addFilter(RedactTokens())
 
 
+def worker_app():
+    """The app in one of several worker processes: uvicorn starts each one afresh and
+    imports this by name, so each installs the redaction and reads the settings itself."""
+    from arshjul.web.app import create_app
+
+    install_redaction()
+    return create_app()
+
+
 def serve_web(settings: Settings) -> None:
-    """Serve the app until stopped (Ctrl-C or SIGTERM)."""
+    """Serve the app until stopped (Ctrl-C or SIGTERM): in this process, or in
+    `web_workers` worker processes on the same port."""
     import uvicorn
 
     from arshjul.web.app import create_app
 
     install_redaction()
-    config = uvicorn.Config(
-        create_app(settings),
+    options: dict[str, Any] = dict(
         host=settings.web_host,
         port=settings.web_port,
         proxy_headers=True,
@@ -43,6 +53,9 @@ def serve_web(settings: Settings) -> None:
         server_header=False,
         log_level="info",
     )
-    server = uvicorn.Server(config)
+    if settings.web_workers > 1:
+        uvicorn.run("arshjul.web.server:worker_app", factory=True, workers=settings.web_workers, **options)
+        return
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
     install_redaction()  # again: uvicorn configures its loggers when the server is made
     server.run()
