@@ -30,11 +30,19 @@ def install_redaction() -> None:
 
 def worker_app():
     """The app in one of several worker processes: uvicorn starts each one afresh and
-    imports this by name, so each installs the redaction and reads the settings itself."""
+    imports this by name, so each reads the settings and installs the redaction itself."""
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
     from arshjul.web.app import create_app
 
+    app = create_app()
+    # The app's import brought Prefect, whose logging setup quiets uvicorn's loggers (the
+    # access log among them); uvicorn set them up before it imported the app.
+    logging.config.dictConfig(LOGGING_CONFIG)
     install_redaction()
-    return create_app()
+    return app
 
 
 def serve_web(settings: Settings) -> None:
