@@ -113,3 +113,46 @@ def test_payloads_stored_in_another_form_are_intact_and_a_changed_value_is_not(l
     parts, whole = _both(engine, settings)
     assert parts.first_bad_entry == 17 and [p.entry_id for p in parts.problems] == [17, 23]
     assert parts.problems == whole.problems
+
+
+HOSTILE_TEXTS = [
+    'citat " och \\ omvänt snedstreck',
+    "rad\nbrytning\tflik\r\x08\x0c",
+    "styrtecken \x01\x1f\x7f",
+    "åäö ÅÄÖ é ü – “typografiska” € 😀 \u2028\u2029",
+    "/snedstreck/ <b>&amp;</b>",
+    "",
+]
+
+
+def test_payloads_are_stored_as_the_text_their_hash_covers_for_any_text(engine):
+    """On PostgreSQL the walk hashes the stored payloads as they are (JSON fragments):
+    for every kind of text people type they must be the very text the app hashed, or
+    every entry would take the slow way (a mismatch is only slower, never wrong)."""
+    import datetime as dt
+
+    import psycopg
+
+    from arshjul.core.database import session_scope
+    from models.audit import append_audit
+    from models.audit_hash import quick_fields_hash
+    from models.audit_walk import postgres_part
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the walk reads payloads as fragments on PostgreSQL")
+    at = dt.datetime(2027, 3, 1, 7, 0, 0, 123456, tzinfo=dt.UTC)
+    for number, typed in enumerate(HOSTILE_TEXTS):
+        with session_scope(engine) as session:
+            append_audit(
+                session=session, at=at, actor=typed or "tom", action="step.submitted", source="länk",
+                actor_role=None if number % 2 else typed, cycle_id=None if number % 3 else -number,
+                instance_id=number, comment=None if number == 5 else typed, flow_run_id=typed or None,
+                before={"text": typed, "list": [1, None, True, {"ö": typed}], "n": -(2**40)},
+                after=None if number == 1 else {"state": "submitted", "submitted_by": typed},
+                origin=None if number == 2 else {"via": "länk", "client": typed},
+            )  # fmt: skip
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as connection:
+        rows = list(postgres_part(connection, None, None, batch=4))
+    assert len(rows) == len(HOSTILE_TEXTS)
+    assert all(quick_fields_hash(fields, prev) == stored for _id, prev, stored, fields, _texts in rows)
