@@ -233,6 +233,17 @@ def _summary_rows(history: History) -> list[list[str]]:
     ]
 
 
+def _step_document(story: Story, timezone: str) -> dict:
+    facts, outcome = step_facts(story)
+    return {
+        "heading": step_heading(story),
+        "facts": facts,
+        "outcome": outcome,
+        "late": bool(story.working_days_late),
+        "events": [event_line(event, timezone) for event in story.events],
+    }
+
+
 def history_pdf(history: History, attestation: Attestation, timezone: str, generated_at: dt.datetime) -> bytes:
     """The same document as the HTML, typeset by Typst: a tenth of WeasyPrint's time for the
     region's 80 pages, which WeasyPrint broke line by line in Python."""
@@ -258,15 +269,6 @@ def history_pdf(history: History, attestation: Attestation, timezone: str, gener
         "cycle_events": [
             [_local(e.at, timezone), str(e.entry_id), e.what, e.who, e.via, e.details] for e in history.cycle_events
         ],
-        "steps": [
-            {
-                "heading": step_heading(story),
-                "facts": step_facts(story)[0],
-                "outcome": step_facts(story)[1],
-                "late": bool(story.working_days_late),
-                "events": [event_line(event, timezone) for event in story.events],
-            }
-            for story in history.stories
-        ],
+        "steps": [_step_document(story, timezone) for story in history.stories],
     }
     return typeset("audit_history.typ", document, created=generated_at)

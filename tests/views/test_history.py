@@ -27,13 +27,18 @@ def _history(engine, definition, today=dt.date(2026, 11, 2)):
         return build_history(definition, cycle, session=session, directory=directory, today=today)
 
 
-def test_a_steps_story_who_acted_for_whom_and_from_where(cycle, small_definition):
-    open_(cycle, small_definition, "regionplan:region")
-    act(cycle, small_definition, "regionplan:region", Action.submit, "erik.ekonom@example.se", comment=HOSTILE)
+def _submitted_and_decided(engine, definition, *, comment: str) -> None:
+    """The region plan opened, submitted by its owner with `comment`, and approved."""
+    open_(engine, definition, "regionplan:region")
+    act(engine, definition, "regionplan:region", Action.submit, "erik.ekonom@example.se", comment=comment)
     act(
-        cycle, small_definition, "regionplan:region", Action.approve, "sigrid.sekreterare@example.se",
+        engine, definition, "regionplan:region", Action.approve, "sigrid.sekreterare@example.se",
         diarienummer="RF/12/2026",
     )  # fmt: skip
+
+
+def test_a_steps_story_who_acted_for_whom_and_from_where(cycle, small_definition):
+    _submitted_and_decided(cycle, small_definition, comment=HOSTILE)
     history = _history(cycle, small_definition)
     story = next(s for s in history.stories if s.step.key == "regionplan:region")
     assert [e.what for e in story.events] == ["Öppnat", "Inlämnat", "Beslutat"]
@@ -81,12 +86,7 @@ def _pdf_text(pdf: bytes, tmp_path) -> str:
 def test_the_pdf_tells_every_step_the_html_tells_with_typed_text_as_text(cycle, small_definition, tmp_path):
     from arshjul.views.history import event_line, history_pdf, step_heading
 
-    open_(cycle, small_definition, "regionplan:region")
-    act(cycle, small_definition, "regionplan:region", Action.submit, "erik.ekonom@example.se", comment=TYPST_HOSTILE)
-    act(
-        cycle, small_definition, "regionplan:region", Action.approve, "sigrid.sekreterare@example.se",
-        diarienummer="RF/12/2026",
-    )  # fmt: skip
+    _submitted_and_decided(cycle, small_definition, comment=TYPST_HOSTILE)
     history = _history(cycle, small_definition)
     checkpoint = {"number": 2, "at": "2026-11-02T07:00:00+00:00", "last_id": 3, "count": 3, "key_id": "k1",
                   "signature": "ab" * 32}  # fmt: skip
