@@ -65,7 +65,7 @@ def configure_prefect_environment(settings: Settings) -> bool:
     os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
     if embedded:
         os.environ["PREFECT_API_URL"] = EMBEDDED_API_URL
-        auth = prefect_auth_string(settings)
+        auth = prefect_auth_string(settings, create=False)
         if auth:
             os.environ.setdefault("PREFECT_API_AUTH_STRING", auth)
     return embedded

@@ -10,7 +10,11 @@ its link (GET), submits the form (POST) and follows the redirect to the thank-yo
 recorded exactly once (state, and one `step.submitted` audit entry from source `länk`).
 Target: p95 < 300 ms.
 
-Run: .venv/bin/python benchmarks/bench_links.py [--chefer 200] [--postgres URL]
+`--floor`: the same clients, started the same way, against an app that does no work
+(empty_pages.py): what the machine, the server and the clients cost before any of the
+app's own work.
+
+Run: .venv/bin/python benchmarks/bench_links.py [--chefer 200] [--postgres URL] [--workers N] [--floor]
 """
 
 from __future__ import annotations
@@ -133,13 +137,90 @@ def one_chef(link: str, timings: dict[str, list[float]], failures: list[str], st
             failures.append("no thank-you page")
 
 
+def wait_until_up(public_url: str, workers: int) -> None:
+    """The server answers, and each worker has served some requests: as a running service has."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{public_url}/halsa", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    # Several requests at once, so that every worker gets some (and has loaded the
+    # organisation) before the clock starts.
+    for _ in range(3):
+        warm = [threading.Thread(target=httpx.get, args=(f"{public_url}/",), kwargs={"timeout": 60})
+                for _ in range(4 * workers)]  # fmt: skip
+        for thread in warm:
+            thread.start()
+        for thread in warm:
+            thread.join()
+
+
+def run_chefer(links: list[str]) -> tuple[dict[str, list[float]], list[str], float]:
+    """Every chef's three pages, all chefs starting in the same instant: the timings per
+    page kind, the failures, and the wall time until the last page."""
+    timings: dict[str, list[float]] = {"GET steg": [], "POST lämna in": [], "GET tack": []}
+    failures: list[str] = []
+    start = threading.Event()
+    threads = [threading.Thread(target=one_chef, args=(link, timings, failures, start)) for link in links]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    start.set()
+    for thread in threads:
+        thread.join()
+    return timings, failures, time.perf_counter() - began
+
+
+def print_timings(timings: dict[str, list[float]], failures: list[str]) -> None:
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores)")
+    every = [value for values in timings.values() for value in values]
+    for label, values in [*timings.items(), ("all pages", every)]:
+        if values:
+            print(
+                f"  {label:<14} n={len(values):>3}  p50 {statistics.median(values) * 1000:7.1f} ms  "
+                f"p95 {percentile(values, 0.95) * 1000:7.1f} ms  max {max(values) * 1000:7.1f} ms"
+            )
+    print(f"failures: {len(failures)} {sorted(set(failures))[:5]}")
+
+
+def processes_named(workers: int) -> str:
+    return "one process" if workers == 1 else f"{workers} processes"
+
+
+def measure_floor(chefer: int, workers: int) -> None:
+    """The same clients against an app that does no work (empty_pages.py)."""
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="arshjul-bench-floor-") as temporary:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "empty_pages:app", "--app-dir", str(ROOT / "benchmarks"),
+             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-server-header"],
+            stdout=subprocess.DEVNULL,
+            stderr=open(Path(temporary) / "floor.log", "w"),  # noqa: SIM115
+        )  # fmt: skip
+        try:
+            wait_until_up(public_url, workers)
+            timings, failures, wall = run_chefer([f"{public_url}/steg/{number}" for number in range(chefer)])
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"{chefer} chefer at once against an app that does no work, {processes_named(workers)}; wall {wall:.2f} s")
+    print_timings(timings, failures)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chefer", type=int, default=200)
     parser.add_argument("--units", type=int, default=400)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--workers", type=int, default=1, help="processes of the web app (ARSHJUL_WEB_WORKERS)")
+    parser.add_argument("--floor", action="store_true", help="the same clients against an app that does no work")
     args = parser.parse_args()
+    if args.floor:
+        measure_floor(args.chefer, args.workers)
+        return
 
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
     name = f"arshjul_bench_links_{uuid.uuid4().hex[:8]}"
@@ -174,33 +255,8 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=open(Path(temporary) / "web.log", "w"),  # noqa: SIM115
             )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{public_url}/halsa", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            # First requests, several at once so that every worker gets some: each has then
-            # loaded the organisation before the clock starts, as a running service has.
-            for _ in range(3):
-                warm = [threading.Thread(target=httpx.get, args=(f"{public_url}/",), kwargs={"timeout": 60})
-                        for _ in range(4 * args.workers)]  # fmt: skip
-                for thread in warm:
-                    thread.start()
-                for thread in warm:
-                    thread.join()
-            timings: dict[str, list[float]] = {"GET steg": [], "POST lämna in": [], "GET tack": []}
-            failures: list[str] = []
-            start = threading.Event()
-            threads = [threading.Thread(target=one_chef, args=(link, timings, failures, start)) for _, link in made]
-            for thread in threads:
-                thread.start()
-            began = time.perf_counter()
-            start.set()
-            for thread in threads:
-                thread.join()
-            wall = time.perf_counter() - began
+            wait_until_up(public_url, args.workers)
+            timings, failures, wall = run_chefer([link for _, link in made])
 
             engine = make_engine(url)
             ids = [step_id for step_id, _ in made]
@@ -223,18 +279,10 @@ def main() -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-    processes = "one web app process" if args.workers == 1 else f"{args.workers} web app processes"
-    print(f"{args.chefer} chefer at once against PostgreSQL, {processes}; wall {wall:.2f} s")
-    print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores)")
-    every = [value for values in timings.values() for value in values]
-    for label, values in [*timings.items(), ("all pages", every)]:
-        if values:
-            print(
-                f"  {label:<14} n={len(values):>3}  p50 {statistics.median(values) * 1000:7.1f} ms  "
-                f"p95 {percentile(values, 0.95) * 1000:7.1f} ms  max {max(values) * 1000:7.1f} ms"
-            )
+    processes = processes_named(args.workers)
+    print(f"{args.chefer} chefer at once against PostgreSQL, web app in {processes}; wall {wall:.2f} s")
+    print_timings(timings, failures)
     once = len(entries) == len(set(entries)) == args.chefer
-    print(f"failures: {len(failures)} {sorted(set(failures))[:5]}")
     print(
         f"submitted: {sum(1 for s in states if s == StepState.submitted.value)} of {args.chefer}; "
         f"audit entries step.submitted: {len(entries)} for {len(set(entries))} steps, sources {sorted(sources)}; "

@@ -58,7 +58,6 @@ def audit_verify(checkpoints: CheckpointsOption = None, public_key: PublicKeyOpt
     """Kontrollera granskningsloggen: hashkedjan, spärrarna mot ändring och varje kontrollpunkt."""
     settings = get_settings()
     path = checkpoints or checkpoint_path(settings)
-    engine = database()
     loaded: list = []
     file_problems: list[str] = []
     if checkpoints is not None or path.exists():
@@ -66,6 +65,7 @@ def audit_verify(checkpoints: CheckpointsOption = None, public_key: PublicKeyOpt
             loaded, file_problems = read_checkpoints(path, verifying_key(settings, public_key))
         except CheckpointError as exc:
             fail(str(exc))
+    engine = database()  # after the checkpoints: a refused file leaves a new home as it was
     with Session(engine) as session:
         try:
             result = verify_database(session=session, checkpoints=loaded)

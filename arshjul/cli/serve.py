@@ -30,7 +30,7 @@ from arshjul.cli.common import (
     require_prefect,
 )
 from arshjul.cli.web import check_link_keys
-from arshjul.core.credentials import login_file, prefect_auth_string
+from arshjul.core.credentials import login_file, use_prefect_sign_in
 from arshjul.core.settings import get_settings
 
 
@@ -54,7 +54,7 @@ def serve(
             if service.api_healthy(service.EMBEDDED_API_URL):
                 fail("en Prefect-server svarar redan på 127.0.0.1:4200 (kör `arshjul serve` redan?)")
             console.print("Startar Prefect-servern (första gången tar det en stund) …", highlight=False)
-            server = service.PrefectServer(settings.prefect_home, auth_string=prefect_auth_string(settings)).start()
+            server = service.PrefectServer(settings.prefect_home, auth_string=use_prefect_sign_in(settings)).start()
         else:
             require_prefect()
         if not settings.smtp_host:
@@ -161,7 +161,7 @@ def simulate(
             errors.print(
                 "Ingen Prefect-server körs: startar en egen (historiken sparas i var/prefect) …", highlight=False
             )
-            server = service.PrefectServer(settings.prefect_home, auth_string=prefect_auth_string(settings)).start()
+            server = service.PrefectServer(settings.prefect_home, auth_string=use_prefect_sign_in(settings)).start()
         elif not EMBEDDED_PREFECT:
             require_prefect()
         if not settings.smtp_host and not service.port_open("127.0.0.1", settings.sink_port):

@@ -60,8 +60,9 @@ def swedish_usage_error(exc: click.UsageError) -> str:
             return f"{exc.option_name} behöver ett värde"
         return f"fel användning av {exc.option_name}: {_reason(exc.message)}"
     message = exc.message
-    if match := re.match(r"No such command '(.*)'", message):
-        return f"okänt kommando '{match.group(1)[:40]}'"
+    if match := re.match(r"No such command '([^']*)'", message):
+        close = re.search(r"Did you mean '([^']*)'", message)
+        return f"okänt kommando '{match.group(1)[:40]}'" + (f" (menade du '{close.group(1)}'?)" if close else "")
     if match := re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", message):
         return f"för många argument ({match.group(1)[:80]})"
     return "felaktigt kommando"

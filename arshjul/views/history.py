@@ -90,10 +90,28 @@ def history_json(history: History, attestation: Attestation, timezone: str) -> s
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
+# A cell that starts with one of these is read as a formula by Excel and LibreOffice
+# (OWASP's "CSV injection"): a typed comment like =HYPERLINK(…) must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: object) -> object:
+    """A cell as a spreadsheet shows it as text: a leading apostrophe before a formula start."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _SpreadsheetWriter(csv.DictWriter):
+    def writerow(self, rowdict):
+        return super().writerow({name: spreadsheet_text(value) for name, value in rowdict.items()})
+
+
 def history_csv(history: History, timezone: str) -> str:
-    """One row per audit entry, in the order of the steps and then of the entries."""
+    """One row per audit entry, in the order of the steps and then of the entries. Meant
+    for a spreadsheet: a cell that would start a formula starts with an apostrophe."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
+    writer = _SpreadsheetWriter(buffer, fieldnames=CSV_FIELDS)
     writer.writeheader()
     for event in history.cycle_events:
         row = _event_dict(event, timezone)

@@ -85,6 +85,7 @@ ARGUMENT_CASES = [
     (["plan", "2027", "--format"], "--format behöver ett värde"),
     (["plan", "2027", "--formt", "json"], "okänt alternativ --formt (menade du --format"),
     (["inget-kommando"], "okänt kommando 'inget-kommando'"),
+    (["step", "show", "1"], "okänt kommando 'step' (menade du 'steps'?)"),
 ]
 
 # Each: the environment, and words the Swedish message must contain (the variable's name).
@@ -144,6 +145,7 @@ def refused_without_trace(result, words: str) -> None:
     assert result.exit_code == 2, output
     assert words in output, output
     assert "Traceback" not in output
+    assert not any(english in output for english in ("Did you mean", "Error:", "Usage:", "Try '")), output
     # An exception other than the exit itself would be a traceback in a terminal.
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Fel:" in output or "fel i" in output

@@ -4,9 +4,11 @@ who acted from where, the summary, and typed text shown as text."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 
+import pytest
 from sqlmodel import Session, select
 
 from arshjul.views.history import history_csv, history_html
@@ -68,6 +70,29 @@ def test_typed_text_is_escaped_in_the_document(cycle, small_definition):
     assert "Ingen kontrollpunkt fanns" in html  # says what was not proven
     rows = list(csv.DictReader(io.StringIO(history_csv(history, "Europe/Stockholm"))))
     assert any(HOSTILE in row["detaljer"] for row in rows)  # CSV keeps the text as typed
+
+
+@pytest.mark.parametrize(
+    ("typed", "cell"),
+    [
+        ('=HYPERLINK("http://x";"klicka")', '\'=HYPERLINK("http://x";"klicka")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("kommentar: =1", "kommentar: =1"),
+        ("", ""),
+    ],
+    ids=["equals", "plus", "minus", "at", "tab", "inside", "empty"],
+)
+def test_a_cell_that_would_start_a_formula_stays_text(cycle, small_definition, typed, cell):
+    open_(cycle, small_definition, "regionplan:region")
+    history = _history(cycle, small_definition)
+    story = history.stories[0]
+    story.events[0] = dataclasses.replace(story.events[0], details=typed, who=typed)
+    rows = list(csv.DictReader(io.StringIO(history_csv(history, "Europe/Stockholm"))))
+    shown = next(row for row in rows if row["post"] == str(story.events[0].entry_id))
+    assert shown["detaljer"] == cell and shown["vem"] == cell
 
 
 # Typst markup that would run, format or fail if the PDF's template read typed text as markup.
