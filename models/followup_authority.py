@@ -1,10 +1,13 @@
-"""Who may report which goals from the command line (`arshjul followup import`): the
-owner of the follow-up step that covers an item (or their stand-in), or a holder of the
-organisation's `change_plan` role (the regionstab importing the region's own tool's
-export). Nobody changes what a submitted or decided follow-up step reported: the decider
-is looking at it, or has decided on it."""
+"""Who may report which goals, from the command line (`arshjul followup import`) or a
+step's page: the owner of the follow-up step that covers an item (or their stand-in), or
+a holder of the organisation's `change_plan` role (the regionstab importing the region's
+own tool's export). Nobody changes what a submitted or decided follow-up step reported —
+a higher level's step covers its units' items too: the decider is looking at it, or has
+decided on it."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -14,18 +17,27 @@ from models.organisation import Organisation
 from models.people import Directory
 from models.permissions import may_submit
 from models.plan_authority import plan_role
-from models.schema import Person
 from models.tables import Cycle, Mode, StepInstance, StepState, stored_id
 
 FROZEN = {StepState.submitted, StepState.approved}
 MAX_LISTED = 20
 
 
+class Reporter(Protocol):
+    """Who reports: a person of the organisation (its data, or the directory's member)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
 def import_refusals(
     plan: GoalPlan,
     period: str,
     items: list[str],
-    person: Person,
+    person: Reporter,
     *,
     org: Organisation,
     directory: Directory,

@@ -16,6 +16,7 @@ from arshjul.core import runtime
 from arshjul.core.database import read_only, session_scope
 from arshjul.web.access import LinkUse, Refused
 from models.followup import Analysis, StepItems, period_analyses, period_statuses, record_report, step_items
+from models.followup_authority import import_refusals
 from models.followup_import import MAX_TEXT, Refusal, check_entry
 from models.followup_warnings import warn_early
 from models.goals import NEEDS_COMMENT, NOT_REPORTED, STATUSES, status_label
@@ -125,31 +126,47 @@ def register(app: FastAPI, web) -> None:
         entry = check_entry(found.plan, nyckel, label, kommentar, varde)
         if isinstance(entry, Refusal):
             return refuse(use, token, entry.message, 422, nyckel, status=status, kommentar=kommentar, varde=varde)
+        organisation = runtime.definition().organisation
         with session_scope(runtime.engine()) as session:
-            record_report(
+            # The import's rules, in the transaction that stores: a higher level's step
+            # that covers the item may already be submitted or decided.
+            refusals = import_refusals(
                 found.plan,
                 found.period,
-                [entry],
-                [],
-                organisation=found.organisation,
-                mode=found.mode,
-                actor=use.person.key,
-                source="länk",
-                session=session,
-                now=use.now,
-                origin=use.origin(page="mal", instance_id=use.step.id),
-            )
-            warn_early(
-                found.plan,
-                found.period,
-                organisation=found.organisation,
-                mode=found.mode,
-                calendar=runtime.definition().organisation.calendar,
+                [nyckel],
+                use.person,
+                org=organisation,
                 directory=use.directory,
-                mail_domain=runtime.mail_domain(),
+                mode=found.mode,
                 session=session,
-                now=use.now,
             )
+            if not refusals:
+                record_report(
+                    found.plan,
+                    found.period,
+                    [entry],
+                    [],
+                    organisation=found.organisation,
+                    mode=found.mode,
+                    actor=use.person.key,
+                    source="länk",
+                    session=session,
+                    now=use.now,
+                    origin=use.origin(page="mal", instance_id=use.step.id),
+                )
+                warn_early(
+                    found.plan,
+                    found.period,
+                    organisation=found.organisation,
+                    mode=found.mode,
+                    calendar=organisation.calendar,
+                    directory=use.directory,
+                    mail_domain=runtime.mail_domain(),
+                    session=session,
+                    now=use.now,
+                )
+        if refusals:
+            return refuse(use, token, refusals[0], 409, nyckel, status=status, kommentar=kommentar, varde=varde)
         return RedirectResponse(f"/steg/{token}#mal-{nyckel}", status_code=303)
 
     @app.post("/steg/{token}/analys", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ from arshjul.core.clock import SimulatedClock
 from arshjul.core.database import session_scope
 from arshjul.core.settings import get_settings
 from models.cycles import store_cycle
-from models.tables import AuditEntry, GoalStatus, StepState
+from models.tables import AuditEntry, GoalStatus, StepInstance, StepState
 from notifications.sink import MailSink
 from tests.conftest import CYCLE_STORED_AT, SMALL_ORG, free_port
 from tests.prefect_support import app_environment
@@ -44,9 +44,20 @@ items:
 
 @pytest.fixture
 def goal_desk(prefect_server, tmp_path, monkeypatch):
+    yield from _goal_desk(GOALS, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def two_level_desk(prefect_server, tmp_path, monkeypatch):
+    """The same goals, followed up by the areas and then by the administration above them."""
+    both = "steps: [tertialrapport_omrade, tertialrapport_forvaltning]"
+    yield from _goal_desk(GOALS.replace("steps: [tertialrapport_omrade]", both), tmp_path, monkeypatch)
+
+
+def _goal_desk(goals: str, tmp_path, monkeypatch):
     folder = tmp_path / "org"
     shutil.copytree(SMALL_ORG, folder)
-    (folder / "goals-2027.yaml").write_text(GOALS, encoding="utf-8")
+    (folder / "goals-2027.yaml").write_text(goals, encoding="utf-8")
     port = free_port()
     monkeypatch.setenv("ARSHJUL_SINK_PORT", str(port))
     monkeypatch.setenv("ARSHJUL_PUBLIC_URL", PUBLIC_URL)
@@ -132,3 +143,25 @@ def test_a_chef_reports_each_goal_then_submits(goal_desk):
     # Once submitted, the same link shows the goals but no longer takes them.
     late = desk.client.post(f"{path}/mal", data={"csrf": csrf, "nyckel": "m1", "status": "gron"})
     assert late.status_code == 403
+
+
+def test_a_goal_that_a_submitted_higher_step_reported_stays_as_it_was(two_level_desk):
+    """The administration's report covers its areas' goals: once it is submitted, an area
+    whose own step is open again (returned, say) cannot change what it reported."""
+    desk = two_level_desk
+    desk.open("tertialrapport_omrade:omr_a")
+    desk.deliver()
+    [opened] = [m for m in desk.new_mail() if m["To"].addresses[0].addr_spec == "olle.a@example.se"]
+    path = desk.path(desk.links_in(opened)[0])
+    csrf = csrf_of(desk.client.get(path).text)
+    with session_scope(runtime.engine()) as session:
+        higher = session.exec(select(StepInstance).where(StepInstance.key == "tertialrapport_forvaltning:fv")).one()
+        higher.state = StepState.submitted.value  # as if submitted: only its state matters here
+        session.add(higher)
+    refused = desk.client.post(f"{path}/mal", data={"csrf": csrf, "nyckel": "m1", "status": "gron"})
+    assert refused.status_code == 409, refused.text
+    assert "Tertialrapport per april (förvaltning)" in refused.text and "är redan inlämnad" in refused.text
+    with Session(runtime.engine()) as session:
+        assert session.exec(select(GoalStatus)).all() == []
+        refusal = session.exec(select(AuditEntry).where(AuditEntry.action == "link.refused")).all()[-1]
+    assert refusal.source == "länk" and "är redan inlämnad" in (refusal.comment or "")
