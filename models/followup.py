@@ -235,6 +235,13 @@ def items_of_steps(
     return result
 
 
+def units_of_steps(steps: list[StepInstance], *, session: Session, organisation: str) -> dict[int, set[str]]:
+    """For follow-up steps: the units (or the body) whose analyses each one's report
+    shows — its unit and every unit below it."""
+    rows = _unit_rows(session=session, organisation=organisation)
+    return {stored_id(step): _subtree(step.unit, rows) for step in steps}
+
+
 @dataclass(frozen=True)
 class StepItems:
     """What a follow-up step reports: its period and the items of its unit."""

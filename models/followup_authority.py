@@ -7,11 +7,12 @@ decided on it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from models.followup import items_of_steps
+from models.followup import items_of_steps, units_of_steps
 from models.goals import GoalPlan
 from models.organisation import Organisation
 from models.people import Directory
@@ -43,9 +44,11 @@ def import_refusals(
     directory: Directory,
     mode: Mode,
     session: Session,
+    analyses: Sequence[str] = (),
 ) -> list[str]:
-    """Why `person` may not report `items` for `period` (Swedish, one line per unit and
-    reason); empty when they may."""
+    """Why `person` may not report `items` for `period`, nor the analyses of the units
+    `analyses` (Swedish, one line per unit and reason); empty when they may. A unit's
+    analysis is covered, like its items, by its own step and every step above it."""
     cycle = session.exec(
         select(Cycle).where(Cycle.organisation == org.info.key, Cycle.year == plan.year, Cycle.mode == mode)
     ).first()
@@ -66,26 +69,29 @@ def import_refusals(
     for step in steps:
         for key in reported[stored_id(step)]:
             covering.setdefault(key, []).append(step)
+    analysed = units_of_steps(steps, session=session, organisation=org.info.key)
+    wanted = [(plan.items[key].owner, covering.get(key, [])) for key in items] + [
+        (unit, [step for step in steps if unit in analysed[stored_id(step)]]) for unit in analyses
+    ]
     problems: dict[str, str] = {}
-    for key in items:
-        unit = plan.items[key].owner
-        frozen = [s for s in covering.get(key, []) if StepState(s.state) in FROZEN]
+    for unit, covered_by in wanted:
+        frozen = [s for s in covered_by if StepState(s.state) in FROZEN]
         if frozen:
             step = frozen[0]
             state = "inlämnad" if StepState(step.state) is StepState.submitted else "beslutad"
             problems.setdefault(
                 f"frozen:{step.id}",
-                f"'{step.name}' för {step.unit_name} är redan {state}: dess mål kan inte ändras "
+                f"'{step.name}' för {step.unit_name} är redan {state}: dess mål och analyser kan inte ändras "
                 "(en återremiss öppnar steget igen)",
             )
             continue
         if plan_role(org, person.key, unit if unit in org.units or unit in org.bodies else None) is not None:
             continue
-        if any(may_submit(step, person.key, directory) for step in covering.get(key, [])):
+        if any(may_submit(step, person.key, directory) for step in covered_by):
             continue
         unopened = [
             s
-            for s in covering.get(key, [])
+            for s in covered_by
             if StepState(s.state) is StepState.planned and s.owner and directory.may_act_for(person.key, s.owner)
         ]
         if unopened:
@@ -95,7 +101,7 @@ def import_refusals(
                 f"'{step.name}' för {step.unit_name} har inte öppnat än (öppnar {step.opens.isoformat()})",
             )
             continue
-        owners = sorted({directory.name(s.owner) for s in covering.get(key, []) if s.owner})
+        owners = sorted({directory.name(s.owner) for s in covered_by if s.owner})
         who = f" (det gör {', '.join(owners)})" if owners else ""
         name = org.target(unit).name if unit in org.units or unit in org.bodies else unit
         problems.setdefault(f"unit:{unit}", f"{person.name} får inte rapportera målen för {name}{who}")

@@ -88,6 +88,7 @@ def followup_import(
             directory=directory,
             mode=mode,
             session=session,
+            analyses=[analysis.target for analysis in parsed.analyses],
         )
         if refusals:
             errors.print(f"[red]{file.name} lagras inte:[/red]", highlight=False)

@@ -179,17 +179,31 @@ def register(app: FastAPI, web) -> None:
         if not text or len(text) > MAX_TEXT:
             return refuse(use, token, f"skriv en analys på högst {MAX_TEXT} tecken", 422, "analys", analys=analys)
         with session_scope(runtime.engine()) as session:
-            record_report(
+            refusals = import_refusals(
                 found.plan,
                 found.period,
                 [],
-                [Analysis(use.step.unit, text)],
-                organisation=found.organisation,
+                use.person,
+                org=runtime.definition().organisation,
+                directory=use.directory,
                 mode=found.mode,
-                actor=use.person.key,
-                source="länk",
                 session=session,
-                now=use.now,
-                origin=use.origin(page="analys", instance_id=use.step.id),
+                analyses=[use.step.unit],
             )
+            if not refusals:
+                record_report(
+                    found.plan,
+                    found.period,
+                    [],
+                    [Analysis(use.step.unit, text)],
+                    organisation=found.organisation,
+                    mode=found.mode,
+                    actor=use.person.key,
+                    source="länk",
+                    session=session,
+                    now=use.now,
+                    origin=use.origin(page="analys", instance_id=use.step.id),
+                )
+        if refusals:
+            return refuse(use, token, refusals[0], 409, "analys", analys=analys)
         return RedirectResponse(f"/steg/{token}#analys", status_code=303)

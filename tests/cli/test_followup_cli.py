@@ -207,3 +207,28 @@ def test_an_import_by_someone_who_may_not_report_stores_nothing(region_app, regi
     assert "seed003-T1.csv lagras inte" in result.stderr
     assert f"{chef.name} får inte rapportera målen för" in result.stderr
     assert stored_statuses() == 0
+
+
+def test_an_analysis_that_a_submitted_report_showed_stays_as_it_was(region_app, tmp_path):
+    """The analysis rows are checked like the statuses: the regionstyrelse's T1 report is
+    submitted, so not even the regionstab changes its analysis."""
+    from arshjul.core import runtime
+    from arshjul.core.database import session_scope
+    from models.cycles import store_cycle
+    from models.tables import FollowupAnalysis, StepInstance, StepState
+    from tests.conftest import CYCLE_STORED_AT
+
+    with session_scope(runtime.engine()) as session:
+        store_cycle(runtime.definition(), 2027, session=session, now=CYCLE_STORED_AT)
+    with session_scope(runtime.engine()) as session:
+        report = session.exec(select(StepInstance).where(StepInstance.step == "tertialrapport_rs")).one()
+        report.state = StepState.submitted
+        session.add(report)
+    lines = (FIXTURES / "seed003-T1.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "analys.csv"
+    path.write_text("\n".join([lines[0], *(line for line in lines if line.startswith("analys;"))]), encoding="utf-8")
+    result = import_file(path, "T1")
+    assert result.exit_code == 2, result.output
+    assert "är redan inlämnad: dess mål och analyser kan inte ändras" in " ".join(result.stderr.split())
+    with Session(get_engine()) as session:
+        assert session.exec(select(FollowupAnalysis)).all() == []

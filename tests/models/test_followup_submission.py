@@ -192,18 +192,19 @@ def test_who_may_import_a_period_from_the_command_line(region_cycle, region_defi
     items = [entry.item for entry in parsed.reported]
     rs_step = rs_report(region_cycle)
 
-    def refusals(email: str) -> list[str]:
+    def refusals(email: str, items: list[str] = items, analyses: tuple[str, ...] = ()) -> list[str]:
         with session_scope(region_cycle) as session:
             store_plan(plan, organisation=org.info.key, mode=Mode.live, session=session, now=NOW)
             directory = load_directory(session=session, organisation=org.info.key)
             person = org.people_by_email[email]
             return import_refusals(
-                plan, "T1", items, person, org=org, directory=directory, mode=Mode.live, session=session
-            )
+                plan, "T1", items, person, org=org, directory=directory, mode=Mode.live, session=session,
+                analyses=analyses,
+            )  # fmt: skip
 
     with session_scope(region_cycle) as session:
         step = session.get(StepInstance, rs_step)
-        owner = org.people[step.owner]
+        owner, unit = org.people[step.owner], step.unit
     planner = org.people["helena_nordin"]
     other = next(p for p in org.people.values() if p.key not in {owner.key, planner.key} and p.standin != owner.key)
     assert refusals(planner.email) == []  # a change_plan role: the regionstab imports the region's export
@@ -217,4 +218,7 @@ def test_who_may_import_a_period_from_the_command_line(region_cycle, region_defi
         step.state = StepState.submitted
         session.add(step)
     [frozen] = refusals(planner.email)
-    assert "är redan inlämnad: dess mål kan inte ändras" in frozen
+    assert "är redan inlämnad: dess mål och analyser kan inte ändras" in frozen
+    # Its unit's analysis is part of what it reported too.
+    assert refusals(planner.email, items=[], analyses=(unit,)) == [frozen]
+    assert refusals(owner.email, items=[], analyses=(unit,)) == [frozen]

@@ -16,7 +16,7 @@ from arshjul.core.clock import SimulatedClock
 from arshjul.core.database import session_scope
 from arshjul.core.settings import get_settings
 from models.cycles import store_cycle
-from models.tables import AuditEntry, GoalStatus, StepInstance, StepState
+from models.tables import AuditEntry, FollowupAnalysis, GoalStatus, StepInstance, StepState
 from notifications.sink import MailSink
 from tests.conftest import CYCLE_STORED_AT, SMALL_ORG, free_port
 from tests.prefect_support import app_environment
@@ -161,7 +161,10 @@ def test_a_goal_that_a_submitted_higher_step_reported_stays_as_it_was(two_level_
     refused = desk.client.post(f"{path}/mal", data={"csrf": csrf, "nyckel": "m1", "status": "gron"})
     assert refused.status_code == 409, refused.text
     assert "Tertialrapport per april (förvaltning)" in refused.text and "är redan inlämnad" in refused.text
+    analysis = desk.client.post(f"{path}/analys", data={"csrf": csrf, "analys": "Läget är stabilt."})
+    assert analysis.status_code == 409 and "är redan inlämnad" in analysis.text  # the report shows it too
     with Session(runtime.engine()) as session:
         assert session.exec(select(GoalStatus)).all() == []
+        assert session.exec(select(FollowupAnalysis)).all() == []
         refusal = session.exec(select(AuditEntry).where(AuditEntry.action == "link.refused")).all()[-1]
     assert refusal.source == "länk" and "är redan inlämnad" in (refusal.comment or "")
