@@ -26,7 +26,9 @@ def plan_role(org: Organisation, person_key: str, unit: str | None) -> str | Non
 
 
 def require_plan_role(org: Organisation, person: Member, units: Iterable[str | None], what: str) -> str:
-    """The role that lets `person` do `what` for every unit, or a Swedish refusal."""
+    """The role that lets `person` do `what` for every unit, or a Swedish refusal. A
+    change over units where the person holds different roles names each of them, in
+    the order of the units (the audit's `actor_role`)."""
     permissions = org.source.permissions
     if permissions is None:
         raise StepActionError(
@@ -40,7 +42,7 @@ def require_plan_role(org: Organisation, person: Member, units: Iterable[str | N
             where = f" för {org.target(unit).name}" if unit in org.units or unit in org.bodies else ""
             raise StepActionError(f"{person.name} får inte {what}{where}: det kräver rollen {names}")
         roles.append(role)
-    return roles[0]
+    return ", ".join(dict.fromkeys(roles))
 
 
 def acting_person(directory: Directory, actor_email: str) -> Member:

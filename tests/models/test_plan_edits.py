@@ -297,3 +297,19 @@ def test_people_replace_never_makes_a_steps_owner_its_decider(cycle, small_defin
     with Session(cycle) as session:
         step = session.get(StepInstance, step_id(cycle, "regionplan:region"))
         assert (step.owner, step.decider) == ("erik.ekonom", "sigrid.sekreterare")
+
+
+def test_a_change_over_units_audits_every_role_that_allowed_it(small_definition, monkeypatch):
+    """The audit records the role actually held: for a change over several units where
+    the person holds a different role in each, all of them, never just the first."""
+    from models import plan_authority
+
+    org = small_definition.organisation
+    person = next(iter(org.people.values()))
+    held = {"omr_a": "omradeschef", "omr_b": "forvaltningschef", "fv": "forvaltningschef"}
+    monkeypatch.setattr(plan_authority, "plan_role", lambda _org, _person, unit: held.get(unit))
+    assert plan_authority.require_plan_role(org, person, ["omr_a"], "flytta deadlines") == "omradeschef"
+    both = plan_authority.require_plan_role(org, person, ["omr_a", "omr_b", "fv", "omr_a"], "flytta deadlines")
+    assert both == "omradeschef, forvaltningschef"
+    with pytest.raises(StepActionError, match="får inte flytta deadlines för Enhet A1"):
+        plan_authority.require_plan_role(org, person, ["omr_a", "enh_a1"], "flytta deadlines")
