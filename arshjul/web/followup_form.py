@@ -15,7 +15,7 @@ from sqlmodel import Session
 from arshjul.core import runtime
 from arshjul.core.database import read_only, session_scope
 from arshjul.web.access import LinkUse, Refused
-from models.followup import Analysis, StepItems, period_analyses, period_statuses, record_report, step_items
+from models.followup import Analysis, Reported, StepItems, period_analyses, period_statuses, record_report, step_items
 from models.followup_authority import import_refusals
 from models.followup_import import MAX_TEXT, Refusal, check_entry
 from models.followup_warnings import warn_early
@@ -126,40 +126,15 @@ def register(app: FastAPI, web) -> None:
         entry = check_entry(found.plan, nyckel, label, kommentar, varde)
         if isinstance(entry, Refusal):
             return refuse(use, token, entry.message, 422, nyckel, status=status, kommentar=kommentar, varde=varde)
-        organisation = runtime.definition().organisation
         with session_scope(runtime.engine()) as session:
-            # The import's rules, in the transaction that stores: a higher level's step
-            # that covers the item may already be submitted or decided.
-            refusals = import_refusals(
-                found.plan,
-                found.period,
-                [nyckel],
-                use.person,
-                org=organisation,
-                directory=use.directory,
-                mode=found.mode,
-                session=session,
-            )
+            refusals = store_checked(use, found, [entry], [], page="mal", session=session)
             if not refusals:
-                record_report(
-                    found.plan,
-                    found.period,
-                    [entry],
-                    [],
-                    organisation=found.organisation,
-                    mode=found.mode,
-                    actor=use.person.key,
-                    source="länk",
-                    session=session,
-                    now=use.now,
-                    origin=use.origin(page="mal", instance_id=use.step.id),
-                )
                 warn_early(
                     found.plan,
                     found.period,
                     organisation=found.organisation,
                     mode=found.mode,
-                    calendar=organisation.calendar,
+                    calendar=runtime.definition().organisation.calendar,
                     directory=use.directory,
                     mail_domain=runtime.mail_domain(),
                     session=session,
@@ -179,31 +154,42 @@ def register(app: FastAPI, web) -> None:
         if not text or len(text) > MAX_TEXT:
             return refuse(use, token, f"skriv en analys på högst {MAX_TEXT} tecken", 422, "analys", analys=analys)
         with session_scope(runtime.engine()) as session:
-            refusals = import_refusals(
-                found.plan,
-                found.period,
-                [],
-                use.person,
-                org=runtime.definition().organisation,
-                directory=use.directory,
-                mode=found.mode,
-                session=session,
-                analyses=[use.step.unit],
-            )
-            if not refusals:
-                record_report(
-                    found.plan,
-                    found.period,
-                    [],
-                    [Analysis(use.step.unit, text)],
-                    organisation=found.organisation,
-                    mode=found.mode,
-                    actor=use.person.key,
-                    source="länk",
-                    session=session,
-                    now=use.now,
-                    origin=use.origin(page="analys", instance_id=use.step.id),
-                )
+            analysis = Analysis(use.step.unit, text)
+            refusals = store_checked(use, found, [], [analysis], page="analys", session=session)
         if refusals:
             return refuse(use, token, refusals[0], 409, "analys", analys=analys)
         return RedirectResponse(f"/steg/{token}#analys", status_code=303)
+
+
+def store_checked(
+    use: LinkUse, found: StepItems, reported: list[Reported], analyses: list[Analysis], *, page: str, session: Session
+) -> list[str]:
+    """Store what the page reported, audited with source `länk`, if the import's rules
+    allow it, in the caller's transaction: a higher level's step that covers the same
+    items or analyses may already be submitted or decided. Returns the refusals."""
+    refusals = import_refusals(
+        found.plan,
+        found.period,
+        [entry.item for entry in reported],
+        use.person,
+        org=runtime.definition().organisation,
+        directory=use.directory,
+        mode=found.mode,
+        session=session,
+        analyses=[analysis.target for analysis in analyses],
+    )
+    if not refusals:
+        record_report(
+            found.plan,
+            found.period,
+            reported,
+            analyses,
+            organisation=found.organisation,
+            mode=found.mode,
+            actor=use.person.key,
+            source="länk",
+            session=session,
+            now=use.now,
+            origin=use.origin(page=page, instance_id=use.step.id),
+        )
+    return refusals
