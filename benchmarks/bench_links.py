@@ -12,9 +12,10 @@ Target: p95 < 300 ms.
 
 `--floor`: the same clients, started the same way, against an app that does no work
 (empty_pages.py): what the machine, the server and the clients cost before any of the
-app's own work.
+app's own work. `--spread S`: the chefs start one after another at even intervals over S
+seconds instead of in the same instant (a mailing opened over a minute, say).
 
-Run: .venv/bin/python benchmarks/bench_links.py [--chefer 200] [--postgres URL] [--workers N] [--floor]
+Run: .venv/bin/python benchmarks/bench_links.py [--chefer 200] [--postgres URL] [--workers N] [--floor] [--spread S]
 """
 
 from __future__ import annotations
@@ -114,9 +115,12 @@ def prepare(url: str, folder: Path, chefer: int, public_url: str) -> list[tuple[
     return made
 
 
-def one_chef(link: str, timings: dict[str, list[float]], failures: list[str], start: threading.Event) -> None:
+def one_chef(
+    link: str, timings: dict[str, list[float]], failures: list[str], start: threading.Event, delay: float = 0.0
+) -> None:
     with httpx.Client(timeout=60) as client:
         start.wait()
+        time.sleep(delay)
         began = time.perf_counter()
         page = client.get(link)
         timings["GET steg"].append(time.perf_counter() - began)
@@ -157,13 +161,18 @@ def wait_until_up(public_url: str, workers: int) -> None:
             thread.join()
 
 
-def run_chefer(links: list[str]) -> tuple[dict[str, list[float]], list[str], float]:
-    """Every chef's three pages, all chefs starting in the same instant: the timings per
-    page kind, the failures, and the wall time until the last page."""
+def run_chefer(links: list[str], spread: float = 0.0) -> tuple[dict[str, list[float]], list[str], float]:
+    """Every chef's three pages, all chefs starting in the same instant (or, with
+    `spread`, one after another at even intervals over that many seconds): the timings
+    per page kind, the failures, and the wall time until the last page."""
     timings: dict[str, list[float]] = {"GET steg": [], "POST lämna in": [], "GET tack": []}
     failures: list[str] = []
     start = threading.Event()
-    threads = [threading.Thread(target=one_chef, args=(link, timings, failures, start)) for link in links]
+    step = spread / len(links) if links else 0.0
+    threads = [
+        threading.Thread(target=one_chef, args=(link, timings, failures, start, number * step))
+        for number, link in enumerate(links)
+    ]
     for thread in threads:
         thread.start()
     began = time.perf_counter()
@@ -189,7 +198,7 @@ def processes_named(workers: int) -> str:
     return "one process" if workers == 1 else f"{workers} processes"
 
 
-def measure_floor(chefer: int, workers: int) -> None:
+def measure_floor(chefer: int, workers: int, spread: float) -> None:
     """The same clients against an app that does no work (empty_pages.py)."""
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
@@ -202,11 +211,12 @@ def measure_floor(chefer: int, workers: int) -> None:
         )  # fmt: skip
         try:
             wait_until_up(public_url, workers)
-            timings, failures, wall = run_chefer([f"{public_url}/steg/{number}" for number in range(chefer)])
+            timings, failures, wall = run_chefer([f"{public_url}/steg/{number}" for number in range(chefer)], spread)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"{chefer} chefer at once against an app that does no work, {processes_named(workers)}; wall {wall:.2f} s")
+    arrival = f"over {spread:g} s" if spread else "at once"
+    print(f"{chefer} chefer {arrival} against an app that does no work, {processes_named(workers)}; wall {wall:.2f} s")
     print_timings(timings, failures)
 
 
@@ -217,9 +227,12 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--workers", type=int, default=1, help="processes of the web app (ARSHJUL_WEB_WORKERS)")
     parser.add_argument("--floor", action="store_true", help="the same clients against an app that does no work")
+    parser.add_argument(
+        "--spread", type=float, default=0.0, help="start the chefs one after another over this many seconds"
+    )
     args = parser.parse_args()
     if args.floor:
-        measure_floor(args.chefer, args.workers)
+        measure_floor(args.chefer, args.workers, args.spread)
         return
 
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
@@ -256,7 +269,7 @@ def main() -> None:
                 stderr=open(Path(temporary) / "web.log", "w"),  # noqa: SIM115
             )
             wait_until_up(public_url, args.workers)
-            timings, failures, wall = run_chefer([link for _, link in made])
+            timings, failures, wall = run_chefer([link for _, link in made], args.spread)
 
             engine = make_engine(url)
             ids = [step_id for step_id, _ in made]
@@ -280,7 +293,8 @@ def main() -> None:
         admin.dispose()
 
     processes = processes_named(args.workers)
-    print(f"{args.chefer} chefer at once against PostgreSQL, web app in {processes}; wall {wall:.2f} s")
+    arrival = f"over {args.spread:g} s" if args.spread else "at once"
+    print(f"{args.chefer} chefer {arrival} against PostgreSQL, web app in {processes}; wall {wall:.2f} s")
     print_timings(timings, failures)
     once = len(entries) == len(set(entries)) == args.chefer
     print(
