@@ -227,17 +227,20 @@ def items_of_steps(
 ) -> dict[int, list[str]]:
     """For follow-up steps of `plan`: the items each one's unit reports, with the
     organisation read once for all of them."""
-    rows = _unit_rows(session=session, organisation=organisation)
-    result = {}
-    for step in steps:
-        owners = _subtree(step.unit, rows)
-        result[stored_id(step)] = [key for key in plan.reported if plan.items[key].owner in owners]
-    return result
+    return {
+        step_id: items_covered(plan, units)
+        for step_id, units in units_of_steps(steps, session=session, organisation=organisation).items()
+    }
+
+
+def items_covered(plan: GoalPlan, units: set[str]) -> list[str]:
+    """The reported items that these units own."""
+    return [key for key in plan.reported if plan.items[key].owner in units]
 
 
 def units_of_steps(steps: list[StepInstance], *, session: Session, organisation: str) -> dict[int, set[str]]:
-    """For follow-up steps: the units (or the body) whose analyses each one's report
-    shows — its unit and every unit below it."""
+    """For follow-up steps: the units (or the body) whose items and analyses each one's
+    report shows — its unit and every unit below it."""
     rows = _unit_rows(session=session, organisation=organisation)
     return {stored_id(step): _subtree(step.unit, rows) for step in steps}
 

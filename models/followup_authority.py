@@ -7,12 +7,14 @@ decided on it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from models.followup import items_of_steps, units_of_steps
+from models.followup import Analysis, Reported, items_covered, record_report, units_of_steps
 from models.goals import GoalPlan
 from models.organisation import Organisation
 from models.people import Directory
@@ -64,12 +66,11 @@ def import_refusals(
         else []
     )
     steps = [step for step in steps if StepState(step.state) is not StepState.cancelled]
-    reported = items_of_steps(plan, steps, session=session, organisation=org.info.key)
+    analysed = units_of_steps(steps, session=session, organisation=org.info.key)
     covering: dict[str, list[StepInstance]] = {}
     for step in steps:
-        for key in reported[stored_id(step)]:
+        for key in items_covered(plan, analysed[stored_id(step)]):
             covering.setdefault(key, []).append(step)
-    analysed = units_of_steps(steps, session=session, organisation=org.info.key)
     wanted = [(plan.items[key].owner, covering.get(key, [])) for key in items] + [
         (unit, [step for step in steps if unit in analysed[stored_id(step)]]) for unit in analyses
     ]
@@ -109,3 +110,56 @@ def import_refusals(
     if len(lines) > MAX_LISTED:
         lines = [*lines[:MAX_LISTED], f"… och {len(lines) - MAX_LISTED} till"]
     return lines
+
+
+@dataclass(frozen=True)
+class Verdict:
+    refusals: list[str]  # empty: stored
+    changed: int = 0  # items and analyses that changed
+
+
+def report_if_allowed(
+    plan: GoalPlan,
+    period: str,
+    reported: list[Reported],
+    analyses: list[Analysis],
+    person: Reporter,
+    *,
+    org: Organisation,
+    directory: Directory,
+    mode: Mode,
+    source: str,
+    origin: dict,
+    session: Session,
+    now: dt.datetime,
+) -> Verdict:
+    """Store what `person` reported, audited, if `import_refusals` allows all of it, in the
+    caller's transaction; otherwise store nothing and say why. The one way the import and
+    a step's page store a report."""
+    refusals = import_refusals(
+        plan,
+        period,
+        [entry.item for entry in reported],
+        person,
+        org=org,
+        directory=directory,
+        mode=mode,
+        session=session,
+        analyses=[analysis.target for analysis in analyses],
+    )
+    if refusals:
+        return Verdict(refusals)
+    changed = record_report(
+        plan,
+        period,
+        reported,
+        analyses,
+        organisation=org.info.key,
+        mode=mode,
+        actor=person.key,
+        source=source,
+        session=session,
+        now=now,
+        origin=origin,
+    )
+    return Verdict([], changed)

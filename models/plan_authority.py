@@ -42,7 +42,19 @@ def require_plan_role(org: Organisation, person: Member, units: Iterable[str | N
             where = f" för {org.target(unit).name}" if unit in org.units or unit in org.bodies else ""
             raise StepActionError(f"{person.name} får inte {what}{where}: det kräver rollen {names}")
         roles.append(role)
-    return ", ".join(dict.fromkeys(roles))
+    return _listed_roles(list(dict.fromkeys(roles)))
+
+
+ACTOR_ROLE_LENGTH = 80  # the audit's actor_role column
+
+
+def _listed_roles(roles: list[str]) -> str:
+    """The roles, comma-separated; as many whole ones as the audit's column holds, then "…"."""
+    shown = ", ".join(roles)
+    while len(shown) > ACTOR_ROLE_LENGTH:
+        roles = roles[:-1]
+        shown = ", ".join(roles) + ", …"
+    return shown
 
 
 def acting_person(directory: Directory, actor_email: str) -> Member:

@@ -24,8 +24,8 @@ from arshjul.cli.common import (
 from arshjul.core import runtime
 from arshjul.core.database import session_scope
 from models.definition import Definition
-from models.followup import period_analyses, period_statuses, record_report, store_plan
-from models.followup_authority import import_refusals
+from models.followup import period_analyses, period_statuses, store_plan
+from models.followup_authority import report_if_allowed
 from models.followup_import import ImportRejected, parse_report
 from models.followup_warnings import warn_early
 from models.goals import GoalPlan
@@ -79,35 +79,25 @@ def followup_import(
         directory = load_directory(session=session, organisation=organisation)
         store_plan(plan, organisation=organisation, mode=mode, session=session, now=now)
         # Checked against the stored plan; a refusal rolls the whole transaction back.
-        refusals = import_refusals(
-            plan,
-            period,
-            [entry.item for entry in parsed.reported],
-            person,
-            org=definition.organisation,
-            directory=directory,
-            mode=mode,
-            session=session,
-            analyses=[analysis.target for analysis in parsed.analyses],
-        )
-        if refusals:
-            errors.print(f"[red]{file.name} lagras inte:[/red]", highlight=False)
-            for refusal in refusals:
-                errors.print(f"  {refusal}", highlight=False, markup=False, soft_wrap=True)
-            raise typer.Exit(2)
-        changed = record_report(
+        verdict = report_if_allowed(
             plan,
             period,
             parsed.reported,
             parsed.analyses,
-            organisation=organisation,
+            person,
+            org=definition.organisation,
+            directory=directory,
             mode=mode,
-            actor=person.key,
             source="cli",
+            origin=cli_origin(via="import", file=file.name),
             session=session,
             now=now,
-            origin=cli_origin(via="import", file=file.name),
         )
+        if verdict.refusals:
+            errors.print(f"[red]{file.name} lagras inte:[/red]", highlight=False)
+            for refusal in verdict.refusals:
+                errors.print(f"  {refusal}", highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(2)
         warned = warn_early(
             plan,
             period,
@@ -121,7 +111,7 @@ def followup_import(
         )
     console.print(
         f"Läste {len(parsed.reported)} statusar och {len(parsed.analyses)} analyser för {period} {year} "
-        f"({changed} ändrade, {parsed.skipped} rader utan status lämnade som ej rapporterade)"
+        f"({verdict.changed} ändrade, {parsed.skipped} rader utan status lämnade som ej rapporterade)"
         + (f"; tidig varning till {warned} {'ansvarig' if warned == 1 else 'ansvariga'}." if warned else "."),
         highlight=False,
     )

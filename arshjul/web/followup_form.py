@@ -15,8 +15,8 @@ from sqlmodel import Session
 from arshjul.core import runtime
 from arshjul.core.database import read_only, session_scope
 from arshjul.web.access import LinkUse, Refused
-from models.followup import Analysis, Reported, StepItems, period_analyses, period_statuses, record_report, step_items
-from models.followup_authority import import_refusals
+from models.followup import Analysis, Reported, StepItems, period_analyses, period_statuses, step_items
+from models.followup_authority import report_if_allowed
 from models.followup_import import MAX_TEXT, Refusal, check_entry
 from models.followup_warnings import warn_early
 from models.goals import NEEDS_COMMENT, NOT_REPORTED, STATUSES, status_label
@@ -127,7 +127,7 @@ def register(app: FastAPI, web) -> None:
         if isinstance(entry, Refusal):
             return refuse(use, token, entry.message, 422, nyckel, status=status, kommentar=kommentar, varde=varde)
         with session_scope(runtime.engine()) as session:
-            refusals = store_checked(use, found, [entry], [], page="mal", session=session)
+            refusals = _report(use, found, [entry], [], page="mal", session=session)
             if not refusals:
                 warn_early(
                     found.plan,
@@ -155,41 +155,28 @@ def register(app: FastAPI, web) -> None:
             return refuse(use, token, f"skriv en analys på högst {MAX_TEXT} tecken", 422, "analys", analys=analys)
         with session_scope(runtime.engine()) as session:
             analysis = Analysis(use.step.unit, text)
-            refusals = store_checked(use, found, [], [analysis], page="analys", session=session)
+            refusals = _report(use, found, [], [analysis], page="analys", session=session)
         if refusals:
             return refuse(use, token, refusals[0], 409, "analys", analys=analys)
         return RedirectResponse(f"/steg/{token}#analys", status_code=303)
 
 
-def store_checked(
+def _report(
     use: LinkUse, found: StepItems, reported: list[Reported], analyses: list[Analysis], *, page: str, session: Session
 ) -> list[str]:
-    """Store what the page reported, audited with source `länk`, if the import's rules
-    allow it, in the caller's transaction: a higher level's step that covers the same
-    items or analyses may already be submitted or decided. Returns the refusals."""
-    refusals = import_refusals(
+    """Store what the page reported (source `länk`) as the import does, in the caller's
+    transaction; the refusals if its rules do not allow it."""
+    return report_if_allowed(
         found.plan,
         found.period,
-        [entry.item for entry in reported],
+        reported,
+        analyses,
         use.person,
         org=runtime.definition().organisation,
         directory=use.directory,
         mode=found.mode,
+        source="länk",
+        origin=use.origin(page=page, instance_id=use.step.id),
         session=session,
-        analyses=[analysis.target for analysis in analyses],
-    )
-    if not refusals:
-        record_report(
-            found.plan,
-            found.period,
-            reported,
-            analyses,
-            organisation=found.organisation,
-            mode=found.mode,
-            actor=use.person.key,
-            source="länk",
-            session=session,
-            now=use.now,
-            origin=use.origin(page=page, instance_id=use.step.id),
-        )
-    return refusals
+        now=use.now,
+    ).refusals

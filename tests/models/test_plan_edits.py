@@ -311,5 +311,11 @@ def test_a_change_over_units_audits_every_role_that_allowed_it(small_definition,
     assert plan_authority.require_plan_role(org, person, ["omr_a"], "flytta deadlines") == "omradeschef"
     both = plan_authority.require_plan_role(org, person, ["omr_a", "omr_b", "fv", "omr_a"], "flytta deadlines")
     assert both == "omradeschef, forvaltningschef"
+    many = {f"enh_{n}": f"roll_med_ett_langt_namn_{n}" for n in range(5)}
+    monkeypatch.setattr(plan_authority, "plan_role", lambda _org, _person, unit: many.get(unit))
+    listed = plan_authority.require_plan_role(org, person, list(many), "flytta deadlines")
+    assert listed == "roll_med_ett_langt_namn_0, roll_med_ett_langt_namn_1, …"  # what the column holds
+    assert len(listed) <= plan_authority.ACTOR_ROLE_LENGTH
+    monkeypatch.setattr(plan_authority, "plan_role", lambda _org, _person, unit: held.get(unit))
     with pytest.raises(StepActionError, match="får inte flytta deadlines för Enhet A1"):
         plan_authority.require_plan_role(org, person, ["omr_a", "enh_a1"], "flytta deadlines")
